@@ -1,0 +1,17 @@
+// Shared Jest settings for every package. Tests run on the TypeScript sources of the
+// workspace packages (no build needed); type checking is the separate `typecheck` target.
+const path = require('path');
+
+module.exports = (packageDir) => ({
+  displayName: path.basename(packageDir),
+  rootDir: packageDir,
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(packageDir, 'tsconfig.json'), diagnostics: false }],
+  },
+  moduleNameMapper: {
+    '^@lets/([a-z-]+)$': path.join(__dirname, 'packages/$1/src/index.ts'),
+  },
+  testTimeout: 120000,
+});
