@@ -1,1 +1,3 @@
-export {};
+export { registerGradients } from './gradients';
+export { initRuntime } from './backend';
+export type { BackendName, RuntimeOptions, RuntimeInfo } from './backend';

@@ -1,0 +1,31 @@
+import * as path from 'path';
+import * as fs from 'fs';
+
+let registered = false;
+
+/**
+ * Registers tfjs-core's gradient functions for every op.
+ *
+ * Why: `@tensorflow/tfjs-core`'s Node entry point registers no gradients (the first
+ * `tf.grads` throws "gradient function not found for RealDiv"), and its ESM registration
+ * module cannot be loaded by Node directly. `npm install` runs `tools/prepare.mjs`, which
+ * bundles that module into `generated/tfjs-gradients.cjs`; the gradient registry is
+ * process-global, so loading the bundle once registers them for the shared engine.
+ */
+export function registerGradients(): void {
+  if (registered) return;
+  const candidates = [
+    path.join(__dirname, '..', 'generated', 'tfjs-gradients.cjs'),
+    path.join(__dirname, '..', '..', 'generated', 'tfjs-gradients.cjs'),
+  ];
+  const file = candidates.find((f) => fs.existsSync(f));
+  if (file === undefined) {
+    throw new Error(
+      `@lets/runtime: tfjs gradient bundle not found (looked in ${candidates.join(', ')}); ` +
+        'run `npm install` at the repository root to generate it (tools/prepare.mjs).',
+    );
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require(file);
+  registered = true;
+}
