@@ -1,1 +1,7 @@
-export {};
+/**
+ * @lets/tree — parameter trees (flat ordered maps from a '/'-path to a tensor) and their math.
+ * @packageDocumentation
+ */
+export * from './tree';
+export * from './serialize';
+export * from './state';
