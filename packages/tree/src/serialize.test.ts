@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { serialize, deserialize } from './serialize';
-import { serializeState, deserializeState, flattenState, unflattenState } from './state';
+import { serializeState, deserializeState, flattenState, unflattenState, disposeState } from './state';
 import { useCpu } from './test-util';
 
 beforeAll(useCpu);
@@ -61,5 +61,17 @@ describe('nested state', () => {
   it('refuses reserved keys and foreign manifests', () => {
     expect(() => flattenState({ $tensor: 1 })).toThrow(/reserved/);
     expect(E.isLeft(deserializeState({ format: 'lets-tree' }, new Uint8Array()))).toBe(true);
+  });
+});
+
+describe('disposeState', () => {
+  it('disposes every tensor in nested state once and nothing else', () => {
+    const keep = tf.ones([1]);
+    const shared = tf.zeros([2]);
+    const state = { a: [shared, { b: shared }], c: tf.ones([3]), n: 1 };
+    const before = tf.memory().numTensors;
+    disposeState(state);
+    expect(before - tf.memory().numTensors).toBe(2);
+    expect(keep.isDisposed).toBe(false);
   });
 });

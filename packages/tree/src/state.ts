@@ -116,3 +116,20 @@ export const deserializeState = (manifest: unknown, data: Uint8Array): E.Either<
     ),
   )(deserialize(m.tensors, data));
 };
+
+/** Every tensor inside nested state, in traversal order (each distinct tensor once). */
+export const tensorsOf = (state: unknown): tf.Tensor[] => {
+  const seen = new Set<tf.Tensor>();
+  const walk = (x: unknown): void => {
+    if (x instanceof tf.Tensor) seen.add(x);
+    else if (Array.isArray(x)) x.forEach(walk);
+    else if (typeof x === 'object' && x !== null) Object.values(x).forEach(walk);
+  };
+  walk(state);
+  return [...seen];
+};
+
+/** Disposes every tensor inside nested state (optimizer state, model state, a step's report). */
+export const disposeState = (state: unknown): void => {
+  for (const t of tensorsOf(state)) if (!t.isDisposed) t.dispose();
+};
