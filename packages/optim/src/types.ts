@@ -23,9 +23,11 @@ export type LossFn = (params: Params) => tf.Scalar;
  * - `gradFn`: loss and gradients on the current training batch (SAM's perturbed pass).
  * - `valGradFn`: the same on a validation batch (LETS's upper level).
  * - `lossFn` / `valLossFn`: differentiable losses on those batches (exact Hessian–vector products).
+ * - `loss`: the loss that goes with the incoming gradients (the clean pass at `params`).
  * - `step`: the global step count, when the caller tracks one.
  */
 export interface Extra {
+  readonly loss?: tf.Scalar;
   readonly gradFn?: GradFn;
   readonly valGradFn?: GradFn;
   readonly lossFn?: LossFn;
