@@ -1,5 +1,6 @@
 import * as path from 'path';
 import * as fs from 'fs';
+import { registerSecondOrderGradients } from './grads';
 
 let registered = false;
 
@@ -11,6 +12,10 @@ let registered = false;
  * module cannot be loaded by Node directly. `npm install` runs `tools/prepare.mjs`, which
  * bundles that module into `generated/tfjs-gradients.cjs`; the gradient registry is
  * process-global, so loading the bundle once registers them for the shared engine.
+ *
+ * It then replaces the gradients that are wrong or missing under double
+ * back-propagation with twice-differentiable ones (see `grads/`), so nested `tf.grads`
+ * and `hvp` give exact Hessian-vector products.
  */
 export function registerGradients(): void {
   if (registered) return;
@@ -27,5 +32,6 @@ export function registerGradients(): void {
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(file);
+  registerSecondOrderGradients();
   registered = true;
 }

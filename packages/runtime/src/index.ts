@@ -1,3 +1,7 @@
 export { registerGradients } from './gradients';
 export { initRuntime } from './backend';
 export type { BackendName, RuntimeOptions, RuntimeInfo } from './backend';
+export { softmaxCrossEntropy, logSoftmax } from './losses';
+export { batchNorm } from './batch_norm';
+export { hvp, assertTwiceDifferentiable } from './hvp';
+export type { TensorTree } from './hvp';
