@@ -1,0 +1,78 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LeafPredicate, Params, Tree } from '@lets/tree';
+import type { GradientTransformation } from './types';
+
+/**
+ * Which leaves a transformation applies to: a predicate on path and tensor, or a tree of
+ * booleans with the same paths as the params.
+ */
+export type Mask = LeafPredicate | Readonly<Record<string, boolean>>;
+
+/** State of {@link masked}: the inner state, kept only for the masked-in leaves. */
+export interface MaskedState<S> {
+  readonly inner: S;
+}
+
+/** Resolves a mask to a predicate; a boolean tree must name every leaf it is asked about. */
+export const maskPredicate =
+  (fn: string, mask: Mask): LeafPredicate =>
+  (path, x) => {
+    if (typeof mask === 'function') return mask(path, x);
+    const m = mask[path];
+    if (typeof m !== 'boolean') {
+      throw new Error(`${fn}: mask has no boolean for '${path}' (expected a boolean for every leaf, got ${String(m)})`);
+    }
+    return m;
+  };
+
+/** Leaves of `t` where `pred` holds (`yes`) and the others (`no`), each in canonical order. */
+export const split = (pred: LeafPredicate, t: Tree): readonly [Record<string, tf.Tensor>, Record<string, tf.Tensor>] => {
+  const yes: Record<string, tf.Tensor> = {};
+  const no: Record<string, tf.Tensor> = {};
+  for (const k of Object.keys(t)) {
+    const x = t[k] as tf.Tensor;
+    (pred(k, x) ? yes : no)[k] = x;
+  }
+  return [yes, no];
+};
+
+const subtree = (t: Params | undefined, ks: readonly string[]): Params | undefined => {
+  if (t === undefined) return undefined;
+  const out: Record<string, tf.Tensor> = {};
+  for (const k of ks) {
+    const x = t[k];
+    if (x !== undefined) out[k] = x;
+  }
+  return out;
+};
+
+/**
+ * `masked(mask)(inner)`: applies `inner` to the leaves the mask selects; the other leaves pass
+ * through unchanged (returned as `tf.clone`) and no state is kept for them. The inner transform
+ * sees only the selected sub-tree of updates and params. Data-last, so it composes with `pipe`:
+ * `pipe(adam(1e-3), masked((path) => !path.endsWith('bias')))`. optax: `masked`.
+ *
+ * Law (property-tested): with an all-false mask it is the identity.
+ */
+export const masked =
+  (mask: Mask) =>
+  <S>(inner: GradientTransformation<S>): GradientTransformation<MaskedState<S>> => {
+    const pred = maskPredicate('masked', mask);
+    return {
+      init: (params) => ({ inner: inner.init(split(pred, params)[0]) }),
+      update: (updates, state, params, extra) => {
+        const [yes, no] = split(pred, updates);
+        const [u, s] = inner.update(yes, state.inner, subtree(params, Object.keys(yes)), extra);
+        const out: Record<string, tf.Tensor> = {};
+        for (const k of Object.keys(updates)) {
+          if (k in no) out[k] = tf.clone(no[k] as tf.Tensor);
+          else {
+            const x = u[k];
+            if (x === undefined) throw new Error(`masked: inner transform returned no update for '${k}'`);
+            out[k] = x;
+          }
+        }
+        return [out, { inner: s }];
+      },
+    };
+  };
