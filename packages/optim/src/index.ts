@@ -13,3 +13,20 @@ export { scaleByAdam, type AdamState, type AdamOptions } from './scaleByAdam';
 export { applyUpdates } from './applyUpdates';
 export { injectHyperparams, setHyperparams, type InjectState } from './injectHyperparams';
 export { sgd, adam, adamw, type SgdOptions, type AdamwOptions, type SgdState, type AdamChainState, type AdamwState } from './alias';
+export { namedChain } from './namedChain';
+export { partition, type Labels } from './partition';
+export { multiSteps, type MultiStepsState } from './multiSteps';
+export { applyIfFinite, type ApplyIfFiniteState } from './applyIfFinite';
+export { ema, type EmaState } from './ema';
+export { scaleByRms, type RmsState } from './scaleByRms';
+export { clipByGlobalNorm, clip } from './clip';
+export {
+  constant,
+  linear,
+  polynomial,
+  exponential,
+  piecewiseConstant,
+  cosineDecay,
+  warmupCosineDecay,
+  joinSchedules,
+} from './schedules';
