@@ -1,1 +1,15 @@
-export {};
+/**
+ * @lets/bilevel — hypergradients of unrolled lower-level steps, and Hessian–vector product
+ * estimators ('exact', 'fd', 'central', 'fisher', 'identity').
+ * @packageDocumentation
+ */
+export * from './hvp';
+export { exactHvp } from './hvp_exact';
+export { forwardDifferenceHvp, centralDifferenceHvp, differenceStep } from './hvp_difference';
+export { fisherHvp } from './hvp_fisher';
+export { identityHvp } from './hvp_identity';
+export { hvpEstimator, HVP_ESTIMATORS } from './hvp_estimator';
+export * from './hypergradient';
+export { gradientTangent, hyperparameterTangent } from './tangents';
+export * from './unrolled';
+export * from './implicit';

@@ -1,0 +1,74 @@
+/**
+ * Derivatives of a gradient transformation's update map, for the pieces of dθ'/dλ
+ * (see ./hypergradient):
+ *
+ *   gradientTangent:        w ↦ ∂U/∂g · w ≈ (U(g + h w) − U(g − h w)) / 2h,   h = relStep·max(1,‖g‖)/‖w‖
+ *   hyperparameterTangent:  ∂U/∂λ       ≈ (U_{λ+h}(g) − U_{λ−h}(g)) / 2h,   h = relStep·max(1,|λ|)
+ *
+ * U(g) = transform.update(g, state, params, extra)[0]. Both are central differences of the
+ * update map alone: no gradient evaluations, state is not advanced (the new states are
+ * disposed). Exact up to float32 rounding for maps affine in g (SGD, momentum, Nesterov,
+ * coupled weight decay) or in λ (SGD's learning rate, a coupled weight decay); second-order
+ * accurate otherwise (Adam's preconditioner, clipping away from its threshold).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { addScaled, dispose, disposeState, norm, sub, scale, type Params } from '@lets/tree';
+import type { Extra, GradientTransformation } from '@lets/optim';
+import { scalarOf } from './hvp';
+
+const updatesOf = <S>(t: GradientTransformation<S>, g: Params, state: S, params: Params | undefined, extra: Extra | undefined): Params => {
+  const [u, s] = t.update(g, state, params, extra);
+  disposeState(s);
+  return u;
+};
+
+/** w ↦ ∂U/∂g · w at `grads`, for a transformation and its state. */
+export const gradientTangent =
+  <S>(
+    transform: GradientTransformation<S>,
+    grads: Params,
+    state: S,
+    params?: Params,
+    extra?: Extra,
+    options: { relStep?: number } = {},
+  ) =>
+  (w: Params): Params => {
+    const relStep = options.relStep ?? 1e-3;
+    const [ng, nw] = tf.tidy(() => [scalarOf(norm(grads)), scalarOf(norm(w))]) as [number, number];
+    if (nw === 0) return scale(w, 0);
+    const h = (relStep * Math.max(1, ng)) / nw;
+    const gp = addScaled(grads, h, w);
+    const up = updatesOf(transform, gp, state, params, extra);
+    dispose(gp);
+    const gm = addScaled(grads, -h, w);
+    const um = updatesOf(transform, gm, state, params, extra);
+    dispose(gm);
+    const out = tf.tidy(() => scale(sub(up, um), 1 / (2 * h)));
+    dispose(up);
+    dispose(um);
+    return out;
+  };
+
+/**
+ * ∂U/∂λ at `grads` for a transformation built from the hyperparameter: `make(λ)` must return
+ * transformations whose state has the same structure for every λ (hyperparameters held in
+ * closures, as optax's constructors do).
+ */
+export const hyperparameterTangent = <S>(
+  make: (lambda: number) => GradientTransformation<S>,
+  lambda: number,
+  grads: Params,
+  state: S,
+  params?: Params,
+  extra?: Extra,
+  options: { relStep?: number } = {},
+): Params => {
+  if (!Number.isFinite(lambda)) throw new Error(`hyperparameterTangent: lambda must be finite, got ${lambda}`);
+  const h = (options.relStep ?? 1e-3) * Math.max(1, Math.abs(lambda));
+  const up = updatesOf(make(lambda + h), grads, state, params, extra);
+  const um = updatesOf(make(lambda - h), grads, state, params, extra);
+  const out = tf.tidy(() => scale(sub(up, um), 1 / (2 * h)));
+  dispose(up);
+  dispose(um);
+  return out;
+};
