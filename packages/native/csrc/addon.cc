@@ -1,0 +1,261 @@
+// N-API entry points of the lets_native addon. Every function takes Float32Array views of the
+// tensors (read and written in place, no copy) and an Int32Array of geometry where needed.
+#include <node_api.h>
+
+#include <string>
+
+#include "kernels.h"
+#include "napi_util.h"
+
+namespace lets {
+namespace {
+
+constexpr size_t kMaxArgs = 16;
+
+struct Args {
+  napi_value v[kMaxArgs];
+  size_t n = kMaxArgs;
+};
+
+Args get_args(napi_env env, napi_callback_info info, size_t need, const char* fn) {
+  Args a;
+  check(env, napi_get_cb_info(env, info, &a.n, a.v, nullptr, nullptr), "get_cb_info");
+  if (a.n < need) throw ArgError{std::string(fn) + ": expected " + std::to_string(need) + " arguments"};
+  return a;
+}
+
+void need(bool ok, const std::string& msg) {
+  if (!ok) throw ArgError{msg};
+}
+
+// Geometry array layout shared with src/addon.ts:
+// [B, H, W, Ci, OH, OW, Co, fh, fw, sh, sw, dh, dw, padTop, padLeft, cm]
+ConvGeom geom(napi_env env, napi_value v) {
+  size_t n = 0;
+  const int32_t* p = i32(env, v, &n, "geometry");
+  need(n == 16, "geometry: expected 16 entries");
+  ConvGeom g{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]};
+  need(g.B >= 0 && g.H > 0 && g.W > 0 && g.Ci > 0 && g.OH >= 0 && g.OW >= 0 && g.Co > 0 && g.fh > 0 &&
+           g.fw > 0 && g.sh > 0 && g.sw > 0 && g.dh > 0 && g.dw > 0 && g.cm > 0,
+       "geometry: sizes must be positive");
+  return g;
+}
+
+void need_len(size_t have, int64_t want, const char* name) {
+  if (int64_t(have) != want)
+    throw ArgError{std::string(name) + ": expected " + std::to_string(want) + " floats, got " + std::to_string(have)};
+}
+
+template <typename F>
+napi_value guard(napi_env env, F&& f) {
+  try {
+    return f();
+  } catch (const ArgError& e) {
+    napi_throw_error(env, "LETS_NATIVE_ARG", e.message.c_str());
+  } catch (const std::bad_alloc&) {
+    napi_throw_error(env, "LETS_NATIVE_OOM", "lets_native: out of memory");
+  }
+  return nullptr;
+}
+
+napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+// gemm(a, b, c, batch, batchA, batchB, M, N, K, transA, transB)
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 11, "gemm");
+    size_t na, nb, nc;
+    const float* A = f32(env, a.v[0], &na, "a");
+    const float* B = f32(env, a.v[1], &nb, "b");
+    float* C = f32(env, a.v[2], &nc, "c");
+    const int64_t batch = integer(env, a.v[3], "batch"), bA = integer(env, a.v[4], "batchA"),
+                  bB = integer(env, a.v[5], "batchB"), M = integer(env, a.v[6], "M"),
+                  N = integer(env, a.v[7], "N"), K = integer(env, a.v[8], "K");
+    const bool tA = boolean(env, a.v[9], "transA"), tB = boolean(env, a.v[10], "transB");
+    need(batch >= 0 && bA > 0 && bB > 0 && M >= 0 && N >= 0 && K >= 0, "gemm: negative size");
+    need(batch == 0 || (batch % bA == 0 && batch % bB == 0), "gemm: batch must be a multiple of batchA and batchB");
+    need_len(na, bA * M * K, "a");
+    need_len(nb, bB * K * N, "b");
+    need_len(nc, batch * M * N, "c");
+    gemm_batched(A, B, C, batch, bA, bB, M, N, K, tA, tB);
+    return undefined(env);
+  });
+}
+
+enum class Op { Conv, ConvInput, ConvFilter, Dw, DwInput, DwFilter };
+
+// (in0, in1, out, geometry) for the six convolution kernels.
+napi_value ConvCommon(napi_env env, napi_callback_info info, Op op, const char* fn) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 4, fn);
+    size_t n0, n1, n2;
+    const float* p0 = f32(env, a.v[0], &n0, "input 0");
+    const float* p1 = f32(env, a.v[1], &n1, "input 1");
+    float* out = f32(env, a.v[2], &n2, "output");
+    const ConvGeom g = geom(env, a.v[3]);
+    const int64_t xs = g.B * g.H * g.W * g.Ci, ys = g.B * g.OH * g.OW * g.Co;
+    const bool dw = op == Op::Dw || op == Op::DwInput || op == Op::DwFilter;
+    if (dw) need(g.Co == g.Ci * g.cm, "depthwise: Co must equal Ci * channelMultiplier");
+    const int64_t ws = dw ? g.fh * g.fw * g.Ci * g.cm : g.fh * g.fw * g.Ci * g.Co;
+    switch (op) {
+      case Op::Conv: case Op::Dw:
+        need_len(n0, xs, "x"); need_len(n1, ws, "filter"); need_len(n2, ys, "y");
+        (op == Op::Conv ? conv2d : depthwise_conv2d)(p0, p1, out, g);
+        break;
+      case Op::ConvInput: case Op::DwInput:
+        need_len(n0, ys, "dy"); need_len(n1, ws, "filter"); need_len(n2, xs, "dx");
+        (op == Op::ConvInput ? conv2d_backprop_input : depthwise_backprop_input)(p0, p1, out, g);
+        break;
+      case Op::ConvFilter: case Op::DwFilter:
+        need_len(n0, xs, "x"); need_len(n1, ys, "dy"); need_len(n2, ws, "dfilter");
+        (op == Op::ConvFilter ? conv2d_backprop_filter : depthwise_backprop_filter)(p0, p1, out, g);
+        break;
+    }
+    return undefined(env);
+  });
+}
+
+napi_value Conv2D(napi_env e, napi_callback_info i) { return ConvCommon(e, i, Op::Conv, "conv2d"); }
+napi_value Conv2DInput(napi_env e, napi_callback_info i) { return ConvCommon(e, i, Op::ConvInput, "conv2dBackpropInput"); }
+napi_value Conv2DFilter(napi_env e, napi_callback_info i) { return ConvCommon(e, i, Op::ConvFilter, "conv2dBackpropFilter"); }
+napi_value Depthwise(napi_env e, napi_callback_info i) { return ConvCommon(e, i, Op::Dw, "depthwiseConv2d"); }
+napi_value DepthwiseInput(napi_env e, napi_callback_info i) { return ConvCommon(e, i, Op::DwInput, "depthwiseBackpropInput"); }
+napi_value DepthwiseFilter(napi_env e, napi_callback_info i) { return ConvCommon(e, i, Op::DwFilter, "depthwiseBackpropFilter"); }
+
+// pool(x, y, geometry, isMax)
+napi_value Pool(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 4, "pool");
+    size_t nx, ny;
+    const float* x = f32(env, a.v[0], &nx, "x");
+    float* y = f32(env, a.v[1], &ny, "y");
+    const ConvGeom g = geom(env, a.v[2]);
+    need(g.Co == g.Ci, "pool: Co must equal Ci");
+    need_len(nx, g.B * g.H * g.W * g.Ci, "x");
+    need_len(ny, g.B * g.OH * g.OW * g.Ci, "y");
+    (boolean(env, a.v[3], "isMax") ? max_pool : avg_pool)(x, y, g);
+    return undefined(env);
+  });
+}
+
+// avgPoolGrad(dy, dx, geometry)
+napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 3, "avgPoolGrad");
+    size_t ny, nx;
+    const float* dy = f32(env, a.v[0], &ny, "dy");
+    float* dx = f32(env, a.v[1], &nx, "dx");
+    const ConvGeom g = geom(env, a.v[2]);
+    need(g.Co == g.Ci && g.dh == 1 && g.dw == 1, "avgPoolGrad: Co must equal Ci, dilation 1");
+    need_len(nx, g.B * g.H * g.W * g.Ci, "dx");
+    need_len(ny, g.B * g.OH * g.OW * g.Ci, "dy");
+    avg_pool_grad(dy, dx, g);
+    return undefined(env);
+  });
+}
+
+// maxPoolGrad(dy, x, dx, geometry)
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 4, "maxPoolGrad");
+    size_t ny, nx, nd;
+    const float* dy = f32(env, a.v[0], &ny, "dy");
+    const float* x = f32(env, a.v[1], &nx, "x");
+    float* dx = f32(env, a.v[2], &nd, "dx");
+    const ConvGeom g = geom(env, a.v[3]);
+    need(g.Co == g.Ci && g.dh == 1 && g.dw == 1, "maxPoolGrad: Co must equal Ci, dilation 1");
+    need_len(nx, g.B * g.H * g.W * g.Ci, "x");
+    need_len(nd, g.B * g.H * g.W * g.Ci, "dx");
+    need_len(ny, g.B * g.OH * g.OW * g.Ci, "dy");
+    max_pool_grad(dy, x, dx, g);
+    return undefined(env);
+  });
+}
+
+// batchNorm(x, mean, variance, offset|null, scale|null, eps, y)
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 7, "batchNorm");
+    size_t nx, nm, nv, no, ns, ny;
+    const float* x = f32(env, a.v[0], &nx, "x");
+    const float* m = f32(env, a.v[1], &nm, "mean");
+    const float* v = f32(env, a.v[2], &nv, "variance");
+    const float* o = f32_opt(env, a.v[3], &no, "offset");
+    const float* s = f32_opt(env, a.v[4], &ns, "scale");
+    const double eps = number(env, a.v[5], "varianceEpsilon");
+    float* y = f32(env, a.v[6], &ny, "y");
+    need(nm > 0 && nv > 0 && (!o || no > 0) && (!s || ns > 0), "batchNorm: empty parameter");
+    need_len(ny, int64_t(nx), "y");
+    batch_norm(x, int64_t(nx), m, int64_t(nm), v, int64_t(nv), o, int64_t(no), s, int64_t(ns), float(eps), y);
+    return undefined(env);
+  });
+}
+
+// biasAct(y, rows, C, bias|null, act)
+napi_value BiasAct(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 5, "biasAct");
+    size_t ny, nb;
+    float* y = f32(env, a.v[0], &ny, "y");
+    const int64_t rows = integer(env, a.v[1], "rows"), C = integer(env, a.v[2], "C");
+    const float* b = f32_opt(env, a.v[3], &nb, "bias");
+    const int64_t act = integer(env, a.v[4], "act");
+    need_len(ny, rows * C, "y");
+    if (b) need_len(nb, C, "bias");
+    need(act == 0 || act == 1, "biasAct: act must be 0 (linear) or 1 (relu)");
+    bias_act(y, rows, C, b, int(act));
+    return undefined(env);
+  });
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 1, "setThreads");
+    const int64_t n = integer(env, a.v[0], "threads");
+    need(n >= 1 && n <= 1024, "setThreads: expected 1..1024");
+    set_threads(int(n));
+    return undefined(env);
+  });
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  return guard(env, [&] {
+    napi_value obj, threads, blas;
+    check(env, napi_create_object(env, &obj), "create_object");
+    check(env, napi_create_int32(env, get_threads(), &threads), "create_int32");
+    check(env, napi_create_string_utf8(env, blas_config(), NAPI_AUTO_LENGTH, &blas), "create_string");
+    check(env, napi_set_named_property(env, obj, "threads", threads), "set");
+    check(env, napi_set_named_property(env, obj, "blas", blas), "set");
+    return obj;
+  });
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv2DInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv2DFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseConv2d", nullptr, Depthwise, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseBackpropInput", nullptr, DepthwiseInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseBackpropFilter", nullptr, DepthwiseFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pool", nullptr, Pool, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasAct", nullptr, BiasAct, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+}  // namespace lets
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, lets::Init)

@@ -1,0 +1,424 @@
+// NHWC float32 kernels: matmul through CBLAS sgemm (OpenBLAS), convolutions as im2col + sgemm
+// (chunked over the batch so the column buffer stays in cache), depthwise convolution, pooling
+// and batch norm as direct loops parallelised with OpenMP.
+#include "kernels.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <vector>
+
+// CBLAS, declared here so the addon builds against any CBLAS (only the library is needed).
+extern "C" {
+void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha,
+                 const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc);
+// OpenBLAS extras: weak, so another CBLAS still links.
+void openblas_set_num_threads(int) __attribute__((weak));
+int openblas_get_num_threads(void) __attribute__((weak));
+char* openblas_get_config(void) __attribute__((weak));
+}
+
+namespace lets {
+
+namespace {
+constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+// Column buffer budget per chunk, in floats (8 MiB): large enough for sgemm to use all threads,
+// small enough to stay mostly in the last-level cache.
+constexpr int64_t kChunkFloats = int64_t(2) << 20;
+
+int g_threads = 1;
+
+// Per-thread scratch buffer, grown on demand and never zero-initialised.
+float* scratch(int64_t n) {
+  thread_local std::unique_ptr<float[]> buf;
+  thread_local int64_t cap = 0;
+  if (n > cap) {
+    buf.reset(new float[n]);
+    cap = n;
+  }
+  return buf.get();
+}
+
+void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (beta == 0.f)
+      for (int64_t i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
+    return;
+  }
+  cblas_sgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, int(M), int(N), int(K),
+              1.f, A, int(std::max<int64_t>(lda, 1)), B, int(std::max<int64_t>(ldb, 1)), beta, C,
+              int(std::max<int64_t>(ldc, 1)));
+}
+
+bool is_pointwise(const ConvGeom& g) {
+  return g.fh == 1 && g.fw == 1 && g.sh == 1 && g.sw == 1 && g.pad_top == 0 && g.pad_left == 0 &&
+         g.OH == g.H && g.OW == g.W;
+}
+
+// Images per chunk so that the column buffer holds at most kChunkFloats.
+int64_t images_per_chunk(const ConvGeom& g) {
+  const int64_t per = std::max<int64_t>(1, g.OH * g.OW * g.fh * g.fw * g.Ci);
+  return std::max<int64_t>(1, std::min<int64_t>(g.B, kChunkFloats / per));
+}
+
+// col[(n*OH+oy)*OW+ox, (kh*fw+kw)*Ci + c] = x[b0+n, oy*sh-pt+kh*dh, ox*sw-pl+kw*dw, c] (0 outside).
+void im2col(const float* x, float* col, int64_t b0, int64_t nb, const ConvGeom& g) {
+  const int64_t K = g.fh * g.fw * g.Ci;
+  const int64_t rows = nb * g.OH;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t n = r / g.OH, oy = r % g.OH;
+    const float* xb = x + (b0 + n) * g.H * g.W * g.Ci;
+    float* dst = col + r * g.OW * K;
+    for (int64_t ox = 0; ox < g.OW; ox++) {
+      for (int64_t kh = 0; kh < g.fh; kh++) {
+        const int64_t iy = oy * g.sh - g.pad_top + kh * g.dh;
+        for (int64_t kw = 0; kw < g.fw; kw++, dst += g.Ci) {
+          const int64_t ix = ox * g.sw - g.pad_left + kw * g.dw;
+          if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W)
+            std::memset(dst, 0, sizeof(float) * g.Ci);
+          else
+            std::memcpy(dst, xb + (iy * g.W + ix) * g.Ci, sizeof(float) * g.Ci);
+        }
+      }
+    }
+  }
+}
+
+// dx[b0+n] = sum of the column rows scattered back (dx images are zeroed first).
+void col2im(const float* col, float* dx, int64_t b0, int64_t nb, const ConvGeom& g) {
+  const int64_t K = g.fh * g.fw * g.Ci;
+  const int64_t C = g.Ci;
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < nb; n++) {
+    float* dxb = dx + (b0 + n) * g.H * g.W * C;
+    std::memset(dxb, 0, sizeof(float) * g.H * g.W * C);
+    const float* src = col + n * g.OH * g.OW * K;
+    for (int64_t oy = 0; oy < g.OH; oy++) {
+      for (int64_t ox = 0; ox < g.OW; ox++) {
+        for (int64_t kh = 0; kh < g.fh; kh++) {
+          const int64_t iy = oy * g.sh - g.pad_top + kh * g.dh;
+          for (int64_t kw = 0; kw < g.fw; kw++, src += C) {
+            const int64_t ix = ox * g.sw - g.pad_left + kw * g.dw;
+            if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+            float* d = dxb + (iy * g.W + ix) * C;
+            for (int64_t c = 0; c < C; c++) d[c] += src[c];
+          }
+        }
+      }
+    }
+  }
+}
+}  // namespace
+
+void set_threads(int n) {
+  g_threads = std::max(1, n);
+  omp_set_num_threads(g_threads);
+  if (openblas_set_num_threads) openblas_set_num_threads(g_threads);
+}
+
+int get_threads() { return g_threads; }
+
+const char* blas_config() {
+  if (openblas_get_config) return openblas_get_config();
+  return "cblas";
+}
+
+void gemm_batched(const float* a, const float* b, float* c, int64_t batch, int64_t batchA,
+                  int64_t batchB, int64_t M, int64_t N, int64_t K, bool transA, bool transB) {
+  const int64_t lda = transA ? M : K, ldb = transB ? K : N;
+  if (batch > 1 && batchB == 1 && batchA == batch && !transA) {
+    // [batch*M, K] @ [K, N]: one large product.
+    sgemm(false, transB, batch * M, N, K, a, lda, b, ldb, 0.f, c, N);
+    return;
+  }
+  for (int64_t i = 0; i < batch; i++) {
+    sgemm(transA, transB, M, N, K, a + (i % batchA) * M * K, lda, b + (i % batchB) * K * N, ldb,
+          0.f, c + i * M * N, N);
+  }
+}
+
+void conv2d(const float* x, const float* w, float* y, const ConvGeom& g) {
+  const int64_t K = g.fh * g.fw * g.Ci, P = g.OH * g.OW;
+  if (is_pointwise(g)) {
+    sgemm(false, false, g.B * P, g.Co, g.Ci, x, g.Ci, w, g.Co, 0.f, y, g.Co);
+    return;
+  }
+  const int64_t per = images_per_chunk(g);
+  float* col = scratch(per * P * K);
+  for (int64_t b0 = 0; b0 < g.B; b0 += per) {
+    const int64_t nb = std::min(per, g.B - b0);
+    im2col(x, col, b0, nb, g);
+    sgemm(false, false, nb * P, g.Co, K, col, K, w, g.Co, 0.f, y + b0 * P * g.Co, g.Co);
+  }
+}
+
+void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const ConvGeom& g) {
+  const int64_t K = g.fh * g.fw * g.Ci, P = g.OH * g.OW;
+  if (is_pointwise(g)) {
+    sgemm(true, false, g.Ci, g.Co, g.B * P, x, g.Ci, dy, g.Co, 0.f, dw, g.Co);
+    return;
+  }
+  const int64_t per = images_per_chunk(g);
+  float* col = scratch(per * P * K);
+  for (int64_t b0 = 0; b0 < g.B; b0 += per) {
+    const int64_t nb = std::min(per, g.B - b0);
+    im2col(x, col, b0, nb, g);
+    sgemm(true, false, K, g.Co, nb * P, col, K, dy + b0 * P * g.Co, g.Co, b0 == 0 ? 0.f : 1.f,
+          dw, g.Co);
+  }
+  if (g.B == 0) std::memset(dw, 0, sizeof(float) * K * g.Co);
+}
+
+void conv2d_backprop_input(const float* dy, const float* w, float* dx, const ConvGeom& g) {
+  const int64_t K = g.fh * g.fw * g.Ci, P = g.OH * g.OW;
+  if (is_pointwise(g)) {
+    sgemm(false, true, g.B * P, g.Ci, g.Co, dy, g.Co, w, g.Co, 0.f, dx, g.Ci);
+    return;
+  }
+  const int64_t per = images_per_chunk(g);
+  float* col = scratch(per * P * K);
+  for (int64_t b0 = 0; b0 < g.B; b0 += per) {
+    const int64_t nb = std::min(per, g.B - b0);
+    sgemm(false, true, nb * P, K, g.Co, dy + b0 * P * g.Co, g.Co, w, g.Co, 0.f, col, K);
+    col2im(col, dx, b0, nb, g);
+  }
+}
+
+void depthwise_conv2d(const float* x, const float* w, float* y, const ConvGeom& g) {
+  const int64_t C = g.Ci, cm = g.cm, Co = C * cm;
+  const int64_t rows = g.B * g.OH;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t b = r / g.OH, oy = r % g.OH;
+    const float* xb = x + b * g.H * g.W * C;
+    for (int64_t ox = 0; ox < g.OW; ox++) {
+      float* out = y + ((b * g.OH + oy) * g.OW + ox) * Co;
+      std::fill(out, out + Co, 0.f);
+      for (int64_t kh = 0; kh < g.fh; kh++) {
+        const int64_t iy = oy * g.sh - g.pad_top + kh * g.dh;
+        if (iy < 0 || iy >= g.H) continue;
+        for (int64_t kw = 0; kw < g.fw; kw++) {
+          const int64_t ix = ox * g.sw - g.pad_left + kw * g.dw;
+          if (ix < 0 || ix >= g.W) continue;
+          const float* xp = xb + (iy * g.W + ix) * C;
+          const float* wp = w + (kh * g.fw + kw) * Co;
+          if (cm == 1) {
+            for (int64_t c = 0; c < C; c++) out[c] += xp[c] * wp[c];
+          } else {
+            for (int64_t c = 0; c < C; c++)
+              for (int64_t q = 0; q < cm; q++) out[c * cm + q] += xp[c] * wp[c * cm + q];
+          }
+        }
+      }
+    }
+  }
+}
+
+void depthwise_backprop_input(const float* dy, const float* w, float* dx, const ConvGeom& g) {
+  const int64_t C = g.Ci, cm = g.cm, Co = C * cm;
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < g.B; b++) {
+    float* dxb = dx + b * g.H * g.W * C;
+    std::memset(dxb, 0, sizeof(float) * g.H * g.W * C);
+    for (int64_t oy = 0; oy < g.OH; oy++) {
+      for (int64_t ox = 0; ox < g.OW; ox++) {
+        const float* dyp = dy + ((b * g.OH + oy) * g.OW + ox) * Co;
+        for (int64_t kh = 0; kh < g.fh; kh++) {
+          const int64_t iy = oy * g.sh - g.pad_top + kh * g.dh;
+          if (iy < 0 || iy >= g.H) continue;
+          for (int64_t kw = 0; kw < g.fw; kw++) {
+            const int64_t ix = ox * g.sw - g.pad_left + kw * g.dw;
+            if (ix < 0 || ix >= g.W) continue;
+            float* d = dxb + (iy * g.W + ix) * C;
+            const float* wp = w + (kh * g.fw + kw) * Co;
+            if (cm == 1) {
+              for (int64_t c = 0; c < C; c++) d[c] += dyp[c] * wp[c];
+            } else {
+              for (int64_t c = 0; c < C; c++) {
+                float s = 0.f;
+                for (int64_t q = 0; q < cm; q++) s += dyp[c * cm + q] * wp[c * cm + q];
+                d[c] += s;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void depthwise_backprop_filter(const float* x, const float* dy, float* dw, const ConvGeom& g) {
+  const int64_t C = g.Ci, cm = g.cm, Co = C * cm;
+  const int64_t size = g.fh * g.fw * Co;
+  std::memset(dw, 0, sizeof(float) * size);
+#pragma omp parallel
+  {
+    std::vector<float> acc(size, 0.f);
+#pragma omp for schedule(static) nowait
+    for (int64_t r = 0; r < g.B * g.OH; r++) {
+      const int64_t b = r / g.OH, oy = r % g.OH;
+      const float* xb = x + b * g.H * g.W * C;
+      for (int64_t ox = 0; ox < g.OW; ox++) {
+        const float* dyp = dy + ((b * g.OH + oy) * g.OW + ox) * Co;
+        for (int64_t kh = 0; kh < g.fh; kh++) {
+          const int64_t iy = oy * g.sh - g.pad_top + kh * g.dh;
+          if (iy < 0 || iy >= g.H) continue;
+          for (int64_t kw = 0; kw < g.fw; kw++) {
+            const int64_t ix = ox * g.sw - g.pad_left + kw * g.dw;
+            if (ix < 0 || ix >= g.W) continue;
+            const float* xp = xb + (iy * g.W + ix) * C;
+            float* a = acc.data() + (kh * g.fw + kw) * Co;
+            if (cm == 1) {
+              for (int64_t c = 0; c < C; c++) a[c] += xp[c] * dyp[c];
+            } else {
+              for (int64_t c = 0; c < C; c++)
+                for (int64_t q = 0; q < cm; q++) a[c * cm + q] += xp[c] * dyp[c * cm + q];
+            }
+          }
+        }
+      }
+    }
+#pragma omp critical
+    for (int64_t i = 0; i < size; i++) dw[i] += acc[i];
+  }
+}
+
+void avg_pool(const float* x, float* y, const ConvGeom& g) {
+  const int64_t C = g.Ci;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < g.B * g.OH; r++) {
+    const int64_t b = r / g.OH, oy = r % g.OH;
+    const float* xb = x + b * g.H * g.W * C;
+    const int64_t y0 = oy * g.sh - g.pad_top;
+    const int64_t ylo = std::max<int64_t>(0, y0), yhi = std::min(g.H, y0 + (g.fh - 1) * g.dh + 1);
+    for (int64_t ox = 0; ox < g.OW; ox++) {
+      float* out = y + ((b * g.OH + oy) * g.OW + ox) * C;
+      std::fill(out, out + C, 0.f);
+      const int64_t x0 = ox * g.sw - g.pad_left;
+      const int64_t xlo = std::max<int64_t>(0, x0), xhi = std::min(g.W, x0 + (g.fw - 1) * g.dw + 1);
+      int64_t count = 0;
+      for (int64_t iy = ylo; iy < yhi; iy += g.dh)
+        for (int64_t ix = xlo; ix < xhi; ix += g.dw, count++) {
+          const float* xp = xb + (iy * g.W + ix) * C;
+          for (int64_t c = 0; c < C; c++) out[c] += xp[c];
+        }
+      const float inv = 1.f / float(count);
+      for (int64_t c = 0; c < C; c++) out[c] = count ? out[c] * inv : NAN;
+    }
+  }
+}
+
+void max_pool(const float* x, float* y, const ConvGeom& g) {
+  const int64_t C = g.Ci;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < g.B * g.OH; r++) {
+    const int64_t b = r / g.OH, oy = r % g.OH;
+    const float* xb = x + b * g.H * g.W * C;
+    const int64_t y0 = oy * g.sh - g.pad_top;
+    const int64_t ylo = std::max<int64_t>(0, y0), yhi = std::min(g.H, y0 + (g.fh - 1) * g.dh + 1);
+    for (int64_t ox = 0; ox < g.OW; ox++) {
+      float* out = y + ((b * g.OH + oy) * g.OW + ox) * C;
+      std::fill(out, out + C, -std::numeric_limits<float>::infinity());
+      const int64_t x0 = ox * g.sw - g.pad_left;
+      const int64_t xlo = std::max<int64_t>(0, x0), xhi = std::min(g.W, x0 + (g.fw - 1) * g.dw + 1);
+      for (int64_t iy = ylo; iy < yhi; iy += g.dh)
+        for (int64_t ix = xlo; ix < xhi; ix += g.dw) {
+          const float* xp = xb + (iy * g.W + ix) * C;
+          for (int64_t c = 0; c < C; c++)
+            if (xp[c] > out[c]) out[c] = xp[c];
+        }
+    }
+  }
+}
+
+void avg_pool_grad(const float* dy, float* dx, const ConvGeom& g) {
+  const int64_t C = g.Ci;
+  const float mult = 1.f / float(g.fh * g.fw);
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < g.B; b++) {
+    float* dxb = dx + b * g.H * g.W * C;
+    std::memset(dxb, 0, sizeof(float) * g.H * g.W * C);
+    for (int64_t oy = 0; oy < g.OH; oy++) {
+      const int64_t y0 = oy * g.sh - g.pad_top;
+      const int64_t ylo = std::max<int64_t>(0, y0), yhi = std::min(g.H, y0 + g.fh);
+      for (int64_t ox = 0; ox < g.OW; ox++) {
+        const int64_t x0 = ox * g.sw - g.pad_left;
+        const int64_t xlo = std::max<int64_t>(0, x0), xhi = std::min(g.W, x0 + g.fw);
+        const float* dyp = dy + ((b * g.OH + oy) * g.OW + ox) * C;
+        for (int64_t iy = ylo; iy < yhi; iy++)
+          for (int64_t ix = xlo; ix < xhi; ix++) {
+            float* d = dxb + (iy * g.W + ix) * C;
+            for (int64_t c = 0; c < C; c++) d[c] += dyp[c] * mult;
+          }
+      }
+    }
+  }
+}
+
+void max_pool_grad(const float* dy, const float* x, float* dx, const ConvGeom& g) {
+  const int64_t C = g.Ci;
+#pragma omp parallel
+  {
+    std::vector<float> best(C);
+    std::vector<int64_t> pos(C);
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < g.B; b++) {
+      const float* xb = x + b * g.H * g.W * C;
+      float* dxb = dx + b * g.H * g.W * C;
+      std::memset(dxb, 0, sizeof(float) * g.H * g.W * C);
+      for (int64_t oy = 0; oy < g.OH; oy++) {
+        const int64_t y0 = oy * g.sh - g.pad_top;
+        const int64_t ylo = std::max<int64_t>(0, y0), yhi = std::min(g.H, y0 + g.fh);
+        for (int64_t ox = 0; ox < g.OW; ox++) {
+          const int64_t x0 = ox * g.sw - g.pad_left;
+          const int64_t xlo = std::max<int64_t>(0, x0), xhi = std::min(g.W, x0 + g.fw);
+          std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+          std::fill(pos.begin(), pos.end(), int64_t(-1));
+          for (int64_t iy = ylo; iy < yhi; iy++)
+            for (int64_t ix = xlo; ix < xhi; ix++) {
+              const int64_t off = (iy * g.W + ix) * C;
+              for (int64_t c = 0; c < C; c++)
+                if (xb[off + c] > best[c]) {
+                  best[c] = xb[off + c];
+                  pos[c] = off + c;
+                }
+            }
+          const float* dyp = dy + ((b * g.OH + oy) * g.OW + ox) * C;
+          for (int64_t c = 0; c < C; c++)
+            if (pos[c] >= 0) dxb[pos[c]] += dyp[c];
+        }
+      }
+    }
+  }
+}
+
+void batch_norm(const float* x, int64_t n, const float* mean, int64_t nM, const float* var,
+                int64_t nV, const float* offset, int64_t nO, const float* scale, int64_t nS,
+                float eps, float* y) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i++) {
+    const float o = offset ? offset[i % nO] : 0.f;
+    const float s = scale ? scale[i % nS] : 1.f;
+    y[i] = o + (x[i] - mean[i % nM]) * s / std::sqrt(var[i % nV] + eps);
+  }
+}
+
+void bias_act(float* y, int64_t rows, int64_t C, const float* bias, int act) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    float* p = y + r * C;
+    if (bias)
+      for (int64_t c = 0; c < C; c++) p[c] += bias[c];
+    if (act == 1)
+      for (int64_t c = 0; c < C; c++) p[c] = p[c] < 0.f ? 0.f : p[c];  // NaN stays NaN, as in tfjs
+  }
+}
+
+}  // namespace lets

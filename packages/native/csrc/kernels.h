@@ -1,0 +1,56 @@
+// NHWC float32 kernels for the tfjs 'native' backend. All tensors are dense row-major buffers
+// owned by JavaScript; every function writes its whole output.
+#pragma once
+#include <cstdint>
+
+namespace lets {
+
+// Geometry of a 2-D convolution or pooling window, NHWC, as tfjs's computeConv2DInfo gives it.
+struct ConvGeom {
+  int64_t B, H, W, Ci;     // input
+  int64_t OH, OW, Co;      // output (Co: output channels; for pooling Co == Ci)
+  int64_t fh, fw;          // filter size
+  int64_t sh, sw;          // strides
+  int64_t dh, dw;          // dilations
+  int64_t pad_top, pad_left;
+  int64_t cm;              // depthwise channel multiplier (1 otherwise)
+};
+
+void set_threads(int n);
+int get_threads();
+const char* blas_config();
+
+// c[i] = op(a[i % batchA]) @ op(b[i % batchB]) for i < batch; a is [M,K] (or [K,M] when
+// transA), b is [K,N] (or [N,K] when transB), c is [M,N].
+void gemm_batched(const float* a, const float* b, float* c, int64_t batch, int64_t batchA,
+                  int64_t batchB, int64_t M, int64_t N, int64_t K, bool transA, bool transB);
+
+// y[B,OH,OW,Co] = conv(x[B,H,W,Ci], w[fh,fw,Ci,Co]).
+void conv2d(const float* x, const float* w, float* y, const ConvGeom& g);
+// dx[B,H,W,Ci] from dy[B,OH,OW,Co] and w.
+void conv2d_backprop_input(const float* dy, const float* w, float* dx, const ConvGeom& g);
+// dw[fh,fw,Ci,Co] from x and dy.
+void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const ConvGeom& g);
+
+// Depthwise: w[fh,fw,Ci,cm], y[B,OH,OW,Ci*cm], output channel c*cm+q.
+void depthwise_conv2d(const float* x, const float* w, float* y, const ConvGeom& g);
+void depthwise_backprop_input(const float* dy, const float* w, float* dx, const ConvGeom& g);
+void depthwise_backprop_filter(const float* x, const float* dy, float* dw, const ConvGeom& g);
+
+// Pooling (Co == Ci). avg divides by the number of in-bounds inputs; its gradient, like
+// tfjs's, divides by fh*fw. max takes the first maximum in window order.
+void avg_pool(const float* x, float* y, const ConvGeom& g);
+void max_pool(const float* x, float* y, const ConvGeom& g);
+void avg_pool_grad(const float* dy, float* dx, const ConvGeom& g);
+void max_pool_grad(const float* dy, const float* x, float* dx, const ConvGeom& g);
+
+// y[i] = offset[i % nO] + (x[i] - mean[i % nM]) * scale[i % nS] / sqrt(var[i % nV] + eps);
+// offset/scale may be null (0 and 1).
+void batch_norm(const float* x, int64_t n, const float* mean, int64_t nM, const float* var,
+                int64_t nV, const float* offset, int64_t nO, const float* scale, int64_t nS,
+                float eps, float* y);
+
+// y[r, c] = act(y[r, c] + bias[c]) over rows of length C, act 0 = linear, 1 = relu.
+void bias_act(float* y, int64_t rows, int64_t C, const float* bias, int act);
+
+}  // namespace lets

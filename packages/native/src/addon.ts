@@ -1,0 +1,64 @@
+import * as path from 'path';
+import * as fs from 'fs';
+
+/**
+ * The lets_native addon's functions. Tensors are passed as Float32Array views of the tfjs cpu
+ * backend's storage (read and written in place, no copy); convolution and pooling geometry as an
+ * Int32Array `[B, H, W, Ci, OH, OW, Co, fh, fw, sh, sw, dh, dw, padTop, padLeft, cm]` (NHWC).
+ */
+export interface NativeAddon {
+  /** c[i] = op(a[i % batchA]) · op(b[i % batchB]), a [M,K] (or [K,M]), b [K,N] (or [N,K]). */
+  gemm(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, batchA: number, batchB: number,
+    M: number, N: number, K: number, transA: boolean, transB: boolean): void;
+  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, geometry: Int32Array): void;
+  conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: Int32Array): void;
+  depthwiseConv2d(x: Float32Array, w: Float32Array, y: Float32Array, geometry: Int32Array): void;
+  depthwiseBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: Int32Array): void;
+  pool(x: Float32Array, y: Float32Array, geometry: Int32Array, isMax: boolean): void;
+  avgPoolGrad(dy: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null,
+    scale: Float32Array | null, varianceEpsilon: number, y: Float32Array): void;
+  /** y[r, c] = act(y[r, c] + bias[c]) in place; act 0 = linear, 1 = relu. */
+  biasAct(y: Float32Array, rows: number, C: number, bias: Float32Array | null, act: 0 | 1): void;
+  setThreads(n: number): void;
+  info(): { threads: number; blas: string };
+}
+
+/** Where the addon is loaded from: `LETS_NATIVE_ADDON`, else the package's build/Release. */
+export function addonPath(): string {
+  return process.env.LETS_NATIVE_ADDON ?? path.join(__dirname, '..', 'build', 'Release', 'lets_native.node');
+}
+
+export type AddonLoad =
+  | { readonly ok: true; readonly addon: NativeAddon; readonly path: string }
+  | { readonly ok: false; readonly reason: string };
+
+let cached: AddonLoad | undefined;
+
+/**
+ * Loads the addon once. Never throws: a missing or unloadable addon gives `{ok: false, reason}`
+ * naming the file and how to build it.
+ */
+export function loadAddon(): AddonLoad {
+  if (cached !== undefined) return cached;
+  const file = addonPath();
+  if (!fs.existsSync(file)) {
+    cached = {
+      ok: false,
+      reason: `addon not built (${file} missing; install libopenblas-dev and g++, then run \`node packages/native/scripts/build.mjs\`)`,
+    };
+    return cached;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = require(file) as NativeAddon;
+    cached = { ok: true, addon, path: file };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    cached = { ok: false, reason: `addon at ${file} does not load: ${msg}` };
+  }
+  return cached;
+}

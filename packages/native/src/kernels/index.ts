@@ -1,0 +1,18 @@
+import type { NativeKernelSpec } from './util';
+import { batchMatMulSpec, fusedMatMulSpec } from './matmul';
+import { conv2DBackpropFilterSpec, conv2DBackpropInputSpec, conv2DSpec, fusedConv2DSpec } from './conv2d';
+import { depthwiseBackpropFilterSpec, depthwiseBackpropInputSpec, depthwiseSpec, fusedDepthwiseSpec } from './depthwise';
+import { avgPoolGradSpec, avgPoolSpec, maxPoolGradSpec, maxPoolSpec } from './pool';
+import { batchNormSpec } from './batch_norm';
+
+/** Every kernel the native backend overrides; the rest are the cpu backend's. */
+export const nativeKernelSpecs: readonly NativeKernelSpec[] = [
+  batchMatMulSpec, fusedMatMulSpec,
+  conv2DSpec, fusedConv2DSpec, conv2DBackpropInputSpec, conv2DBackpropFilterSpec,
+  depthwiseSpec, fusedDepthwiseSpec, depthwiseBackpropInputSpec, depthwiseBackpropFilterSpec,
+  avgPoolSpec, maxPoolSpec, avgPoolGradSpec, maxPoolGradSpec,
+  batchNormSpec,
+];
+
+export { BACKEND_NAME } from './util';
+export type { NativeKernelSpec } from './util';
