@@ -1,1 +1,49 @@
-export {};
+/**
+ * @lets/sam — sharpness-aware minimization: every well-known SAM variant as composable
+ * transforms (a perturbation pipeline, a combiner or procedure, and the SAM wrapper around any
+ * outer optimizer from @lets/optim).
+ * @packageDocumentation
+ */
+export * from './types';
+export { NORM_EPS } from './numerics';
+export { sharpnessAware, currentRho, withRho, type SharpnessAwareOptions, type SamPerturbationState } from './sharpnessAware';
+export { perturbation } from './pipeline';
+export { normalize, type NormalizeOptions } from './normalize';
+export { scaleByParam, isWeight, type ParamFilter, type ScaleByParamOptions } from './scaleByParam';
+export { fisherPrecondition, type FisherOptions } from './fisherPrecondition';
+export { emaDirection, type EmaDirectionState } from './emaDirection';
+export { subtractEma, type SubtractEmaState } from './subtractEma';
+export { randomMask, type RandomMaskOptions, type RandomMaskState } from './randomMask';
+export { selectSubset, isNormalizationParam } from './selectSubset';
+export { gaussianSmoothing, type GaussianSmoothingState } from './gaussianSmoothing';
+export { perturbedGradient, surrogateGap, normMatch } from './combiners';
+export {
+  twoPass,
+  lookAhead,
+  microBatches,
+  gradientNormAware,
+  sharpnessSensitiveData,
+  type LookAheadState,
+  type GamOptions,
+} from './procedures';
+export {
+  sam,
+  asam,
+  fisherSam,
+  gsam,
+  esam,
+  samOn,
+  vasso,
+  friendlySam,
+  lookSam,
+  msam,
+  gam,
+  randomSam,
+  stableSam,
+  type RhoOption,
+  type AsamOptions,
+  type GsamOptions,
+  type EsamOptions,
+  type SamOnOptions,
+} from './presets';
+export { seedState, nextUniform, uniforms, normals } from './prng';

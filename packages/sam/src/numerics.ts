@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as T from '@lets/tree';
+import type { LeafPredicate, Params } from '@lets/tree';
+
+/** Added to every norm that is divided by (ALGORITHMS.md), so a zero gradient gives ε = 0, not NaN. */
+export const NORM_EPS = 1e-12;
+
+/** ‖t‖ + 1e-12 (global L2 by default), a scalar owned by the caller. */
+export const safeNorm = (t: Params, ord: 2 | typeof Infinity = 2): tf.Scalar =>
+  tf.tidy(() => tf.add(T.norm(t, ord), NORM_EPS));
+
+/** t / (‖t‖ + 1e-12), new tensors. */
+export const unit = (t: Params): Params =>
+  tf.tidy(() => {
+    const d = safeNorm(t);
+    return T.map((x) => tf.div(x, d))(t);
+  });
+
+/** Leaves kept by a filter: every leaf when `filter` is undefined. */
+export const keeps = (filter: LeafPredicate | undefined, path: string, x: tf.Tensor): boolean =>
+  filter === undefined || filter(path, x);
+
+/** Throws unless `x` is a finite number in [lo, hi] (naming the option). */
+export const checkNumber = (what: string, x: number, lo = -Infinity, hi = Infinity): number => {
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < lo || x > hi) {
+    const range = hi === Infinity ? (lo === -Infinity ? 'a finite number' : `a finite number ≥ ${lo}`) : `a number in [${lo}, ${hi}]`;
+    throw new Error(`${what}: expected ${range}, got ${String(x)}`);
+  }
+  return x;
+};
+
+/** Throws unless `x` is an integer ≥ lo (naming the option). */
+export const checkInteger = (what: string, x: number, lo: number): number => {
+  if (!Number.isInteger(x) || x < lo) throw new Error(`${what}: expected an integer ≥ ${lo}, got ${String(x)}`);
+  return x;
+};

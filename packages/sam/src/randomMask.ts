@@ -1,0 +1,52 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as T from '@lets/tree';
+import type { PerturbationStage } from './types';
+import { checkNumber } from './numerics';
+import { seedState, uniforms } from './prng';
+
+/** State of {@link randomMask}: the PRNG state (a plain uint32), advanced every step, never reset. */
+export interface RandomMaskState {
+  readonly rng: number;
+}
+
+/** Options of {@link randomMask}. */
+export interface RandomMaskOptions {
+  /** Keep probability β (default 0.5). */
+  readonly beta?: number;
+  /** Mask granularity: one draw per 'element' (default) or per 'tensor'. */
+  readonly per?: 'element' | 'tensor';
+  /** PRNG seed (default 0). */
+  readonly seed?: number;
+}
+
+/**
+ * ESAM's stochastic weight perturbation (Du et al. 2022, "Efficient Sharpness-aware
+ * Minimization for Improved Training of Neural Networks", ICLR):
+ *
+ *   d ← (m ⊙ d)/β,   m ~ Bernoulli(β) per element or per tensor,
+ *
+ * after `normalize()`, so ε = (ρ/β) m⊙g/‖g‖ (the 1/β keeps E[ε] = SAM's ε). β = 1 keeps every
+ * entry and multiplies by 1: SAM exactly. The masks come from a seeded PRNG whose state is a
+ * plain number in the perturbation state.
+ */
+export const randomMask = (options: RandomMaskOptions = {}): PerturbationStage<RandomMaskState> => {
+  const beta = checkNumber('randomMask: beta', options.beta ?? 0.5, Number.MIN_VALUE, 1);
+  const per = options.per ?? 'element';
+  if (per !== 'element' && per !== 'tensor') throw new Error(`randomMask: per must be 'element' or 'tensor', got ${String(per)}`);
+  const seed = seedState(options.seed ?? 0);
+  return {
+    name: 'randomMask',
+    init: () => ({ rng: seed }),
+    apply: (d, state) => {
+      let rng = state.rng;
+      const out = T.map((x) => {
+        const [u, next] = uniforms(rng, per === 'element' ? x.size : 1);
+        rng = next;
+        const keep = new Float32Array(u.length);
+        for (let i = 0; i < u.length; i++) keep[i] = (u[i] as number) < beta ? 1 : 0;
+        return tf.tidy(() => tf.mul(tf.mul(x, tf.tensor(keep, per === 'element' ? x.shape : [])), 1 / beta));
+      })(d);
+      return [out, { rng }];
+    },
+  };
+};

@@ -1,0 +1,29 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as T from '@lets/tree';
+import type { LeafPredicate } from '@lets/tree';
+import type { PerturbationStage } from './types';
+
+/**
+ * Normalization-layer parameters, by path: a segment that is or contains 'bn', 'norm' or 'ln'
+ * (`block1/bn/gamma`, `encoder/layer_norm/scale`, `ln_f/bias`), or a leaf named gamma/beta.
+ */
+export const isNormalizationParam: LeafPredicate = (path) => {
+  const parts = path.toLowerCase().split('/');
+  const leaf = parts[parts.length - 1] ?? '';
+  return (
+    leaf === 'gamma' ||
+    leaf === 'beta' ||
+    parts.slice(0, -1).some((s) => s === 'bn' || s === 'ln' || s === 'gn' || /norm/.test(s) || /^bn\d*$/.test(s) || /^ln\d*$/.test(s))
+  );
+};
+
+/**
+ * Restricts the perturbation to a subset of leaves: d ← d on selected leaves, 0 elsewhere.
+ * Put it before `normalize()` so the norm runs over the subset only (SAM-ON: Mueller et al.
+ * 2023, "Normalization Layers Are All That Sharpness-Aware Minimization Needs", NeurIPS).
+ */
+export const selectSubset = (filter: LeafPredicate = isNormalizationParam): PerturbationStage<Record<string, never>> => ({
+  name: 'selectSubset',
+  init: () => ({}),
+  apply: (d, state) => [T.map((x, k) => (filter(k, x) ? tf.clone(x) : tf.zerosLike(x)))(d), state],
+});

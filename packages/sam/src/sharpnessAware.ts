@@ -1,0 +1,230 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as T from '@lets/tree';
+import type { Params } from '@lets/tree';
+import type { Extra, GradientTransformation, ScalarOrSchedule } from '@lets/optim';
+import type {
+  PerturbationStage,
+  Procedure,
+  SamExtra,
+  SamReport,
+  SamState,
+  SamStep,
+  SamTransformation,
+  StepContext,
+} from './types';
+import { perturbation } from './pipeline';
+import { normalize } from './normalize';
+import { twoPass } from './procedures';
+import { NORM_EPS } from './numerics';
+
+/** Options of {@link sharpnessAware}. */
+export interface SharpnessAwareOptions {
+  /** The variant's name ('sam', 'asam', ...). */
+  readonly name?: string;
+  /** ρ: a number, or a schedule of the outer step count (default 0.05). */
+  readonly rho?: ScalarOrSchedule;
+  /** The ascent pipeline giving the unit direction n (default SAM's `perturbation(normalize())`). */
+  readonly perturbation?: PerturbationStage<any>;
+  /** The passes after the ascent (default `twoPass()`: one perturbed pass, d = g_p). */
+  readonly procedure?: Procedure<any>;
+}
+
+/** State of the perturbation part: the pipeline's and the procedure's. */
+export interface SamPerturbationState {
+  readonly pipeline: unknown;
+  readonly procedure: unknown;
+}
+
+const rhoAt = (rho: ScalarOrSchedule, count: number, name: string): number => {
+  const v = typeof rho === 'function' ? rho(count) : rho;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new Error(`${name}: rho at step ${count} is ${String(v)}; expected a finite number ≥ 0`);
+  }
+  return v;
+};
+
+/** The ρ the next update of a SAM state will use. */
+export const currentRho = (state: SamState<unknown>): number => state.rho;
+
+/**
+ * A state whose next update uses `rho`; `rhoScale` is multiplied by rho/old ρ, so a scheduled ρ
+ * (GSAM) is learned as a multiplier on its schedule. Throws when the old ρ is 0 or the new one is
+ * not a finite number ≥ 0. The result shares every tensor with `state` (it is the same state with
+ * ρ changed): dispose only one of the two.
+ */
+export const withRho = <S>(state: SamState<S>, rho: number): SamState<S> => {
+  if (typeof rho !== 'number' || !Number.isFinite(rho) || rho < 0) {
+    throw new Error(`withRho: rho must be a finite number ≥ 0, got ${String(rho)}`);
+  }
+  if (state.rho === 0) {
+    throw new Error('withRho: the state’s current rho is 0, so its schedule cannot be rescaled (expected a state with rho > 0)');
+  }
+  return { ...state, rho, rhoScale: (state.rhoScale * rho) / state.rho };
+};
+
+/**
+ * The SAM wrapper: a gradient transformation that, given the clean gradient g at w, computes the
+ * variant's unit direction n (its perturbation pipeline), evaluates the perturbed gradient itself
+ * through `extra.gradFn` (optax's "opaque" mode), combines, and hands the result to the outer
+ * optimizer, evaluated at the clean w:
+ *
+ *   n = P(g, w, state),  ε = ρ n,  g_p = ∇L(w + ε),  d = C(g, g_p),  updates = Outer(d, w).
+ *
+ * Conventions (Foret et al. 2021 and the PyTorch reference implementations): the ascent uses the
+ * raw loss gradient; weight decay, momentum and clipping live in the outer chain and act at the
+ * clean w; the model state returned by every extra pass (BatchNorm statistics) is disposed, so the
+ * caller keeps the clean pass's; every norm divided by gets +1e-12, so a zero gradient gives
+ * ε = 0. ρ = 0 means no perturbation at all: no extra pass, d = g, updates = Outer(g) bit for bit
+ * (the pipeline still runs, so persistent state such as EMAs keeps its course).
+ *
+ * ρ is owned here: `rho` is a number or a schedule of the outer step count, multiplied by
+ * `state.rhoScale` (1 unless {@link withRho} changed it); `state.rho` is the value the next update
+ * will use. The report of the last step is in `state.report`.
+ */
+export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: SharpnessAwareOptions = {}): SamTransformation<S> => {
+  const name = options.name ?? 'sam';
+  const rhoOption = options.rho ?? 0.05;
+  if (typeof rhoOption !== 'function') rhoAt(rhoOption, 0, name);
+  const pipeline: PerturbationStage<any> = options.perturbation ?? perturbation(normalize());
+  const procedure: Procedure<any> = options.procedure ?? twoPass();
+
+  const init = (params: Params): SamState<S> => ({
+    count: 0,
+    rho: rhoAt(rhoOption, 0, name),
+    rhoScale: 1,
+    outer: outer.init(params),
+    perturbation: { pipeline: pipeline.init(params), procedure: procedure.init(params) } satisfies SamPerturbationState,
+  });
+
+  const step = (grads: Params, state: SamState<S>, params: Params, extra: Extra): SamStep<S> => {
+    if (params === undefined) throw new Error(`${name}: update needs params (the clean w), got undefined`);
+    T.assertSameStructure(grads, params, `${name}: grads and params`);
+    const rho = state.rho;
+    if (!Number.isFinite(rho) || rho < 0) throw new Error(`${name}: state.rho is ${String(rho)}; expected a finite number ≥ 0`);
+    const ex = (extra ?? {}) as SamExtra;
+    let evals = 1;
+    const gradAt = (p: Params): { loss: tf.Scalar; grads: Params } => {
+      const fn = ex.gradFn;
+      if (fn === undefined) {
+        throw new Error(`${name}: rho = ${rho} > 0 needs extra.gradFn (loss and gradients at any params) for the perturbed pass; got none`);
+      }
+      const r = fn(p);
+      evals += 1;
+      if (r.state !== undefined) T.dispose(r.state); // the perturbed pass's model state is discarded
+      T.assertSameStructure(r.grads, params, `${name}: extra.gradFn's grads and params`);
+      return { loss: r.loss, grads: r.grads };
+    };
+    const ctx: StepContext = {
+      grads,
+      params,
+      extra: ex,
+      rho,
+      count: state.count,
+      gradAt,
+      countEval: () => {
+        evals += 1;
+      },
+    };
+    const pstate = state.perturbation as SamPerturbationState;
+    const [n, pipelineState] = pipeline.apply(grads, pstate.pipeline, ctx);
+
+    let direction: Params;
+    let perturbedGrads: Params;
+    let perturbedLoss: tf.Scalar;
+    let procedureState: unknown;
+    let reported: Params = n;
+    let combine: ((p: Params) => Params) | undefined;
+    if (rho === 0) {
+      direction = T.clone(grads);
+      perturbedGrads = T.clone(grads);
+      perturbedLoss = ex.loss !== undefined ? tf.clone(ex.loss) : tf.scalar(NaN);
+      procedureState = cloneState(pstate.procedure);
+    } else {
+      const r = procedure.run(n, pstate.procedure, ctx);
+      direction = r.direction;
+      perturbedGrads = r.perturbedGrads;
+      perturbedLoss = r.perturbedLoss;
+      procedureState = r.state;
+      combine = r.combine;
+      if (r.primaryDirection !== undefined) {
+        T.dispose(n);
+        reported = r.primaryDirection;
+      }
+    }
+
+    const [updates, outerState] = outer.update(direction, state.outer, params, extra);
+    T.dispose(direction);
+
+    const report: SamReport = tf.tidy(() => {
+      const gn = T.norm(grads);
+      const pn = T.norm(perturbedGrads);
+      return {
+        ...(ex.loss !== undefined ? { cleanLoss: tf.clone(ex.loss) } : {}),
+        perturbedLoss: perturbedLoss as tf.Scalar,
+        gradNorm: gn,
+        epsNorm: tf.mul(T.norm(reported), rho) as tf.Scalar,
+        cosine: tf.div(T.vdot(grads, perturbedGrads), tf.add(tf.mul(gn, pn), NORM_EPS)) as tf.Scalar,
+        gradEvals: evals,
+      };
+    }) as unknown as SamReport;
+
+    const count = state.count + 1;
+    const next: SamState<S> = {
+      count,
+      rho: state.rhoScale * rhoAt(rhoOption, count, name),
+      rhoScale: state.rhoScale,
+      outer: outerState,
+      perturbation: { pipeline: pipelineState, procedure: procedureState } satisfies SamPerturbationState,
+      report,
+    };
+
+    const updateTangent = (v: Params): Params => {
+      T.assertSameStructure(v, params, `${name}: updateTangent's v and params`);
+      const [vn, gn] = [T.norm(v), T.norm(perturbedGrads)];
+      const vNorm = vn.dataSync()[0] as number;
+      const gNorm = gn.dataSync()[0] as number;
+      vn.dispose();
+      gn.dispose();
+      if (vNorm === 0) return T.zerosLike(params);
+      const h = gNorm > 0 ? (1e-3 * gNorm) / vNorm : 1e-3 / vNorm;
+      const at = (s: number): Params => {
+        const p = T.addScaled(perturbedGrads, s, v);
+        const d = combine === undefined ? p : combine(p);
+        if (d !== p) T.dispose(p);
+        const [u, st] = outer.update(d, state.outer, params, extra);
+        T.dispose(d);
+        T.disposeState(st);
+        return u;
+      };
+      const plus = at(h);
+      const minus = at(-h);
+      const out = tf.tidy(() => T.zipWith((a, b) => tf.div(tf.sub(a, b), 2 * h))(plus, minus));
+      T.dispose(plus);
+      T.dispose(minus);
+      return out;
+    };
+
+    return { updates, state: next, rho, direction: reported, perturbedGrads, updateTangent };
+  };
+
+  const update = (grads: Params, state: SamState<S>, params?: Params, extra?: Extra): readonly [Params, SamState<S>] => {
+    const s = step(grads, state, params as Params, extra ?? {});
+    T.dispose(s.direction);
+    T.dispose(s.perturbedGrads);
+    return [s.updates, s.state];
+  };
+
+  return { name, outer, init, update, step };
+};
+
+/** A copy of nested state whose tensors are new handles (tf.clone shares the buffer, no copy). */
+const cloneState = (state: unknown): unknown => {
+  if (state instanceof tf.Tensor) return tf.clone(state);
+  if (Array.isArray(state)) return state.map(cloneState);
+  if (typeof state === 'object' && state !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(state)) out[k] = cloneState(v);
+    return out;
+  }
+  return state;
+};

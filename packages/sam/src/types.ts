@@ -1,0 +1,155 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Params } from '@lets/tree';
+import type { Extra, GradFn, GradientTransformation, GradResult } from '@lets/optim';
+
+/**
+ * Metrics of one SAM step, for logging. The tensors belong to whoever owns the state that
+ * carries the report (dispose the old state, and its report goes with it).
+ */
+export interface SamReport {
+  /** The clean loss L_B(w): `extra.loss` when the caller gave it. */
+  readonly cleanLoss?: tf.Scalar;
+  /** The loss at the (primary) perturbed point L_B(w + ε); NaN when no perturbed pass ran. */
+  readonly perturbedLoss: tf.Scalar;
+  /** ‖g‖, the global L2 norm of the clean gradient. */
+  readonly gradNorm: tf.Scalar;
+  /** ‖ε‖ = ρ‖n‖. */
+  readonly epsNorm: tf.Scalar;
+  /** cos(g, g_p) = ⟨g, g_p⟩ / (‖g‖‖g_p‖ + 1e-12). */
+  readonly cosine: tf.Scalar;
+  /** Gradient evaluations this step, counting the caller's clean one. */
+  readonly gradEvals: number;
+}
+
+/** State of a {@link SamTransformation}: plain data, serializable with `serializeState`. */
+export interface SamState<S> {
+  /** Outer steps taken. */
+  readonly count: number;
+  /** The ρ the next update will use (a host number). */
+  readonly rho: number;
+  /** Multiplier on the preset's ρ option: after each update `rho = rhoScale · rhoOption(count)`. */
+  readonly rhoScale: number;
+  /** The outer optimizer's state. */
+  readonly outer: S;
+  /** The variant's persistent state (EMAs, PRNG state, LookSAM's g_v): never reset. */
+  readonly perturbation: unknown;
+  /** Metrics of the last step (absent before the first one). */
+  readonly report?: SamReport;
+}
+
+/** Everything one step produced; every tensor is owned by the caller. */
+export interface SamStep<S> {
+  readonly updates: Params;
+  readonly state: SamState<S>;
+  /** ρ_t used by this step. */
+  readonly rho: number;
+  /** n_t with ε_t = ρ_t·n_t (zeros where ε = 0). Multi-point variants report their primary point. */
+  readonly direction: Params;
+  /** g_p, what the combiner received (the primary one for multi-point variants). */
+  readonly perturbedGrads: Params;
+  /**
+   * d(updates)/d(g_p)·v: the derivative of the combiner + outer map at this step's g_p, by a
+   * central difference with h = 1e-3·‖g_p‖/‖v‖ that re-runs combiner + outer from this step's
+   * input states (exact up to float32 rounding for maps linear in g_p: SGD, momentum, coupled
+   * weight decay). Does not advance any state. Returns new tensors owned by the caller.
+   */
+  readonly updateTangent: (v: Params) => Params;
+}
+
+/** A SAM variant wrapped around an outer optimizer (the contract LETS relies on). */
+export interface SamTransformation<S> extends GradientTransformation<SamState<S>> {
+  /** 'sam', 'asam', ... */
+  readonly name: string;
+  readonly outer: GradientTransformation<S>;
+  /** One step, keeping everything; `update` is `step` keeping `[updates, state]`. */
+  readonly step: (grads: Params, state: SamState<S>, params: Params, extra: Extra) => SamStep<S>;
+}
+
+/** Per-sample losses on the current batch at some parameters (ESAM-SDS): a vector of length B. */
+export type SampleLossFn = (params: Params) => tf.Tensor1D;
+
+/**
+ * Loss and gradients of the mean loss over a subset of the current batch (ESAM-SDS). `indices`
+ * (int32, owned by the wrapper: do not dispose) are positions in the batch.
+ */
+export type SubsetGradFn = (params: Params, indices: tf.Tensor1D) => GradResult;
+
+/**
+ * Extra fields some variants read (besides `gradFn` and `loss` of `Extra`):
+ * - `microGradFns`: one `GradFn` per micro-batch of the current batch (mSAM / m-sharpness);
+ * - `sampleLossFn` and `subsetGradFn`: per-sample losses and the gradient on a subset of samples
+ *   (ESAM's sharpness-sensitive data selection).
+ */
+export interface SamExtra extends Extra {
+  readonly microGradFns?: readonly GradFn[];
+  readonly sampleLossFn?: SampleLossFn;
+  readonly subsetGradFn?: SubsetGradFn;
+}
+
+/**
+ * What a perturbation stage or a procedure sees of the current step.
+ * `gradAt` evaluates the loss and gradients at other parameters, counting the evaluation and
+ * disposing the model state that pass produced (SAM keeps the clean pass's).
+ */
+export interface StepContext {
+  /** g: the raw clean gradient at w (never modified). */
+  readonly grads: Params;
+  /** w: the clean parameters. */
+  readonly params: Params;
+  readonly extra: SamExtra;
+  /** ρ_t of this step. */
+  readonly rho: number;
+  /** Outer steps taken before this one. */
+  readonly count: number;
+  /** Loss and gradients at `p` on the current batch (through `extra.gradFn`); counted. */
+  readonly gradAt: (p: Params) => { readonly loss: tf.Scalar; readonly grads: Params };
+  /** Counts an evaluation done some other way (micro-batches, subsets). */
+  readonly countEval: () => void;
+}
+
+/**
+ * One stage of a perturbation pipeline: maps a direction to a direction, with persistent state.
+ * Pure: never disposes `direction`; returns new tensors and new state.
+ */
+export interface PerturbationStage<S = unknown> {
+  readonly name: string;
+  readonly init: (params: Params) => S;
+  readonly apply: (direction: Params, state: S, ctx: StepContext) => readonly [Params, S];
+}
+
+/** What a procedure returns: the direction handed to the outer optimizer and what it saw. */
+export interface ProcedureResult<S> {
+  /** The direction d given to the outer optimizer. */
+  readonly direction: Params;
+  /** g_p at the primary perturbed point (owned by the caller). */
+  readonly perturbedGrads: Params;
+  /** L at the primary perturbed point, or NaN when none was evaluated. */
+  readonly perturbedLoss: tf.Scalar;
+  readonly state: S;
+  /** The reported direction when it is not the pipeline's n (mSAM: the first micro-batch's). */
+  readonly primaryDirection?: Params;
+  /**
+   * d ↦ combiner(g_p) as a function of g_p, for `updateTangent` (absent: the combiner does not
+   * depend on g_p smoothly, and the tangent treats d as g_p).
+   */
+  readonly combine?: (perturbedGrads: Params) => Params;
+}
+
+/**
+ * The passes a variant takes after computing its unit direction n: the default runs one
+ * perturbed pass at w + ρn and a combiner; LookSAM, GAM, mSAM and ESAM-SDS run their own.
+ */
+export interface Procedure<S = unknown> {
+  readonly name: string;
+  readonly init: (params: Params) => S;
+  readonly run: (unitDirection: Params, state: S, ctx: StepContext) => ProcedureResult<S>;
+}
+
+/**
+ * Mixes the clean and perturbed gradients into the direction handed to the outer optimizer
+ * (identity for SAM). Stateless; `combine` is pure and returns new tensors.
+ */
+export interface Combiner {
+  readonly name: string;
+  readonly combine: (grads: Params, perturbedGrads: Params) => Params;
+}
