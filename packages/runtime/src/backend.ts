@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from './gradients';
+import { registerTrainingKernels } from './kernels';
 
 export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
 
@@ -22,5 +23,6 @@ export async function initRuntime(options: RuntimeOptions = {}): Promise<Runtime
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`initRuntime: backend '${name}' failed to initialize`);
   await tf.ready();
+  registerTrainingKernels(name);
   return { backend: tf.getBackend() };
 }

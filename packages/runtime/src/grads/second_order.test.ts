@@ -104,7 +104,7 @@ function cases(): Record<string, Case> {
   };
 }
 
-describe.each(['cpu'] as const)('second-order gradients on %s', (backend) => {
+describe.each(['cpu', 'wasm'] as const)('second-order gradients on %s', (backend) => {
   beforeAll(async () => {
     await initRuntime({ backend });
   });

@@ -1,0 +1,35 @@
+import { registerWasmBatchMatMul } from './batch_mat_mul';
+import type { KernelBackendName } from './backend_access';
+import { registerConv2dBackpropFilter } from './conv2d_backprop_filter';
+import { registerWasmConv2dBackpropInput } from './conv2d_backprop_input';
+import { registerDepthwiseBackprop } from './depthwise_backprop';
+import { registerMaxPool } from './max_pool';
+import { registerUnsortedSegmentSum } from './unsorted_segment_sum';
+
+export type { KernelBackendName } from './backend_access';
+
+const done = new Set<string>();
+
+/**
+ * Registers this package's training kernels for a backend (idempotent):
+ * - cpu:  Conv2DBackpropFilter (flat loop), depthwise backprops, UnsortedSegmentSum,
+ *   MaxPoolGrad/MaxPoolWithArgmax (flat loops; on wasm they also fix tfjs 4.22's wrong results);
+ * - wasm: the same (absent from tfjs-backend-wasm) with Conv2DBackpropFilter as
+ *   im2col + XNNPACK matmul, plus Conv2DBackpropInput as a forward conv and BatchMatMul
+ *   with explicit transposes.
+ * Other backends are left as they are.
+ */
+export function registerTrainingKernels(backendName: string): void {
+  if (done.has(backendName)) return;
+  if (backendName !== 'cpu' && backendName !== 'wasm') return;
+  const name = backendName as KernelBackendName;
+  registerConv2dBackpropFilter(name);
+  registerDepthwiseBackprop(name);
+  registerUnsortedSegmentSum(name);
+  registerMaxPool(name);
+  if (name === 'wasm') {
+    registerWasmConv2dBackpropInput();
+    registerWasmBatchMatMul();
+  }
+  done.add(backendName);
+}
