@@ -137,7 +137,7 @@ function splitOf(ds: Dataset, split: Split): Examples {
 }
 
 /** One epoch of batches, built on demand (synchronous). */
-export function* batches(ds: Dataset, split: Split, options: BatchOptions): Generator<Batch> {
+export function* batches(ds: Dataset, split: Split, options: BatchOptions): Generator<Batch, void, undefined> {
   const ex = splitOf(ds, split);
   const idx = batchIndices(ex.count, options);
   for (let b = 0; b < idx.length; b++) {
@@ -153,7 +153,7 @@ const nextTick = (): Promise<void> => new Promise((r) => setImmediate(r));
  * awaits (reading a loss, a GPU sync) instead of after the step. Only host arrays are made
  * ahead; tensors are created when a batch is handed out, so stopping early leaks nothing.
  */
-export async function* prefetchBatches(ds: Dataset, split: Split, options: BatchOptions): AsyncGenerator<Batch> {
+export async function* prefetchBatches(ds: Dataset, split: Split, options: BatchOptions): AsyncGenerator<Batch, void, undefined> {
   const ex = splitOf(ds, split);
   const idx = batchIndices(ex.count, options);
   const depth = Math.max(0, options.prefetch ?? 1);
@@ -165,10 +165,13 @@ export async function* prefetchBatches(ds: Dataset, split: Split, options: Batch
     p.catch(() => undefined); // a batch still queued when the consumer stops must not reject unhandled
     queue.push(p);
   };
-  while (next < idx.length && queue.length < depth + 1) schedule();
-  while (queue.length > 0) {
+  for (;;) {
+    if (queue.length === 0) {
+      if (next >= idx.length) return;
+      schedule(); // prefetch 0: build on demand
+    }
     const host = await queue.shift()!;
-    if (next < idx.length) schedule();
+    while (next < idx.length && queue.length < depth) schedule();
     yield toBatch(host, ds.numClasses, options.labels);
   }
 }
