@@ -111,6 +111,7 @@ export const microBatches = (options: { readonly microBatches?: number } = {}): 
         const clean = fn(ctx.params);
         ctx.countEval();
         if (clean.state !== undefined) T.dispose(clean.state);
+        clean.loss.dispose();
         const nm = unit(clean.grads);
         T.dispose(clean.grads);
         const w = perturbed(ctx.params, ctx.rho, nm);

@@ -100,3 +100,46 @@ export const quadratic = (ah: HostTree = A, ch: HostTree = C): { gradFn: GradFn;
   };
   return { gradFn, calls: () => n, dispose: () => { T.dispose(a); T.dispose(c); } };
 };
+
+/**
+ * Runs `steps` steps of `opt` on `gradFn` from W0 (the caller's loop: clean pass, update,
+ * applyUpdates, dispose the old state), returning the float32 params after every step.
+ */
+export const runSteps = (
+  opt: { init: (p: Params) => unknown; update: (g: Params, s: any, p?: Params, e?: any) => readonly [Params, unknown] },
+  steps: number,
+  gradFn: GradFn,
+  extra: Record<string, unknown> = {},
+  w0: HostTree = W0,
+): Float32Array[][] => {
+  let params = toTree(w0);
+  let state = opt.init(params);
+  const out: Float32Array[][] = [];
+  for (let t = 0; t < steps; t++) {
+    const clean = gradFn(params);
+    const [u, next] = opt.update(clean.grads, state, params, { gradFn, loss: clean.loss, ...extra });
+    const p2 = T.fromEntries(Object.keys(params).map((k) => [k, tf.add(params[k] as tf.Tensor, u[k] as tf.Tensor)] as const));
+    out.push(Object.keys(p2).map((k) => (p2[k] as tf.Tensor).dataSync() as Float32Array));
+    [u, clean.grads, params].forEach(T.dispose);
+    clean.loss.dispose();
+    T.disposeState(state);
+    state = next;
+    params = p2;
+  }
+  T.dispose(params);
+  T.disposeState(state);
+  return out;
+};
+
+/** Throws unless two runs are bit-for-bit identical at every step. */
+export const expectSameRun = (a: Float32Array[][], b: Float32Array[][]): void => {
+  expect(a.length).toBe(b.length);
+  a.forEach((step, t) =>
+    step.forEach((leaf, j) =>
+      leaf.forEach((x, i) => {
+        const y = (b[t] as Float32Array[])[j]![i];
+        if (!Object.is(x, y)) throw new Error(`step ${t}, leaf ${j}[${i}]: ${x} !== ${y} (expected bit-for-bit equality)`);
+      }),
+    ),
+  );
+};
