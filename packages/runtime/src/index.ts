@@ -5,3 +5,5 @@ export { softmaxCrossEntropy, logSoftmax } from './losses';
 export { batchNorm } from './batch_norm';
 export { hvp, assertTwiceDifferentiable } from './hvp';
 export type { TensorTree } from './hvp';
+export { Rng } from './rng';
+export type { RngState } from './rng';

@@ -6,8 +6,8 @@
  * cpu: a flat-index loop over typed arrays (tfjs's cpu kernel reads through
  * TensorBuffer.get in its inner loop: 175 s for one 128×32×32×16→32 gradient; this: ~5 s).
  * wasm (which has no such kernel): im2col, then the wasm backend's XNNPACK matmul,
- *   dWᵀ[o, k] = Σ_n dYᵀ[o, n] · col[n, k],   col[n, (r·fw + c)·Ci + i] = X[patch n at (r, c), i],
- * in chunks of output pixels so the column buffer stays ≤ 16 M floats.
+ *   dW[k, o] = Σ_n colᵀ[k, n] · dY[n, o],   colᵀ[(r·fw + c)·Ci + i, n] = X[patch n at (r, c), i],
+ * in chunks of whole examples so the column buffer stays ≤ 32 M floats (128 MB).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { access, replaceKernel, type KernelBackendName, type TensorInfo, type WasmBackendLike } from './backend_access';
@@ -59,9 +59,9 @@ export function conv2dBackpropFilterFlat(x: ArrayLike<number>, dy: ArrayLike<num
   return dW;
 }
 
-let CHUNK_FLOATS = 16 * 1024 * 1024;
+let CHUNK_FLOATS = 32 * 1024 * 1024;
 
-/** Test hook: the wasm im2col buffer size in floats (default 16 M). Returns the old value. */
+/** Test hook: the wasm im2col buffer size in floats (default 32 M). Returns the old value. */
 export function setIm2colChunkFloats(n: number): number {
   const old = CHUNK_FLOATS;
   CHUNK_FLOATS = n;
@@ -81,52 +81,56 @@ function wasmKernel(bmm: tf.KernelConfig): tf.KernelFunc {
     const left = ci.padInfo.left;
     const K = fh * fw * Ci;
     const P = OH * OW; // output pixels per example
-    const N = B * P;
-    const rowsPerChunk = Math.max(P, Math.floor(CHUNK_FLOATS / K / P) * P);
-    const acc = new Float32Array(Co * K); // dWᵀ accumulated over chunks
-    for (let n0 = 0; n0 < N; n0 += rowsPerChunk) {
-      const n1 = Math.min(N, n0 + rowsPerChunk);
-      const rows = n1 - n0;
-      const colInfo = b.makeOutput([rows, K], 'float32');
-      const dyTInfo = b.makeOutput([Co, rows], 'float32');
-      const col = b.typedArrayFromHeap(colInfo) as Float32Array;
-      const dyT = b.typedArrayFromHeap(dyTInfo) as Float32Array;
-      const xV = b.typedArrayFromHeap(x) as Float32Array;
-      const dyV = b.typedArrayFromHeap(dy) as Float32Array;
-      for (let n = n0; n < n1; n++) {
-        const bi = Math.floor(n / P);
-        const p = n - bi * P;
-        const yR = Math.floor(p / OW);
-        const yC = p - yR * OW;
-        let o = (n - n0) * K;
-        for (let wR = 0; wR < fh; wR++) {
-          const xR = yR * sh - top + wR;
-          const rowOk = xR >= 0 && xR < H;
-          for (let wC = 0; wC < fw; wC++, o += Ci) {
-            const xC = yC * sw - left + wC;
-            if (!rowOk || xC < 0 || xC >= W) {
-              col.fill(0, o, o + Ci);
-              continue;
-            }
-            const xOff = ((bi * H + xR) * W + xC) * Ci;
-            for (let i = 0; i < Ci; i++) col[o + i] = xV[xOff + i]!;
-          }
-        }
-        const dOff = n * Co;
-        const r = n - n0;
-        for (let c = 0; c < Co; c++) dyT[c * rows + r] = dyV[dOff + c]!;
+    const bPerChunk = Math.max(1, Math.floor(CHUNK_FLOATS / K / P));
+    const single = bPerChunk >= B;
+    const acc = single ? undefined : new Float32Array(K * Co);
+    let result: TensorInfo | undefined;
+    for (let b0 = 0; b0 < B; b0 += bPerChunk) {
+      const b1 = Math.min(B, b0 + bPerChunk);
+      const rows = (b1 - b0) * P;
+      // colT[k, n] = X at tap k of output pixel n: written k-major so the matmul
+      // colT[K, rows] · dY[rows, Co] needs no transposed operand (XNNPACK path).
+      const colInfo = b.makeOutput([K, rows], 'float32');
+      let dyInfo: TensorInfo = { dataId: dy.dataId, shape: [rows, Co], dtype: 'float32' };
+      const temps = [colInfo];
+      if (!single) {
+        dyInfo = b.makeOutput([rows, Co], 'float32');
+        temps.push(dyInfo);
+        const dyV = b.typedArrayFromHeap(dy) as Float32Array;
+        (b.typedArrayFromHeap(dyInfo) as Float32Array).set(dyV.subarray(b0 * P * Co, b1 * P * Co));
       }
-      const out = bmm.kernelFunc({ inputs: { a: dyTInfo, b: colInfo }, backend, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
-      b.disposeData(colInfo.dataId, true);
-      b.disposeData(dyTInfo.dataId, true);
-      const outV = b.typedArrayFromHeap(out) as Float32Array;
-      for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + outV[i]!;
+      const col = b.typedArrayFromHeap(colInfo) as Float32Array;
+      const xV = b.typedArrayFromHeap(x) as Float32Array;
+      for (let wR = 0; wR < fh; wR++)
+        for (let wC = 0; wC < fw; wC++)
+          for (let d = 0; d < Ci; d++) {
+            let o = ((wR * fw + wC) * Ci + d) * rows;
+            for (let bi = b0; bi < b1; bi++)
+              for (let yR = 0; yR < OH; yR++) {
+                const xR = yR * sh - top + wR;
+                if (xR < 0 || xR >= H) {
+                  col.fill(0, o, o + OW);
+                  o += OW;
+                  continue;
+                }
+                const rowBase = (bi * H + xR) * W;
+                for (let yC = 0; yC < OW; yC++, o++) {
+                  const xC = yC * sw - left + wC;
+                  col[o] = xC < 0 || xC >= W ? 0 : xV[(rowBase + xC) * Ci + d]!;
+                }
+              }
+          }
+      const out = bmm.kernelFunc({ inputs: { a: colInfo, b: dyInfo }, backend, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
+      for (const t of temps) b.disposeData(t.dataId, true);
+      if (single) {
+        result = b.makeOutput(ci.filterShape, 'float32', undefined, (b.typedArrayFromHeap(out) as Float32Array).slice());
+      } else {
+        const outV = b.typedArrayFromHeap(out) as Float32Array;
+        for (let i = 0; i < acc!.length; i++) acc![i] = acc![i]! + outV[i]!;
+      }
       b.disposeData(out.dataId, true);
     }
-    // dWᵀ [Co, K] → dW [K, Co] = [fh, fw, Ci, Co]
-    const dW = new Float32Array(K * Co);
-    for (let o = 0; o < Co; o++) for (let k = 0; k < K; k++) dW[k * Co + o] = acc[o * K + k]!;
-    return b.makeOutput(ci.filterShape, 'float32', undefined, dW);
+    return result ?? b.makeOutput(ci.filterShape, 'float32', undefined, acc!);
   };
 }
 
