@@ -1,0 +1,315 @@
+/**
+ * LETS (Wang, Jiang, Fu & Zhang, ECML PKDD 2024, arXiv 2408.08222): the SAM radius ρ learned by
+ * bilevel optimization, for any SAM variant.
+ *
+ *   upper:  min_{ρ>0} F(ρ) = ½ (L(D^vl; θ*(ρ)) − L(D^tr; θ*(ρ)))²
+ *   lower:  θ*(ρ) = argmin_θ max_{‖ε‖≤ρ} L(D^tr; θ + ε)        (one step of the variant)
+ *
+ * One-step unrolling, with n_t = ε_t/ρ_t the variant's unit ascent direction:
+ *
+ *   θ_{t+1}      = θ_t + U(g_p),   g_p = ∇L(B^tr_t; θ_t + ρ n_t)
+ *   τ_t          = dθ_{t+1}/dρ = ∂U/∂g_p · H̃ n_t,   H̃ = ∇²L(B^tr_t; θ_t + ρ n_t)   (estimated)
+ *   δ            = L(B^vl; θ_{t+1}) − L(B^tr_{t+1}; θ_{t+1})
+ *   u            = ∇L(B^vl; θ_{t+1}) − ∇L(B^tr_{t+1}; θ_{t+1})
+ *   dF/dρ        = δ ⟨u, τ_t⟩,     dF/ds = ρ dF/dρ  for s = log ρ
+ *
+ * The train loss and gradient at θ_{t+1} are the next step's clean pass (`extra.loss` and the
+ * incoming gradients), so a ρ update costs one validation gradient plus the estimator's
+ * product (0 for 'fisher'/'identity', 1 gradient for 'fd', ≈2 for 'exact'). ρ is updated
+ * every k steps: the tangent is computed only on the step before an update.
+ * s = log ρ is updated by any gradient transformation (default adam(1e-2)) and ρ is clamped
+ * to [ρ_min, ρ_max]; ρ·exp(0) = ρ exactly, so a zero learning rate leaves the run
+ * bit-for-bit the plain variant. The variant's ρ is set with @lets/sam's `withRho`, so a
+ * scheduled ρ (GSAM) is learned as a multiplier on its schedule.
+ *
+ * Variants that evaluate several perturbed points (mSAM, GAM) or skip the perturbed pass on
+ * most steps (LookSAM) get the tangent by a whole-step forward difference instead: re-run
+ * the variant's step from the same state with ρ + h and difference the updates.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as T from '@lets/tree';
+import type { Params } from '@lets/tree';
+import { adam, type Extra, type GradientTransformation, type GradResult } from '@lets/optim';
+import { type SamState, type SamStep, type SamTransformation, withRho } from '@lets/sam';
+import {
+  differenceStep,
+  hvpEstimator,
+  type HvpEstimator,
+  type HvpEstimatorName,
+} from '@lets/bilevel';
+
+/** How the tangent dθ_{t+1}/dρ is obtained. */
+export type TangentMode = 'auto' | 'linearized' | 'wholeStep';
+
+export interface LetsOptions {
+  /** The transformation that updates s = log ρ (default adam(1e-2)). */
+  readonly rhoOptimizer?: GradientTransformation<any>;
+  /** H̃·n estimator: 'exact' | 'fd' | 'central' | 'fisher' | 'identity' or an estimator (default 'fd'). */
+  readonly estimator?: HvpEstimatorName | HvpEstimator;
+  /** Update ρ every k steps (default 5). */
+  readonly every?: number;
+  /** Lower clamp of ρ (default 1e-4). */
+  readonly rhoMin?: number;
+  /** Upper clamp of ρ (default 10). */
+  readonly rhoMax?: number;
+  /**
+   * 'linearized': τ = ∂U/∂g_p · H̃ n; 'wholeStep': τ ≈ (U(ρ+h) − U(ρ))/h re-running the step;
+   * 'auto' (default): wholeStep for mSAM, GAM and LookSAM, linearized otherwise.
+   */
+  readonly tangent?: TangentMode;
+  /** relStep of the 'fd' / whole-step differences (default 1e-3; see @lets/bilevel). */
+  readonly relStep?: number;
+}
+
+/** What LETS did at one step (host numbers only, so it serializes with the state). */
+export interface LetsReport {
+  /** ρ used by this step's SAM update (after this step's ρ update, if any). */
+  readonly rho: number;
+  /** Whether ρ was updated at the start of this step. */
+  readonly updated: boolean;
+  /** δ = L_vl(θ_t) − L_tr(θ_t) when ρ was updated. */
+  readonly gap?: number;
+  /** dF/dρ when ρ was updated. */
+  readonly hypergradient?: number;
+  /** The estimator's name, or 'wholeStep'. */
+  readonly estimator: string;
+  /** Gradient evaluations this step: the variant's (counting the clean one) + LETS's own. */
+  readonly gradEvals: number;
+}
+
+export interface LetsState<S> {
+  /** Steps taken. */
+  readonly count: number;
+  /** The variant's state; its `rho` is the ρ the next step uses. */
+  readonly variant: SamState<S>;
+  /** The ρ optimizer's state (on the tree { logRho }). */
+  readonly rhoOptimizer: unknown;
+  /** τ = dθ_t/dρ from the previous step, pending when this step updates ρ. */
+  readonly tangent?: Params;
+  /** The ρ the pending tangent is a derivative in. */
+  readonly tangentRho?: number;
+  readonly report?: LetsReport;
+}
+
+export interface LetsTransformation<S> extends GradientTransformation<LetsState<S>> {
+  readonly name: string;
+  readonly variant: SamTransformation<S>;
+}
+
+const WHOLE_STEP_VARIANTS = new Set(['msam', 'gam', 'lookSam']);
+// Variants whose reported g_p is not the full-batch gradient at θ + ρn (ESAM's data selection):
+// the 'fd' estimator must not difference against it.
+const SUBSET_GRAD_VARIANTS = new Set(['esam']);
+
+const checkOptions = (o: LetsOptions): void => {
+  const every = o.every ?? 5;
+  if (!Number.isInteger(every) || every < 1) throw new Error(`lets: every must be an integer ≥ 1, got ${every}`);
+  const lo = o.rhoMin ?? 1e-4;
+  const hi = o.rhoMax ?? 10;
+  if (!(Number.isFinite(lo) && lo > 0)) throw new Error(`lets: rhoMin must be a finite number > 0, got ${lo}`);
+  if (!(Number.isFinite(hi) && hi >= lo)) throw new Error(`lets: rhoMax must be a finite number ≥ rhoMin (${lo}), got ${hi}`);
+  if (o.tangent !== undefined && !['auto', 'linearized', 'wholeStep'].includes(o.tangent)) {
+    throw new Error(`lets: tangent must be 'auto', 'linearized' or 'wholeStep', got '${String(o.tangent)}'`);
+  }
+};
+
+/** A deep copy of nested state with every tensor cloned (pass-through leaves must be new). */
+export const cloneState = <X>(state: X): X => {
+  const { tensors, skeleton } = T.flattenState(state);
+  return T.unflattenState(T.clone(tensors), skeleton) as X;
+};
+
+const host = (t: tf.Tensor): number => (t.dataSync() as Float32Array)[0] as number;
+
+const disposeGrad = (r: GradResult): void => {
+  r.loss.dispose();
+  T.dispose(r.grads);
+  if (r.state !== undefined) T.dispose(r.state);
+};
+
+/**
+ * Wraps a SAM variant so that its ρ is learned. `update(grads, state, params, extra)` needs,
+ * besides what the variant needs (`extra.gradFn`), `extra.valGradFn` on steps that update ρ,
+ * `extra.loss` (the clean loss at params; else it is recomputed), and `extra.lossFn` for the
+ * 'exact' estimator.
+ */
+export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}): LetsTransformation<S> => {
+  checkOptions(options);
+  const every = options.every ?? 5;
+  const rhoMin = options.rhoMin ?? 1e-4;
+  const rhoMax = options.rhoMax ?? 10;
+  const relStep = options.relStep ?? 1e-3;
+  const rhoOpt: GradientTransformation<any> = options.rhoOptimizer ?? adam(1e-2);
+  const mode = options.tangent ?? 'auto';
+  const wholeStep = mode === 'wholeStep' || (mode === 'auto' && WHOLE_STEP_VARIANTS.has(variant.name));
+  const estimator = hvpEstimator(options.estimator ?? 'fd', { relStep });
+  const estimatorName = wholeStep ? 'wholeStep' : estimator.name;
+
+  const init = (params: Params): LetsState<S> => {
+    const v = variant.init(params);
+    const s0 = tf.scalar(Math.log(Math.max(v.rho, rhoMin)));
+    const r = rhoOpt.init({ logRho: s0 });
+    s0.dispose();
+    return { count: 0, variant: v, rhoOptimizer: r };
+  };
+
+  /** ρ update from the pending tangent: [new variant state (shares tensors), ρ-opt state, report bits]. */
+  const updateRho = (
+    grads: Params,
+    state: LetsState<S>,
+    params: Params,
+    extra: Extra,
+  ): { variant: SamState<S>; rhoOptimizer: unknown; gap: number; hypergradient: number; evals: number } => {
+    const tangent = state.tangent!;
+    const valGradFn = extra.valGradFn;
+    if (valGradFn === undefined) {
+      throw new Error('lets: this step updates rho, which needs extra.valGradFn (loss and gradients on a validation batch); got none');
+    }
+    let evals = 1;
+    const val = valGradFn(params);
+    let trainLoss = extra.loss;
+    let ownedLoss: tf.Scalar | undefined;
+    if (trainLoss === undefined) {
+      if (extra.lossFn !== undefined) ownedLoss = extra.lossFn(params);
+      else if (extra.gradFn !== undefined) {
+        const r = extra.gradFn(params);
+        ownedLoss = r.loss;
+        T.dispose(r.grads);
+        if (r.state !== undefined) T.dispose(r.state);
+      } else throw new Error('lets: needs extra.loss (the clean loss at params) or extra.lossFn / extra.gradFn to compute it');
+      evals += 1;
+      trainLoss = ownedLoss;
+    }
+    const gap = host(val.loss) - host(trainLoss);
+    const uTau = tf.tidy(() => host(T.vdot(T.sub(val.grads, grads), tangent)));
+    disposeGrad(val);
+    ownedLoss?.dispose();
+    const hypergradient = gap * uTau;
+    const rho = state.variant.rho;
+    const tangentRho = state.tangentRho ?? rho;
+    const dFds = tangentRho * hypergradient;
+    if (!Number.isFinite(dFds)) {
+      // A NaN/inf hypergradient (diverged losses) leaves ρ and the ρ optimizer as they were.
+      return { variant: state.variant, rhoOptimizer: cloneState(state.rhoOptimizer), gap, hypergradient, evals };
+    }
+    const [delta, rhoOptState] = tf.tidy(() => {
+      const g = { logRho: tf.scalar(dFds) };
+      const p = { logRho: tf.scalar(Math.log(rho)) };
+      const [u, s] = rhoOpt.update(g, state.rhoOptimizer, p, {});
+      const d = host(u['logRho']!);
+      T.dispose(u);
+      return [d, s] as unknown as [number, tf.TensorContainer];
+    }) as unknown as [number, unknown];
+    let next = rho * Math.exp(delta);
+    next = Math.min(rhoMax, Math.max(rhoMin, next));
+    const v = next === rho ? state.variant : withRho(state.variant, next);
+    return { variant: v, rhoOptimizer: rhoOptState, gap, hypergradient, evals };
+  };
+
+  /** τ = dθ_{t+1}/dρ for this step: [tangent, gradient evaluations it cost]. */
+  const tangentOf = (
+    s: SamStep<S>,
+    grads: Params,
+    variantState: SamState<S>,
+    params: Params,
+    extra: Extra,
+  ): [Params, number] => {
+    const rho = s.rho;
+    if (wholeStep) {
+      // ρ + h moves the perturbed point by h·n: the same relative step as the 'fd' estimator.
+      const nNorm = tf.tidy(() => host(T.norm(s.direction)));
+      const hr = nNorm > 0 ? differenceStep(params, s.direction, relStep) : relStep * Math.max(rho, 1e-3);
+      const shifted = variant.step(grads, withRho(variantState, rho + hr), params, extra);
+      const evals = (shifted.state.report?.gradEvals ?? 2) - 1;
+      const tau = tf.tidy(() => T.scale(T.sub(shifted.updates, s.updates), 1 / hr));
+      T.dispose(shifted.updates);
+      T.dispose(shifted.direction);
+      T.dispose(shifted.perturbedGrads);
+      T.disposeState(shifted.state);
+      return [tau, evals];
+    }
+    const x = T.addScaled(params, rho, s.direction);
+    const reuse = !SUBSET_GRAD_VARIANTS.has(variant.name);
+    const hv = estimator.hvp(
+      {
+        params: x,
+        ...(reuse ? { grads: s.perturbedGrads } : {}),
+        ...(extra.gradFn !== undefined ? { gradFn: extra.gradFn } : {}),
+        ...(extra.lossFn !== undefined ? { lossFn: extra.lossFn } : {}),
+      },
+      s.direction,
+    );
+    T.dispose(x);
+    const tau = s.updateTangent(hv);
+    T.dispose(hv);
+    const evals = estimator.name === 'fisher' && !reuse ? 1 : estimator.gradEvals + (estimator.name === 'fd' && !reuse ? 1 : 0);
+    return [tau, evals];
+  };
+
+  const update = (
+    grads: Params,
+    state: LetsState<S>,
+    params?: Params,
+    extra: Extra = {},
+  ): readonly [Params, LetsState<S>] => {
+    if (params === undefined) throw new Error(`lets(${variant.name}): update needs params, got undefined`);
+    const needsTangent = (state.count + 1) % every === 0;
+    if (state.tangent !== undefined && extra.valGradFn === undefined) {
+      throw new Error('lets: this step updates rho, which needs extra.valGradFn (loss and gradients on a validation batch); got none');
+    }
+    if (needsTangent && !wholeStep && estimator.name === 'exact' && extra.lossFn === undefined) {
+      throw new Error("lets: the 'exact' estimator needs extra.lossFn (a twice-differentiable loss on the training batch); got none");
+    }
+    let evals = 0;
+    let variantState = state.variant;
+    let rhoOptState: unknown;
+    let gap: number | undefined;
+    let hypergradient: number | undefined;
+    const updated = state.tangent !== undefined;
+    if (updated) {
+      const r = updateRho(grads, state, params, extra);
+      variantState = r.variant;
+      rhoOptState = r.rhoOptimizer;
+      gap = r.gap;
+      hypergradient = r.hypergradient;
+      evals += r.evals;
+    } else {
+      rhoOptState = cloneState(state.rhoOptimizer);
+    }
+
+    const s = variant.step(grads, variantState, params, extra);
+    evals += s.state.report?.gradEvals ?? 0;
+
+    let tangent: Params | undefined;
+    if (needsTangent) {
+      const [tau, e] = tangentOf(s, grads, variantState, params, extra);
+      tangent = tau;
+      evals += e;
+    }
+    T.dispose(s.direction);
+    T.dispose(s.perturbedGrads);
+
+    const report: LetsReport = {
+      rho: s.rho,
+      updated,
+      ...(gap !== undefined ? { gap } : {}),
+      ...(hypergradient !== undefined ? { hypergradient } : {}),
+      estimator: estimatorName,
+      gradEvals: evals,
+    };
+    const next: LetsState<S> = {
+      count: state.count + 1,
+      variant: s.state,
+      rhoOptimizer: rhoOptState,
+      ...(tangent !== undefined ? { tangent, tangentRho: s.rho } : {}),
+      report,
+    };
+    return [s.updates, next];
+  };
+
+  return { name: `lets(${variant.name})`, variant, init, update };
+};
+
+/** The ρ the next update will use, of a LETS state or of a plain SAM state. */
+export const currentRho = (state: LetsState<unknown> | SamState<unknown>): number =>
+  'variant' in state ? state.variant.rho : state.rho;

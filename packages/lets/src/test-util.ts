@@ -1,0 +1,95 @@
+/** Fixtures of the lets tests: a softplus MLP with runtime's twice-differentiable cross-entropy. */
+import * as tf from '@tensorflow/tfjs-core';
+import { initRuntime, softmaxCrossEntropy } from '@lets/runtime';
+import type { Extra, GradFn, LossFn } from '@lets/optim';
+import type { Params } from '@lets/tree';
+
+export const setupCpu = async (): Promise<void> => {
+  await initRuntime({ backend: 'cpu' });
+  (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+};
+
+/** Deterministic numbers in [-1, 1) from a fixed LCG, so fixtures never change. */
+export const lcg = (seed: number) => {
+  let s = seed >>> 0;
+  return (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  };
+};
+
+export const uniform = (shape: number[], seed: number, scale = 1): tf.Tensor => {
+  const r = lcg(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Array.from({ length: n }, () => r() * scale), shape, 'float32');
+};
+
+export interface Batch {
+  readonly x: tf.Tensor2D;
+  readonly y: tf.Tensor2D; // one-hot
+}
+
+/** Inputs in [-1,1)^din, labels from a fixed linear teacher (flipped by `labelShift` classes). */
+export const makeBatch = (n: number, din: number, classes: number, seed: number, labelShift = 0): Batch => {
+  const x = uniform([n, din], seed) as tf.Tensor2D;
+  const y = tf.tidy(() => {
+    const teacher = uniform([din, classes], 999);
+    const cls = tf.argMax(tf.matMul(x, teacher as tf.Tensor2D), 1);
+    const shifted = tf.mod(tf.add(cls, labelShift), classes);
+    return tf.cast(tf.oneHot(tf.cast(shifted, 'int32') as tf.Tensor1D, classes), 'float32');
+  }) as tf.Tensor2D;
+  return { x, y };
+};
+
+export const disposeBatch = (b: Batch): void => {
+  b.x.dispose();
+  b.y.dispose();
+};
+
+export const mlpInit = (din: number, hidden: number, classes: number, seed: number): Params => ({
+  'l1/w': uniform([din, hidden], seed, 0.9),
+  'l1/b': uniform([hidden], seed + 1, 0.1),
+  'l2/w': uniform([hidden, classes], seed + 2, 0.9),
+  'l2/b': uniform([classes], seed + 3, 0.1),
+});
+
+export const logits = (p: Params, x: tf.Tensor2D): tf.Tensor2D =>
+  tf.tidy(() => {
+    let h = tf.softplus(tf.add(tf.matMul(x, p['l1/w']! as tf.Tensor2D), p['l1/b']!)) as tf.Tensor2D;
+    // An optional normalization-style scale (for SAM-ON, which perturbs only such parameters).
+    if (p['bn/gamma'] !== undefined) h = tf.mul(h, p['bn/gamma']) as tf.Tensor2D;
+    return tf.add(tf.matMul(h, p['l2/w']! as tf.Tensor2D), p['l2/b']!) as tf.Tensor2D;
+  });
+
+export const lossOf =
+  (b: Batch): LossFn =>
+  (p: Params) =>
+    tf.tidy(() => softmaxCrossEntropy(logits(p, b.x), b.y));
+
+export const gradOf =
+  (lossFn: LossFn): GradFn =>
+  (p: Params) => {
+    const keys = Object.keys(p);
+    return tf.tidy(() => {
+      const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) =>
+        lossFn(Object.fromEntries(keys.map((k, i) => [k, xs[i]!]))),
+      )(keys.map((k) => p[k]!));
+      return { loss: value as tf.Scalar, grads: Object.fromEntries(keys.map((k, i) => [k, grads[i]!])) };
+    });
+  };
+
+/** The clean pass and the extras of one training step on `b`, validating on `v`. */
+export const stepInputs = (p: Params, b: Batch, v?: Batch) => {
+  const lossFn = lossOf(b);
+  const gradFn = gradOf(lossFn);
+  const clean = gradFn(p);
+  const extra: Extra = {
+    loss: clean.loss,
+    gradFn,
+    lossFn,
+    ...(v !== undefined ? { valGradFn: gradOf(lossOf(v)), valLossFn: lossOf(v) } : {}),
+  };
+  return { grads: clean.grads, loss: clean.loss, extra };
+};
+
+export const num = (t: tf.Tensor): number => (t.dataSync() as Float32Array)[0] as number;
