@@ -4,8 +4,9 @@ import type { LeafPredicate } from '@lets/tree';
 import type { PerturbationStage } from './types';
 
 /**
- * Normalization-layer parameters, by path: a segment that is or contains 'bn', 'norm' or 'ln'
- * (`block1/bn/gamma`, `encoder/layer_norm/scale`, `ln_f/bias`), or a leaf named gamma/beta.
+ * Normalization-layer parameters, by path: a segment containing 'norm', or named bn, ln or gn
+ * (optionally followed by digits or `_...`: `bn2`, `ln_f`), or a leaf named gamma/beta
+ * (`block1/bn/gamma`, `encoder/layer_norm/scale`, `ln_f/bias`).
  */
 export const isNormalizationParam: LeafPredicate = (path) => {
   const parts = path.toLowerCase().split('/');
@@ -13,7 +14,7 @@ export const isNormalizationParam: LeafPredicate = (path) => {
   return (
     leaf === 'gamma' ||
     leaf === 'beta' ||
-    parts.slice(0, -1).some((s) => s === 'bn' || s === 'ln' || s === 'gn' || /norm/.test(s) || /^bn\d*$/.test(s) || /^ln\d*$/.test(s))
+    parts.slice(0, -1).some((s) => /norm/.test(s) || /^(bn|ln|gn)(\d+|_.*)?$/.test(s))
   );
 };
 

@@ -111,8 +111,9 @@ export const runSteps = (
   gradFn: GradFn,
   extra: Record<string, unknown> = {},
   w0: HostTree = W0,
+  shape?: number[],
 ): Float32Array[][] => {
-  let params = toTree(w0);
+  let params = shape === undefined ? toTree(w0) : T.fromEntries(Object.keys(w0).map((k) => [k, tf.tensor(w0[k] as number[], shape)] as const));
   let state = opt.init(params);
   const out: Float32Array[][] = [];
   for (let t = 0; t < steps; t++) {

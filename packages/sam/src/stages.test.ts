@@ -1,0 +1,170 @@
+/** The perturbation stages alone, against hand formulas; the PRNG; the pipeline's memory rules. */
+import * as tf from '@tensorflow/tfjs-core';
+import * as T from '@lets/tree';
+import type { Params } from '@lets/tree';
+import { W0, expectClose, hgrad, hmap, hnorm, hscale, setup, toHost, toTree, type HostTree } from './test-util';
+import { normalize } from './normalize';
+import { scaleByParam } from './scaleByParam';
+import { randomMask } from './randomMask';
+import { selectSubset, isNormalizationParam } from './selectSubset';
+import { perturbation } from './pipeline';
+import { emaDirection } from './emaDirection';
+import { nextUniform, normals, seedState, uniforms } from './prng';
+import type { PerturbationStage, StepContext } from './types';
+
+beforeAll(setup);
+
+const ctxFor = (grads: Params, params: Params, rho = 0.1): StepContext => ({
+  grads,
+  params,
+  extra: {},
+  rho,
+  count: 0,
+  gradAt: () => {
+    throw new Error('no gradient evaluations in these tests');
+  },
+  countEval: () => undefined,
+});
+
+const applyOnce = (stage: PerturbationStage<any>, d: HostTree, w: HostTree = W0) => {
+  const dt = toTree(d);
+  const wt = toTree(w);
+  const [out, state] = stage.apply(dt, stage.init(wt), ctxFor(dt, wt));
+  const host = toHost(out);
+  [dt, wt, out].forEach(T.dispose);
+  return { out: host, state };
+};
+
+const G = hgrad(W0);
+
+describe('normalize', () => {
+  it('global L2 (default): d/(‖d‖ + 1e-12)', () => {
+    expectClose(applyOnce(normalize(), G).out, hscale(G, 1 / hnorm(G)));
+  });
+  it('per tensor: each leaf by its own L2 norm', () => {
+    const want = hmap(G, (x, _i, k) => x / Math.hypot(...(G[k] as number[])));
+    expectClose(applyOnce(normalize({ scope: 'perTensor' }), G).out, want);
+  });
+  it('ord ∞: d / max|d| over the tree', () => {
+    const mx = Math.max(...Object.values(G).flat().map(Math.abs));
+    expectClose(applyOnce(normalize({ ord: Infinity }), G).out, hscale(G, 1 / mx));
+  });
+  it('over a subset: the norm over the selected leaves, zeros elsewhere', () => {
+    const sel = (k: string) => k.startsWith('dense/');
+    const n = Math.hypot(...G['dense/kernel']!, ...G['dense/bias']!);
+    const want = hmap(G, (x, _i, k) => (sel(k) ? x / n : 0));
+    expectClose(applyOnce(normalize({ filter: (k) => sel(k) }), G).out, want);
+  });
+  it('a zero direction stays zero (no NaN)', () => {
+    const out = applyOnce(normalize(), hmap(G, () => 0)).out;
+    for (const v of Object.values(out)) for (const x of v) expect(x).toBe(0);
+  });
+  it('rejects bad options, naming them', () => {
+    expect(() => normalize({ ord: 1 as unknown as 2 })).toThrow(/normalize: ord must be 2 or Infinity, got 1/);
+    expect(() => normalize({ scope: 'layer' as 'global' })).toThrow(/normalize: scope/);
+  });
+});
+
+describe('scaleByParam', () => {
+  it("'weights' (default): T = |w| + η on rank > 1 leaves, 1 elsewhere", () => {
+    const want = hmap(G, (x, i, k) => (k === 'dense/kernel' ? x * (Math.abs(W0[k]![i]!) + 0.01) : x));
+    expectClose(applyOnce(scaleByParam(), G).out, want);
+  });
+  it("'all' and a predicate", () => {
+    expectClose(applyOnce(scaleByParam({ eta: 0.2, filter: 'all' }), G).out, hmap(G, (x, i, k) => x * (Math.abs(W0[k]![i]!) + 0.2)));
+    const want = hmap(G, (x, i, k) => (k === 'bn/gamma' ? x * Math.abs(W0[k]![i]!) : x));
+    expectClose(applyOnce(scaleByParam({ eta: 0, filter: (k) => k === 'bn/gamma' }), G).out, want);
+  });
+  it('rejects a negative η', () => {
+    expect(() => scaleByParam({ eta: -1 })).toThrow(/scaleByParam: eta: expected a finite number ≥ 0, got -1/);
+  });
+});
+
+describe('selectSubset and isNormalizationParam', () => {
+  it('keeps only the selected leaves', () => {
+    const want = hmap(G, (x, _i, k) => (k === 'bn/gamma' ? x : 0));
+    expectClose(applyOnce(selectSubset(), G).out, want);
+  });
+  it('recognizes normalization-layer paths', () => {
+    const x = tf.scalar(0);
+    for (const p of ['bn/gamma', 'block1/bn2/beta', 'encoder/layer_norm/scale', 'ln_f/bias', 'block/norm1/bias', 'gn/offset']) {
+      expect([p, isNormalizationParam(p, x)]).toEqual([p, true]);
+    }
+    for (const p of ['conv1/kernel', 'dense/bias', 'block2/conv/kernel', 'embedding/table']) {
+      expect([p, isNormalizationParam(p, x)]).toEqual([p, false]);
+    }
+    x.dispose();
+  });
+});
+
+describe('randomMask and the PRNG', () => {
+  it('per element: keep with probability β (frequency within 4σ over 20 000 draws), kept entries × 1/β', () => {
+    const beta = 0.3;
+    const n = 20000;
+    const d = { big: tf.ones([n]) };
+    const [out, state] = randomMask({ beta, seed: 11 }).apply(d, { rng: seedState(11) }, ctxFor(d, d));
+    const v = Array.from(out.big!.dataSync());
+    const kept = v.filter((x) => x !== 0);
+    kept.forEach((x) => expect(x).toBeCloseTo(1 / beta, 5));
+    expect(v.every((x) => x === 0 || Math.abs(x - 1 / beta) < 1e-5)).toBe(true);
+    const sd = Math.sqrt(n * beta * (1 - beta));
+    expect(Math.abs(kept.length - n * beta)).toBeLessThan(4 * sd);
+    expect(state.rng).not.toBe(seedState(11));
+    [d, out].forEach(T.dispose);
+  });
+  it('per tensor: each leaf kept or dropped whole', () => {
+    const d = T.fromEntries(Array.from({ length: 40 }, (_, i) => [`l${i}`, tf.ones([5])] as const));
+    const [out] = randomMask({ beta: 0.5, per: 'tensor', seed: 2 }).apply(d, { rng: seedState(2) }, ctxFor(d, d));
+    const host = toHost(out);
+    const kinds = Object.values(host).map((v) => (v.every((x) => x === 0) ? 0 : v.every((x) => x === 2) ? 1 : -1));
+    expect(kinds).not.toContain(-1);
+    expect(kinds).toContain(0);
+    expect(kinds).toContain(1);
+    [d, out].forEach(T.dispose);
+  });
+  it('the same seed and state give the same draws; the state advances and is a plain number', () => {
+    const [a, s1] = uniforms(seedState(5), 4);
+    const [b, s2] = uniforms(seedState(5), 4);
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(s1).toBe(s2);
+    const [c] = uniforms(s1, 4);
+    expect(Array.from(c)).not.toEqual(Array.from(a));
+    expect(typeof s1).toBe('number');
+    const [u] = nextUniform(0);
+    expect(u).toBeGreaterThanOrEqual(0);
+    expect(u).toBeLessThan(1);
+    // standard normals: mean ≈ 0 and variance ≈ 1 over 20 000 draws (4σ bounds)
+    const [z] = normals(seedState(9), 20000);
+    const mean = z.reduce((s, x) => s + x, 0) / z.length;
+    const variance = z.reduce((s, x) => s + (x - mean) ** 2, 0) / z.length;
+    expect(Math.abs(mean)).toBeLessThan(4 / Math.sqrt(20000));
+    expect(Math.abs(variance - 1)).toBeLessThan(4 * Math.sqrt(2 / 20000));
+    expect(() => seedState(1.5)).toThrow(/seed: expected an integer/);
+  });
+});
+
+describe('perturbation (the pipeline)', () => {
+  it('composes left to right, never touches its input, disposes intermediates', () => {
+    const dt = toTree(G);
+    const wt = toTree(W0);
+    const p = perturbation(emaDirection({ theta: 0.5 }), normalize());
+    const s0 = p.init(wt);
+    const before = tf.memory().numTensors;
+    const [out, s1] = p.apply(dt, s0, ctxFor(dt, wt));
+    // new tensors: the output and the EMA state only
+    expect(tf.memory().numTensors - before).toBe(Object.keys(G).length * 2);
+    expectClose(toHost(out), hscale(G, 1 / hnorm(G))); // θ = 0.5 from a zero EMA: d = g/2, normalized = ĝ
+    expectClose(toHost((s1[0] as { ema: Params }).ema), hscale(G, 0.5));
+    expectClose(toHost(dt), G);
+    [dt, wt, out].forEach(T.dispose);
+    T.disposeState(s0);
+    T.disposeState(s1);
+  });
+  it('an empty pipeline returns a copy of g', () => {
+    const dt = toTree(G);
+    const [out] = perturbation().apply(dt, [], ctxFor(dt, dt));
+    expect(out['dense/kernel']).not.toBe(dt['dense/kernel']);
+    expectClose(toHost(out), G);
+    [dt, out].forEach(T.dispose);
+  });
+});
