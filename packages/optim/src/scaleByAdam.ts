@@ -52,6 +52,13 @@ export const scaleByAdam = (options: AdamOptions = {}): GradientTransformation<A
       const c1 = 1 - Math.pow(b1, t);
       const c2 = 1 - Math.pow(b2, t);
       const c1next = 1 - Math.pow(b1, t + 1);
+      // The paper's "more efficient order" (Kingma & Ba, end of §2): with r = √c2,
+      //   m̂ / (√(v̂ + epsRoot) + eps) = (r/c1)·m / (√(v + c2·epsRoot) + r·eps),
+      // so the bias corrections become scalars folded into one multiply: four element-wise ops
+      // instead of six for the rescaling. NAdam folds r into its two coefficients instead.
+      const r = Math.sqrt(c2);
+      const epsHat = r * eps;
+      const epsRootHat = c2 * epsRoot;
       const mu: Record<string, tf.Tensor> = {};
       const nu: Record<string, tf.Tensor> = {};
       const out: Record<string, tf.Tensor> = {};
@@ -65,12 +72,12 @@ export const scaleByAdam = (options: AdamOptions = {}): GradientTransformation<A
         const [m, v, u] = tf.tidy(() => {
           const m = tf.add(tf.mul(m0, b1), tf.mul(g, 1 - b1));
           const v = tf.add(tf.mul(v0, b2), tf.mul(tf.square(g), 1 - b2));
-          const mHat = nesterov
-            ? tf.add(tf.mul(m, b1 / c1next), tf.mul(g, (1 - b1) / c1))
-            : tf.div(m, c1);
-          const vHat = tf.div(v, c2);
-          const root = epsRoot === 0 ? tf.sqrt(vHat) : tf.sqrt(tf.add(vHat, epsRoot));
-          return [m, v, tf.div(mHat, tf.add(root, eps))];
+          const root = epsRootHat === 0 ? tf.sqrt(v) : tf.sqrt(tf.add(v, epsRootHat));
+          const denom = tf.add(root, epsHat);
+          const u = nesterov
+            ? tf.div(tf.add(tf.mul(m, (b1 * r) / c1next), tf.mul(g, ((1 - b1) * r) / c1)), denom)
+            : tf.mul(tf.div(m, denom), r / c1);
+          return [m, v, u];
         });
         mu[k] = m;
         nu[k] = v;

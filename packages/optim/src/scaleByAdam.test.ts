@@ -1,0 +1,54 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { dispose, disposeState } from '@lets/tree';
+import { scaleByAdam } from './scaleByAdam';
+import { expectClose, hostTree, rng, toTree, useCpu, vals } from './test-util';
+
+beforeAll(useCpu);
+
+describe('scaleByAdam', () => {
+  it('equals m̂ / (√(v̂ + epsRoot) + eps) written out in float64, with epsRoot and eps both set', () => {
+    const shapes = { w: [4], b: [2] };
+    const b1 = 0.8;
+    const b2 = 0.95;
+    const eps = 1e-3;
+    const epsRoot = 1e-2;
+    const t = scaleByAdam({ b1, b2, eps, epsRoot });
+    const r = rng(9);
+    const p = toTree(hostTree(shapes, r), shapes);
+    let s = t.init(p);
+    const m: Record<string, number[]> = { w: [0, 0, 0, 0], b: [0, 0] };
+    const v: Record<string, number[]> = { w: [0, 0, 0, 0], b: [0, 0] };
+    for (let step = 1; step <= 4; step++) {
+      const gh = hostTree(shapes, r);
+      const want: Record<string, number[]> = {};
+      for (const k of Object.keys(gh)) {
+        want[k] = gh[k]!.map((g, i) => {
+          m[k]![i] = b1 * m[k]![i]! + (1 - b1) * g;
+          v[k]![i] = b2 * v[k]![i]! + (1 - b2) * g * g;
+          const mHat = m[k]![i]! / (1 - b1 ** step);
+          const vHat = v[k]![i]! / (1 - b2 ** step);
+          return mHat / (Math.sqrt(vHat + epsRoot) + eps);
+        });
+      }
+      const g = toTree(gh, shapes);
+      const [u, s2] = t.update(g, s);
+      // float32: a handful of roundings on values of order 1: 1e-5 relative is ample, and dropping
+      // epsRoot or a bias correction changes the result by more than 1e-2.
+      expectClose(vals(u), want, { rtol: 1e-5, atol: 1e-6 });
+      expect(s2.count).toBe(step);
+      expectClose(vals(s2.mu), m, { rtol: 1e-5, atol: 1e-7 });
+      expectClose(vals(s2.nu), v, { rtol: 1e-5, atol: 1e-7 });
+      [g, u].forEach(dispose);
+      disposeState(s);
+      s = s2;
+    }
+    disposeState(s);
+    dispose(p);
+  });
+
+  it('names a leaf without moments', () => {
+    const g = { w: tf.scalar(1) };
+    expect(() => scaleByAdam().update(g, { count: 0, mu: {}, nu: {} })).toThrow(/no moments for 'w'/);
+    dispose(g);
+  });
+});
