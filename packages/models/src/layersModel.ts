@@ -108,12 +108,12 @@ export const fromLayersModel = (lm: LayersModel, options: FromLayersModelOptions
         });
         const logits = (lm.apply(x, { training: opts.training }) as tf.Tensor);
         const newState: Record<string, tf.Tensor> = {};
-        for (const v of nonTrainable) newState[v.name] = written[v.name] ?? tf.clone(state[v.name] as tf.Tensor);
+        // Re-clone the kept copies inside this scope, so the returned state is owned like any
+        // other result (an enclosing tidy or tf.grads disposes it unless the caller keeps it).
+        for (const v of nonTrainable) newState[v.name] = tf.clone(written[v.name] ?? (state[v.name] as tf.Tensor));
         return { logits, state: newState };
-      } catch (e) {
-        for (const t of Object.values(written)) t.dispose();
-        throw e;
       } finally {
+        for (const t of Object.values(written)) t.dispose();
         for (const p of patched) {
           delete p.read;
           delete p.write;

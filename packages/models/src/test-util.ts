@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initRuntime } from '@lets/runtime';
+import { initRuntime, softmaxCrossEntropy } from '@lets/runtime';
 import type { Params, Tree } from '@lets/tree';
 import type { Model } from './types';
 
@@ -10,14 +10,11 @@ export const useCpu = async (): Promise<void> => {
 };
 
 /**
- * Softmax cross-entropy written out, mean over the batch of logSumExp(z) − ⟨y, z⟩ with one-hot y.
- * (Independent of the models; @lets/runtime's softmaxCrossEntropy replaces it once it lands.)
+ * Mean softmax cross-entropy against integer labels (@lets/runtime's, with one-hot labels).
+ * The one-hot is built as int32 and cast: tfjs-backend-wasm 4.22's OneHot ignores a 'float32' dtype.
  */
 export const crossEntropy = (logits: tf.Tensor, labels: tf.Tensor1D): tf.Scalar =>
-  tf.tidy(() => {
-    const y = tf.oneHot(labels, logits.shape[1] as number, 1, 0, 'float32');
-    return tf.mean(tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(y, logits), 1))) as tf.Scalar;
-  });
+  tf.tidy(() => softmaxCrossEntropy(logits, tf.cast(tf.oneHot(labels, logits.shape[1] as number), 'float32')));
 
 const disposeTree = (t: Tree): void => Object.values(t).forEach((x) => x.dispose());
 
@@ -103,6 +100,12 @@ export const tensorGrowth = (model: Model, params: Params, state: Tree, x: tf.Te
  * `[n, h, w, ch]`. Learnable by any of the conv models within a few steps.
  */
 export const bandImages = (n: number, h: number, w: number, ch: number, k: number, seed = 1): { x: tf.Tensor4D; y: tf.Tensor1D } => {
+  const { data, labels } = bandData(n, h, w, ch, k, seed);
+  return { x: tf.tensor4d(data, [n, h, w, ch]), y: tf.tensor1d(labels, 'int32') };
+};
+
+/** The arrays behind {@link bandImages} (no tensors, so usable before a backend is set). */
+export const bandData = (n: number, h: number, w: number, ch: number, k: number, seed = 1): { data: Float32Array; labels: Int32Array } => {
   let s = seed >>> 0;
   const rand = (): number => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -123,5 +126,5 @@ export const bandImages = (n: number, h: number, w: number, ch: number, k: numbe
       }
     }
   }
-  return { x: tf.tensor4d(data, [n, h, w, ch]), y: tf.tensor1d(labels, 'int32') };
+  return { data, labels };
 };

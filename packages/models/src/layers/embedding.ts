@@ -24,6 +24,8 @@ export const embed = (ctx: ForwardContext, path: string, ids: tf.Tensor, lookup:
   const [rows, dim] = table.shape;
   if (lookup === 'gather') return tf.gather(table, ids);
   const flat = tf.reshape(ids, [-1]) as tf.Tensor1D;
-  const oh = tf.oneHot(flat, rows, 1, 0, 'float32') as tf.Tensor2D;
+  // oneHot's dtype argument is ignored by the wasm backend in tfjs 4.22 (it writes int32 bits
+  // into a 'float32' tensor, so 1 reads as 1.4e-45): build int32 and cast.
+  const oh = tf.cast(tf.oneHot(flat, rows), 'float32') as tf.Tensor2D;
   return tf.reshape(tf.matMul(oh, table), [...ids.shape, dim]);
 };
