@@ -26,7 +26,7 @@ export { buildVocabulary, encode, encodeAll, PAD_ID, OOV_ID } from './vocabulary
 export type { Vocabulary, VocabularyOptions } from './vocabulary';
 export { parseTextClassification, readTextClassification, textDataset, readTextDataset, splitTexts } from './text';
 export type { LabelledTexts, TextDatasetOptions, TextFilesOptions } from './text';
-export { readSpamAssassin, readSpamAssassinTexts, spamAssassinPackageDir, emailBody, SPAM_CLASS_NAMES } from './spam';
+export { readSpamAssassin, readSpamAssassinTexts, spamAssassinPackageDir, emailBody, emailText, cleanEmailText, SPAM_CLASS_NAMES } from './spam';
 export type { SpamOptions } from './spam';
 export { holdOut, holdOutIndices, splitExamples } from './split';
 export type { HoldOutOptions } from './split';

