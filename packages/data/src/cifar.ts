@@ -93,6 +93,38 @@ function locate(dir: string, sub: string, probe: string): Result<string> {
   return fail(dir, `no ${probe} found here or in ${sub}/, expected the CIFAR binary version`);
 }
 
+/** Explicit batch files: the training batches (concatenated in order) and the test batch(es). */
+export interface CifarFiles {
+  readonly train: readonly string[];
+  readonly test: readonly string[];
+}
+
+/** A CIFAR dataset from explicit batch files. */
+export function readCifarFiles(variant: CifarVariant, files: CifarFiles, options: CifarOptions = {}): Result<Dataset> {
+  const coarse = variant === 'cifar100' && options.labels === 'coarse';
+  if (files.train.length === 0 || files.test.length === 0) {
+    return fail(variant, 'no training or no test batch files given, expected at least one of each');
+  }
+  const readAll = (paths: readonly string[]) =>
+    E.map((parts: Examples[]) => parts.slice(1).reduce(concat, parts[0]!))(
+      A.traverse(E.Applicative)((p: string) => readCifarBatch(p, variant, options))([...paths]),
+    );
+  return pipe(
+    E.Do,
+    E.bind('train', () => readAll(files.train)),
+    E.bind('test', () => readAll(files.test)),
+    E.map(({ train, test }): Dataset => ({
+      name: variant,
+      kind: 'image',
+      train,
+      test,
+      numClasses: variant === 'cifar10' ? 10 : coarse ? 20 : 100,
+      inputShape: [32, 32, 3],
+      ...(variant === 'cifar10' ? { classNames: CIFAR10_CLASS_NAMES } : {}),
+    })),
+  );
+}
+
 /**
  * CIFAR-10 from `dir` (the `cifar-10-batches-bin` directory or its parent); the five
  * training batches are concatenated in order.
@@ -101,21 +133,11 @@ export function readCifar10(dir: string): Result<Dataset> {
   return pipe(
     locate(dir, 'cifar-10-batches-bin', 'test_batch.bin'),
     E.chain((d) =>
-      pipe(
-        E.Do,
-        E.bind('parts', () =>
-          A.traverse(E.Applicative)((k: number) => readCifarBatch(join(d, `data_batch_${k}.bin`), 'cifar10'))([1, 2, 3, 4, 5]),
-        ),
-        E.bind('test', () => readCifarBatch(join(d, 'test_batch.bin'), 'cifar10')),
-        E.map(({ parts, test }): Dataset => ({
-          name: 'cifar10',
-          kind: 'image',
-          train: parts.slice(1).reduce(concat, parts[0]!),
-          test,
-          numClasses: 10,
-          inputShape: [32, 32, 3],
-          classNames: readNames(join(d, 'batches.meta.txt')) ?? CIFAR10_CLASS_NAMES,
-        })),
+      E.map((ds: Dataset): Dataset => ({ ...ds, classNames: readNames(join(d, 'batches.meta.txt')) ?? CIFAR10_CLASS_NAMES }))(
+        readCifarFiles('cifar10', {
+          train: [1, 2, 3, 4, 5].map((k) => join(d, `data_batch_${k}.bin`)),
+          test: [join(d, 'test_batch.bin')],
+        }),
       ),
     ),
   );
@@ -127,23 +149,10 @@ export function readCifar100(dir: string, options: CifarOptions = {}): Result<Da
   return pipe(
     locate(dir, 'cifar-100-binary', 'test.bin'),
     E.chain((d) =>
-      pipe(
-        E.Do,
-        E.bind('train', () => readCifarBatch(join(d, 'train.bin'), 'cifar100', options)),
-        E.bind('test', () => readCifarBatch(join(d, 'test.bin'), 'cifar100', options)),
-        E.map(({ train, test }): Dataset => {
-          const names = readNames(join(d, coarse ? 'coarse_label_names.txt' : 'fine_label_names.txt'));
-          return {
-            name: 'cifar100',
-            kind: 'image',
-            train,
-            test,
-            numClasses: coarse ? 20 : 100,
-            inputShape: [32, 32, 3],
-            ...(names ? { classNames: names } : {}),
-          };
-        }),
-      ),
+      E.map((ds: Dataset): Dataset => {
+        const names = readNames(join(d, coarse ? 'coarse_label_names.txt' : 'fine_label_names.txt'));
+        return names ? { ...ds, classNames: names } : ds;
+      })(readCifarFiles('cifar100', { train: [join(d, 'train.bin')], test: [join(d, 'test.bin')] }, options)),
     ),
   );
 }

