@@ -1,0 +1,65 @@
+import * as E from 'fp-ts/Either';
+import * as tf from '@tensorflow/tfjs-core';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initRuntime } from '@lets/runtime';
+import { encodeCheckpoint, readCheckpoint, readJsonLines, writeCheckpoint, writeFileAtomic } from './files';
+import { tempDir } from './test-util';
+
+beforeAll(async () => {
+  await initRuntime({ backend: 'cpu' });
+});
+
+describe('run-directory files', () => {
+  it('writes atomically: the content is replaced whole and no temporary file is left', () => {
+    const dir = tempDir();
+    const f = join(dir, 'a.json');
+    writeFileAtomic(f, 'one');
+    writeFileAtomic(f, 'two');
+    expect(readFileSync(f, 'utf8')).toBe('two');
+    expect(readdirSync(dir)).toEqual(['a.json']);
+  });
+
+  it('round-trips a checkpoint bit for bit (params, nested optimizer state, numbers) without leaking tensors', () => {
+    const dir = tempDir();
+    const before = tf.memory().numTensors;
+    const state = {
+      params: { 'dense/kernel': tf.tensor2d([[1.5, -2], [Math.PI, 1e-30]]), 'dense/bias': tf.tensor1d([0.1, NaN]) },
+      optState: [{ count: 7, mu: tf.tensor1d([3, 4]) }, { rho: 0.05 }],
+    };
+    writeCheckpoint(join(dir, 'x.ckpt'), { counters: { step: 7 } }, state);
+    const r = readCheckpoint(join(dir, 'x.ckpt'));
+    if (E.isLeft(r)) throw new Error(r.left);
+    expect(r.right.meta).toEqual({ counters: { step: 7 } });
+    const back = r.right.state as typeof state;
+    const bits = (t: tf.Tensor): string => Buffer.from((t.dataSync() as Float32Array).buffer).toString('hex');
+    expect(bits(back.params['dense/kernel'])).toBe(bits(state.params['dense/kernel']));
+    expect(bits(back.params['dense/bias'])).toBe(bits(state.params['dense/bias']));
+    expect(back.optState[0]?.count).toBe(7);
+    expect(bits(back.optState[0]?.mu as tf.Tensor)).toBe(bits(state.optState[0]?.mu as tf.Tensor));
+    expect(back.optState[1]).toEqual({ rho: 0.05 });
+    tf.dispose([...Object.values(state.params), ...Object.values(back.params), state.optState[0]?.mu as tf.Tensor, back.optState[0]?.mu as tf.Tensor]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses a file that is not a checkpoint, or a truncated one', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'bad.ckpt'), 'hello');
+    expect(readCheckpoint(join(dir, 'bad.ckpt'))).toEqual(E.left(`${join(dir, 'bad.ckpt')}: not a lets checkpoint (bad magic)`));
+    const t = tf.tensor1d([1, 2, 3]);
+    const bytes = encodeCheckpoint({}, { t });
+    t.dispose();
+    writeFileSync(join(dir, 'cut.ckpt'), bytes.subarray(0, bytes.byteLength - 4));
+    const r = readCheckpoint(join(dir, 'cut.ckpt'));
+    expect(E.isLeft(r)).toBe(true);
+    expect(readCheckpoint(join(dir, 'none.ckpt'))).toEqual(E.left(`${join(dir, 'none.ckpt')}: no such checkpoint`));
+  });
+
+  it('reads JSON lines, ignoring a torn last line but not a broken middle one', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'm.jsonl'), '{"a":1}\n{"a":2}\n{"a":');
+    expect(readJsonLines(join(dir, 'm.jsonl'))).toEqual(E.right([{ a: 1 }, { a: 2 }]));
+    writeFileSync(join(dir, 'n.jsonl'), '{"a":1}\n{"a\n{"a":3}\n');
+    expect(E.isLeft(readJsonLines(join(dir, 'n.jsonl')))).toBe(true);
+  });
+});
