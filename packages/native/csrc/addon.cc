@@ -212,6 +212,68 @@ napi_value BiasAct(napi_env env, napi_callback_info info) {
   });
 }
 
+// binary(op, a, b, out, layout) with layout Int32Array [d0,d1,d2, sa0,sa1,sa2, sb0,sb1,sb2]
+napi_value Binary(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 5, "binary");
+    const int64_t op = integer(env, a.v[0], "op");
+    size_t na, nb, no, nl;
+    const float* A = f32(env, a.v[1], &na, "a");
+    const float* B = f32(env, a.v[2], &nb, "b");
+    float* O = f32(env, a.v[3], &no, "out");
+    const int32_t* l = i32(env, a.v[4], &nl, "layout");
+    need(op >= 0 && op <= 3, "binary: op must be 0..3");
+    need(nl == 9, "binary: layout must have 9 entries");
+    int64_t d[3], sa[3], sb[3];
+    for (int i = 0; i < 3; i++) { d[i] = l[i]; sa[i] = l[3 + i]; sb[i] = l[6 + i]; }
+    need(d[0] >= 0 && d[1] >= 0 && d[2] >= 0, "binary: negative size");
+    need_len(no, d[0] * d[1] * d[2], "out");
+    if (no > 0) {
+      // The last element each operand reads must lie inside it.
+      const int64_t lastA = (d[0] - 1) * sa[0] + (d[1] - 1) * sa[1] + (d[2] - 1) * sa[2];
+      const int64_t lastB = (d[0] - 1) * sb[0] + (d[1] - 1) * sb[1] + (d[2] - 1) * sb[2];
+      need(lastA < int64_t(na) && lastB < int64_t(nb), "binary: layout reads past an operand");
+      need(sa[2] <= 1 && sb[2] <= 1 && sa[0] >= 0 && sa[1] >= 0 && sb[0] >= 0 && sb[1] >= 0 && sa[2] >= 0 && sb[2] >= 0,
+           "binary: innermost strides must be 0 or 1");
+      binary(int(op), A, B, O, d, sa, sb);
+    }
+    return undefined(env);
+  });
+}
+
+// unary(op, x, y, alpha)
+napi_value Unary(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 4, "unary");
+    const int64_t op = integer(env, a.v[0], "op");
+    size_t nx, ny;
+    const float* x = f32(env, a.v[1], &nx, "x");
+    float* y = f32(env, a.v[2], &ny, "y");
+    const double alpha = number(env, a.v[3], "alpha");
+    need(op == 0 || op == 1, "unary: op must be 0 (relu) or 1 (step)");
+    need_len(ny, int64_t(nx), "y");
+    unary(int(op), x, y, int64_t(nx), float(alpha));
+    return undefined(env);
+  });
+}
+
+// sum(x, out, R, C, leading)
+napi_value Sum(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 5, "sum");
+    size_t nx, no;
+    const float* x = f32(env, a.v[0], &nx, "x");
+    float* out = f32(env, a.v[1], &no, "out");
+    const int64_t R = integer(env, a.v[2], "R"), C = integer(env, a.v[3], "C");
+    const bool leading = boolean(env, a.v[4], "leading");
+    need(R >= 0 && C >= 0, "sum: negative size");
+    need_len(nx, R * C, "x");
+    need_len(no, leading ? C : R, "out");
+    (leading ? sum_leading : sum_trailing)(x, out, R, C);
+    return undefined(env);
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     Args a = get_args(env, info, 1, "setThreads");
@@ -248,6 +310,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasAct", nullptr, BiasAct, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -54,3 +54,15 @@ void batch_norm(const float* x, int64_t n, const float* mean, int64_t nM, const 
 void bias_act(float* y, int64_t rows, int64_t C, const float* bias, int act);
 
 }  // namespace lets
+
+namespace lets {
+// out = a (op) b over merged dims d[3] with element strides sa, sb (0 = broadcast);
+// op 0 add, 1 sub, 2 mul, 3 div.
+void binary(int op, const float* a, const float* b, float* out, const int64_t* dims,
+            const int64_t* strideA, const int64_t* strideB);
+// op 0: relu, op 1: step (x > 0 ? 1 : alpha, NaN kept).
+void unary(int op, const float* x, float* y, int64_t n, float alpha);
+// out[c] = Σ_r x[r, c] and out[r] = Σ_c x[r, c] for x [R, C].
+void sum_leading(const float* x, float* out, int64_t R, int64_t C);
+void sum_trailing(const float* x, float* out, int64_t R, int64_t C);
+}  // namespace lets

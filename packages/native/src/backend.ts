@@ -5,16 +5,118 @@ import { loadAddon } from './addon';
 import { BACKEND_NAME, nativeKernelSpecs } from './kernels';
 import type { KernelArgs } from './kernels/util';
 
+/** Most memory the output-buffer pool keeps (bytes); `LETS_NATIVE_POOL_MB` overrides. */
+const DEFAULT_POOL_BYTES = 512 * 1024 * 1024;
+/** Most buffers of one length the pool keeps. */
+const MAX_PER_LENGTH = 16;
+
+type Values = tf.backend_util.BackendValues;
+
 /**
- * The 'native' backend object: tfjs-backend-cpu's MathBackendCPU unchanged (tensors live in JS
- * typed arrays, which the addon reads and writes in place), so every kernel of the cpu backend
- * runs on it as is and only the heavy ones are replaced.
+ * The 'native' backend object: tfjs-backend-cpu's MathBackendCPU (tensors live in JS typed arrays,
+ * which the addon reads and writes in place), so every kernel of the cpu backend runs on it as is
+ * and only the heavy ones are replaced.
+ *
+ * It adds a pool of output buffers. A fresh multi-megabyte Float32Array costs a page fault per
+ * 4 KiB on first write, which on a loaded machine costs more than the kernel itself, so the
+ * native kernels' outputs are recycled when their tensor is disposed. A buffer is recycled only
+ * while it is provably private: allocated by a native kernel, attached to exactly one tensor,
+ * never returned by readSync/read (dataSync, data), never passed to write/move/makeTensorInfo
+ * again, and with no view of it handed out (a cpu kernel that returns a subarray of it disowns
+ * it). Pooled buffers hold stale values; every native kernel writes its whole output.
  */
 export class NativeBackend extends MathBackendCPU {
+  private readonly pool = new Map<number, Float32Array[]>();
+  private pooledBytes = 0;
+  private readonly maxPoolBytes: number;
+  /** Buffers (by their ArrayBuffer) that are private to one tensor and may be recycled. */
+  private readonly owned = new WeakSet<ArrayBufferLike>();
+  private adopting = false;
+
   constructor() {
     super();
     // MathBackendCPU warns on first use in Node that a faster backend exists; this is it.
     (this as unknown as { firstUse: boolean }).firstUse = false;
+    const mb = Number(process.env.LETS_NATIVE_POOL_MB);
+    this.maxPoolBytes = Number.isFinite(mb) && mb >= 0 ? mb * 1024 * 1024 : DEFAULT_POOL_BYTES;
+  }
+
+  /** A float32 buffer of length n for a kernel output: recycled (stale contents) or new (zeros). */
+  allocFloat32(n: number): Float32Array {
+    const a = this.pool.get(n)?.pop();
+    if (a !== undefined) {
+      this.pooledBytes -= a.byteLength;
+      return a;
+    }
+    return new Float32Array(n);
+  }
+
+  /** Wraps a buffer from allocFloat32 as a tensor that owns it privately. */
+  adoptFloat32(shape: number[], values: Float32Array): tf.TensorInfo {
+    this.adopting = true;
+    try {
+      const info = super.makeTensorInfo(shape, 'float32', values);
+      if (values.byteOffset === 0 && values.byteLength === values.buffer.byteLength) this.owned.add(values.buffer);
+      return info;
+    } finally {
+      this.adopting = false;
+    }
+  }
+
+  /** Pool statistics (for tests and tuning). */
+  poolStats(): { buffers: number; bytes: number } {
+    let buffers = 0;
+    for (const l of this.pool.values()) buffers += l.length;
+    return { buffers, bytes: this.pooledBytes };
+  }
+
+  private disown(values: Values | undefined | null): void {
+    if (values !== undefined && values !== null && ArrayBuffer.isView(values)) this.owned.delete(values.buffer);
+  }
+
+  override write(values: Values, shape: number[], dtype: tf.DataType): tf.DataId {
+    if (!this.adopting) this.disown(values);
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: tf.DataId, values: Values, shape: number[], dtype: tf.DataType, refCount: number): void {
+    this.disown(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: tf.DataId): Values {
+    const v = super.readSync(dataId);
+    this.disown(v);
+    return v;
+  }
+
+  override disposeData(dataId: tf.DataId, force = false): boolean {
+    const entry = this.data.has(dataId) ? this.data.get(dataId) : undefined;
+    const done = super.disposeData(dataId, force);
+    const v = entry?.values;
+    if (done && v instanceof Float32Array && !this.data.has(dataId) && this.owned.has(v.buffer)) {
+      this.owned.delete(v.buffer);
+      this.recycle(v);
+    }
+    return done;
+  }
+
+  override dispose(): void {
+    this.pool.clear();
+    this.pooledBytes = 0;
+    super.dispose();
+  }
+
+  private recycle(v: Float32Array): void {
+    if (v.length === 0 || this.pooledBytes + v.byteLength > this.maxPoolBytes) return;
+    let list = this.pool.get(v.length);
+    if (list === undefined) {
+      list = [];
+      this.pool.set(v.length, list);
+    }
+    if (list.length >= MAX_PER_LENGTH) return;
+    list.push(v);
+    this.pooledBytes += v.byteLength;
   }
 }
 

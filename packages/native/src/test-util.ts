@@ -52,7 +52,7 @@ export async function on(backend: string, f: () => tf.Tensor | tf.Tensor[]): Pro
     tf.dispose(list);
     return vals;
   } finally {
-    await tf.setBackend(prev);
+    if (prev) await tf.setBackend(prev);
   }
 }
 

@@ -1,4 +1,4 @@
-import { f32, NativeKernelSpec, output } from './util';
+import { alloc, f32, NativeKernelSpec, output } from './util';
 
 /**
  * FusedBatchNorm: y = offset + (x − mean)·scale/√(variance + ε), each parameter indexed cyclically
@@ -17,7 +17,7 @@ export const batchNormSpec: NativeKernelSpec = {
       return fallback(args as never);
     }
     const eps = (args.attrs?.varianceEpsilon as number | undefined) ?? 0.001;
-    const y = new Float32Array(xv.length);
+    const y = alloc(backend, xv.length);
     addon.batchNorm(xv, mv, vv, ov, sv, eps, y);
     return output(backend, x!.shape, y);
   },

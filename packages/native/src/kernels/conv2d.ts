@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
-import { BACKEND_NAME, biasAndActivation, f32, geometry, KernelArgs, NativeKernelSpec, output } from './util';
+import { alloc, allocZeros, BACKEND_NAME, biasAndActivation, f32, geometry, KernelArgs, NativeKernelSpec, output } from './util';
 
 type Pad = tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
@@ -27,7 +27,7 @@ export function nativeConv2D(addon: NativeAddon, args: KernelArgs): tf.TensorInf
   const attrs = args.attrs ?? {};
   const ci = info(x.shape, filter.shape, attrs, attrs.dilations);
   if (xv === undefined || wv === undefined || ci === undefined) return undefined;
-  const y = new Float32Array(tf.util.sizeFromShape(ci.outShape));
+  const y = alloc(backend, tf.util.sizeFromShape(ci.outShape));
   if (y.length > 0) addon.conv2d(xv, wv, y, geometry(ci));
   return output(backend, ci.outShape, y);
 }
@@ -62,7 +62,7 @@ export const conv2DBackpropInputSpec: NativeKernelSpec = {
     const attrs = args.attrs ?? {};
     const ci = info(attrs.inputShape as number[], filter.shape, attrs, 1);
     if (dyv === undefined || wv === undefined || ci === undefined) return fallback(args as never);
-    const dx = new Float32Array(tf.util.sizeFromShape(ci.inShape));
+    const dx = alloc(backend, tf.util.sizeFromShape(ci.inShape));
     if (dx.length > 0) addon.conv2dBackpropInput(dyv, wv, dx, geometry(ci));
     return output(backend, ci.inShape, dx);
   },
@@ -78,7 +78,7 @@ export const conv2DBackpropFilterSpec: NativeKernelSpec = {
     const attrs = args.attrs ?? {};
     const ci = info(x.shape, attrs.filterShape as number[], attrs, 1);
     if (xv === undefined || dyv === undefined || ci === undefined) return fallback(args as never);
-    const dw = new Float32Array(tf.util.sizeFromShape(ci.filterShape));
+    const dw = (x.shape[0]! > 0 ? alloc : allocZeros)(backend, tf.util.sizeFromShape(ci.filterShape));
     if (dw.length > 0 && x.shape[0]! > 0) addon.conv2dBackpropFilter(xv, dyv, dw, geometry(ci));
     return output(backend, ci.filterShape, dw);
   },

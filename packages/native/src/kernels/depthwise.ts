@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
-import { BACKEND_NAME, biasAndActivation, f32, geometry, KernelArgs, NativeKernelSpec, output } from './util';
+import { alloc, allocZeros, BACKEND_NAME, biasAndActivation, f32, geometry, KernelArgs, NativeKernelSpec, output } from './util';
 
 type Pad = tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
@@ -24,7 +24,7 @@ export function nativeDepthwise(addon: NativeAddon, args: KernelArgs): tf.Tensor
   const xv = f32(backend, x), wv = f32(backend, filter);
   const ci = info(x.shape, filter.shape, args.attrs ?? {});
   if (xv === undefined || wv === undefined || ci === undefined) return undefined;
-  const y = new Float32Array(tf.util.sizeFromShape(ci.outShape));
+  const y = alloc(backend, tf.util.sizeFromShape(ci.outShape));
   if (y.length > 0) addon.depthwiseConv2d(xv, wv, y, geometry(ci, filter.shape[3]));
   return output(backend, ci.outShape, y);
 }
@@ -55,7 +55,7 @@ export const depthwiseBackpropInputSpec: NativeKernelSpec = {
     const attrs = args.attrs ?? {};
     const ci = info(attrs.inputShape as number[], filter.shape, attrs);
     if (dyv === undefined || wv === undefined || ci === undefined) return fallback(args as never);
-    const dx = new Float32Array(tf.util.sizeFromShape(ci.inShape));
+    const dx = alloc(backend, tf.util.sizeFromShape(ci.inShape));
     if (dx.length > 0) addon.depthwiseBackpropInput(dyv, wv, dx, geometry(ci, filter.shape[3]));
     return output(backend, ci.inShape, dx);
   },
@@ -72,7 +72,7 @@ export const depthwiseBackpropFilterSpec: NativeKernelSpec = {
     const filterShape = attrs.filterShape as number[];
     const ci = info(x.shape, filterShape, attrs);
     if (xv === undefined || dyv === undefined || ci === undefined) return fallback(args as never);
-    const dw = new Float32Array(tf.util.sizeFromShape(filterShape));
+    const dw = (x.shape[0]! > 0 ? alloc : allocZeros)(backend, tf.util.sizeFromShape(filterShape));
     if (dw.length > 0 && x.shape[0]! > 0) addon.depthwiseBackpropFilter(xv, dyv, dw, geometry(ci, filterShape[3]));
     return output(backend, filterShape, dw);
   },

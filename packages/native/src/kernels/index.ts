@@ -4,6 +4,7 @@ import { conv2DBackpropFilterSpec, conv2DBackpropInputSpec, conv2DSpec, fusedCon
 import { depthwiseBackpropFilterSpec, depthwiseBackpropInputSpec, depthwiseSpec, fusedDepthwiseSpec } from './depthwise';
 import { avgPoolGradSpec, avgPoolSpec, maxPoolGradSpec, maxPoolSpec } from './pool';
 import { batchNormSpec } from './batch_norm';
+import { addSpec, multiplySpec, realDivSpec, reluSpec, stepSpec, subSpec, sumSpec } from './elementwise';
 
 /** Every kernel the native backend overrides; the rest are the cpu backend's. */
 export const nativeKernelSpecs: readonly NativeKernelSpec[] = [
@@ -12,6 +13,7 @@ export const nativeKernelSpecs: readonly NativeKernelSpec[] = [
   depthwiseSpec, fusedDepthwiseSpec, depthwiseBackpropInputSpec, depthwiseBackpropFilterSpec,
   avgPoolSpec, maxPoolSpec, avgPoolGradSpec, maxPoolGradSpec,
   batchNormSpec,
+  addSpec, subSpec, multiplySpec, realDivSpec, reluSpec, stepSpec, sumSpec,
 ];
 
 export { BACKEND_NAME } from './util';

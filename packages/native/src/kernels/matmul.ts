@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
-import { BACKEND_NAME, biasAndActivation, f32, KernelArgs, NativeKernelSpec, output } from './util';
+import { alloc, BACKEND_NAME, biasAndActivation, f32, KernelArgs, NativeKernelSpec, output } from './util';
 
 /**
  * BatchMatMul: out[i] = op(a[i mod batchA]) · op(b[i mod batchB]) with op = transpose when
@@ -27,7 +27,7 @@ export function nativeBatchMatMul(addon: NativeAddon, args: KernelArgs): tf.Tens
   const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
   const batch = tf.util.sizeFromShape(outer);
   if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return undefined;
-  const out = new Float32Array(batch * M * N);
+  const out = alloc(backend, batch * M * N);
   addon.gemm(av, bv, out, batch, batchA, batchB, M, N, K, transposeA, transposeB);
   return output(backend, [...outer, M, N], out);
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { f32, geometry, NativeKernelSpec, output } from './util';
+import { alloc, f32, geometry, NativeKernelSpec, output } from './util';
 
 type Pad = tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
@@ -20,7 +20,7 @@ function poolSpec(kernelName: 'AvgPool' | 'MaxPool'): NativeKernelSpec {
       const xv = f32(backend, x);
       if (xv === undefined || x.shape.length !== 4) return fallback(args as never);
       const ci = poolInfo(x.shape, args.attrs ?? {});
-      const y = new Float32Array(tf.util.sizeFromShape(ci.outShape));
+      const y = alloc(backend, tf.util.sizeFromShape(ci.outShape));
       if (y.length > 0) addon.pool(xv, y, geometry(ci), isMax);
       return output(backend, ci.outShape, y);
     },
@@ -44,7 +44,7 @@ export const avgPoolGradSpec: NativeKernelSpec = {
     const dyv = f32(backend, dy);
     if (dyv === undefined || x.dtype !== 'float32' || x.shape.length !== 4) return fallback(args as never);
     const ci = poolInfo(x.shape, args.attrs ?? {});
-    const dx = new Float32Array(tf.util.sizeFromShape(x.shape));
+    const dx = alloc(backend, tf.util.sizeFromShape(x.shape));
     if (dx.length > 0) addon.avgPoolGrad(dyv, dx, geometry(ci));
     return output(backend, x.shape, dx);
   },
@@ -59,7 +59,7 @@ export const maxPoolGradSpec: NativeKernelSpec = {
     const dyv = f32(backend, dy), xv = f32(backend, x);
     if (dyv === undefined || xv === undefined || x.shape.length !== 4) return fallback(args as never);
     const ci = poolInfo(x.shape, args.attrs ?? {});
-    const dx = new Float32Array(tf.util.sizeFromShape(x.shape));
+    const dx = alloc(backend, tf.util.sizeFromShape(x.shape));
     if (dx.length > 0) addon.maxPoolGrad(dyv, xv, dx, geometry(ci));
     return output(backend, x.shape, dx);
   },

@@ -27,9 +27,33 @@ export function f32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | u
   return v instanceof Float32Array ? v : undefined;
 }
 
-/** Wraps a freshly written buffer as a float32 tensor owned by the backend. */
+interface Pooling {
+  allocFloat32(n: number): Float32Array;
+  adoptFloat32(shape: number[], values: Float32Array): tf.TensorInfo;
+}
+
+function pooling(backend: MathBackendCPU): Pooling | undefined {
+  const b = backend as unknown as Partial<Pooling>;
+  return typeof b.allocFloat32 === 'function' && typeof b.adoptFloat32 === 'function' ? (b as Pooling) : undefined;
+}
+
+/**
+ * A buffer for a kernel's output, from the backend's pool when it has one. Its contents are
+ * stale: the kernel must write every element (or use `allocZeros`).
+ */
+export function alloc(backend: MathBackendCPU, n: number): Float32Array {
+  return pooling(backend)?.allocFloat32(n) ?? new Float32Array(n);
+}
+
+/** A zero-filled output buffer. */
+export function allocZeros(backend: MathBackendCPU, n: number): Float32Array {
+  return alloc(backend, n).fill(0);
+}
+
+/** Wraps a kernel's output buffer (from `alloc`) as a float32 tensor the backend owns. */
 export function output(backend: MathBackendCPU, shape: number[], values: Float32Array): tf.TensorInfo {
-  return backend.makeTensorInfo(shape, 'float32', values);
+  const p = pooling(backend);
+  return p !== undefined ? p.adoptFloat32(shape, values) : backend.makeTensorInfo(shape, 'float32', values);
 }
 
 /** Geometry array shared with the addon: [B,H,W,Ci,OH,OW,Co,fh,fw,sh,sw,dh,dw,padTop,padLeft,cm]. */

@@ -1,0 +1,99 @@
+// Elementwise float32 kernels the training step spends its time in once matmul and convolution
+// are native: broadcasting binary ops, ReLU, Step, and sums over leading or trailing axes.
+#include <omp.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels.h"
+
+namespace lets {
+
+namespace {
+// Below this many elements one thread is faster than waking the others.
+constexpr int64_t kParallelMin = int64_t(1) << 15;
+
+template <int OP>
+inline float apply(float x, float y) {
+  if (OP == 0) return x + y;
+  if (OP == 1) return x - y;
+  if (OP == 2) return x * y;
+  return x / y;
+}
+
+template <int OP>
+void binary_impl(const float* a, const float* b, float* out, const int64_t* d, const int64_t* sa,
+                 const int64_t* sb) {
+  const int64_t rows = d[0] * d[1], n = d[2];
+#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t i0 = r / d[1], i1 = r % d[1];
+    const float* ap = a + i0 * sa[0] + i1 * sa[1];
+    const float* bp = b + i0 * sb[0] + i1 * sb[1];
+    float* o = out + r * n;
+    if (sa[2] == 1 && sb[2] == 1) {
+      for (int64_t k = 0; k < n; k++) o[k] = apply<OP>(ap[k], bp[k]);
+    } else if (sa[2] == 1 && sb[2] == 0) {
+      const float y = bp[0];
+      for (int64_t k = 0; k < n; k++) o[k] = apply<OP>(ap[k], y);
+    } else if (sa[2] == 0 && sb[2] == 1) {
+      const float x = ap[0];
+      for (int64_t k = 0; k < n; k++) o[k] = apply<OP>(x, bp[k]);
+    } else {
+      const float v = apply<OP>(ap[0], bp[0]);
+      for (int64_t k = 0; k < n; k++) o[k] = v;
+    }
+  }
+}
+}  // namespace
+
+void binary(int op, const float* a, const float* b, float* out, const int64_t* dims,
+            const int64_t* strideA, const int64_t* strideB) {
+  switch (op) {
+    case 0: binary_impl<0>(a, b, out, dims, strideA, strideB); break;
+    case 1: binary_impl<1>(a, b, out, dims, strideA, strideB); break;
+    case 2: binary_impl<2>(a, b, out, dims, strideA, strideB); break;
+    default: binary_impl<3>(a, b, out, dims, strideA, strideB); break;
+  }
+}
+
+void unary(int op, const float* x, float* y, int64_t n, float alpha) {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    if (op == 0)
+      y[i] = v < 0.f ? 0.f : v;  // Relu; NaN stays NaN, as in tfjs
+    else
+      y[i] = v > 0.f ? 1.f : (v != v ? v : alpha);  // Step: 1 above 0, NaN kept, else alpha
+  }
+}
+
+void sum_leading(const float* x, float* out, int64_t R, int64_t C) {
+  // out[c] = Σ_r x[r, c], accumulated in double per thread (tfjs accumulates in double too).
+  std::vector<double> total(C, 0.0);
+  const bool par = R * C >= kParallelMin;
+#pragma omp parallel if (par)
+  {
+    std::vector<double> acc(C, 0.0);
+#pragma omp for schedule(static) nowait
+    for (int64_t r = 0; r < R; r++) {
+      const float* p = x + r * C;
+      for (int64_t c = 0; c < C; c++) acc[c] += p[c];
+    }
+#pragma omp critical
+    for (int64_t c = 0; c < C; c++) total[c] += acc[c];
+  }
+  for (int64_t c = 0; c < C; c++) out[c] = float(total[c]);
+}
+
+void sum_trailing(const float* x, float* out, int64_t R, int64_t C) {
+#pragma omp parallel for schedule(static) if (R * C >= kParallelMin)
+  for (int64_t r = 0; r < R; r++) {
+    const float* p = x + r * C;
+    double s = 0.0;
+    for (int64_t c = 0; c < C; c++) s += p[c];
+    out[r] = float(s);
+  }
+}
+
+}  // namespace lets

@@ -1,0 +1,204 @@
+#!/usr/bin/env node
+// One SGD step of an MLP and a CNN on the tfjs backends 'native', 'wasm' and 'cpu', and the same
+// step in PyTorch (tools/native-bench-torch.py, run with /usr/bin/python3) with the same thread
+// count, in one run on this machine; prints a table and the native/PyTorch ratios.
+//
+//   node tools/native-bench.mjs [--iters 10] [--threads N] [--backends native,wasm,cpu]
+//                               [--models mlp,cnn] [--cpu-cnn] [--no-torch] [--json out.json]
+//
+// MLP: 784-256-256-10, ReLU, batch 128. CNN: conv3x3(3→16, same)+bias, ReLU, conv3x3(16→32,
+// same)+bias, ReLU, avgPool 2x2/2, dense 8192→10; input 128×32×32×3. Loss: softmax
+// cross-entropy, mean over the batch. A step = tf.variableGrads + SGD assign of every variable,
+// synchronised by reading the loss. Median of --iters timed steps after one warm-up step.
+// Every backend starts from the same parameters and data, so the losses must agree (printed).
+// The stock cpu CNN step takes minutes (its Conv2DBackpropFilter), so it runs only with --cpu-cnn.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'package.json'));
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : dflt;
+};
+const iters = Number(opt('iters', '10'));
+const threads = Number(opt('threads', process.env.LETS_NATIVE_THREADS ?? String(availableParallelism())));
+const backends = opt('backends', 'native,wasm,cpu').split(',');
+const models = opt('models', 'mlp,cnn').split(',');
+const cpuCnn = argv.includes('--cpu-cnn');
+const jsonOut = opt('json', undefined);
+
+// Bundle the package sources and tfjs's gradient registrations (no build of dist needed).
+const { buildSync } = require('esbuild');
+const outDir = join(root, 'packages/native/build/bench');
+mkdirSync(outDir, { recursive: true });
+function bundle(name, options) {
+  const out = join(outDir, name);
+  const tmp = `${out}.${process.pid}.tmp`;
+  buildSync({ bundle: true, platform: 'node', format: 'cjs', outfile: tmp, logLevel: 'warning', ...options });
+  renameSync(tmp, out);
+  return out;
+}
+const gradsFile = bundle('tfjs-gradients.cjs', {
+  stdin: { contents: "import '@tensorflow/tfjs-core/dist/register_all_gradients';", resolveDir: root, loader: 'js' },
+});
+const nativeFile = bundle('native.cjs', {
+  entryPoints: [join(root, 'packages/native/src/index.ts')],
+  external: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu'],
+});
+process.env.LETS_NATIVE_ADDON ??= join(root, 'packages/native/build/Release/lets_native.node');
+
+const tf = require('@tensorflow/tfjs-core');
+require('@tensorflow/tfjs-backend-cpu');
+require(gradsFile);
+const native = require(nativeFile);
+let wasmLoaded = false;
+try {
+  require('@tensorflow/tfjs-backend-wasm');
+  wasmLoaded = true;
+} catch { /* not installed */ }
+
+// Deterministic values in [-1, 1) (xorshift32), identical on every backend.
+function uniform(n, seed) {
+  let s = (seed * 2654435761) >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    out[i] = (s / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+const scaled = (n, seed, scale) => uniform(n, seed).map((v) => v * scale);
+const size = (shape) => shape.reduce((a, b) => a * b, 1);
+
+function makeParams(kind) {
+  const spec = kind === 'mlp'
+    ? [['w1', [784, 256]], ['b1', [256]], ['w2', [256, 256]], ['b2', [256]], ['w3', [256, 10]], ['b3', [10]]]
+    : [['k1', [3, 3, 3, 16]], ['c1', [16]], ['k2', [3, 3, 16, 32]], ['c2', [32]], ['w', [8192, 10]], ['b', [10]]];
+  return spec.map(([name, shape], i) => {
+    const fanIn = shape.length === 1 ? 1 : size(shape.slice(0, -1));
+    // Uniform(-a, a) with a = sqrt(6 / fanIn) (He-uniform); biases start at 0.
+    const values = shape.length === 1 ? new Float32Array(size(shape)) : scaled(size(shape), 100 + i, Math.sqrt(6 / fanIn));
+    return [name, values, shape];
+  });
+}
+
+function makeData(kind) {
+  const B = 128;
+  const xShape = kind === 'mlp' ? [B, 784] : [B, 32, 32, 3];
+  const labels = uniform(B, 7).map((v) => Math.floor((v + 1) * 5) % 10);
+  const y = new Float32Array(B * 10);
+  labels.forEach((l, i) => { y[i * 10 + l] = 1; });
+  return { x: uniform(size(xShape), 5), xShape, y, yShape: [B, 10] };
+}
+
+// Softmax cross-entropy, mean over the batch: mean(logSumExp(z) − Σ y·z).
+const crossEntropy = (logits, y) => tf.mean(tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(y, logits), 1)));
+
+function forward(kind, p, x) {
+  if (kind === 'mlp') {
+    const h1 = tf.relu(tf.add(tf.matMul(x, p.w1), p.b1));
+    const h2 = tf.relu(tf.add(tf.matMul(h1, p.w2), p.b2));
+    return tf.add(tf.matMul(h2, p.w3), p.b3);
+  }
+  const a1 = tf.relu(tf.add(tf.conv2d(x, p.k1, 1, 'same'), p.c1));
+  const a2 = tf.relu(tf.add(tf.conv2d(a1, p.k2, 1, 'same'), p.c2));
+  const pooled = tf.avgPool(a2, 2, 2, 'valid');
+  return tf.add(tf.matMul(tf.reshape(pooled, [pooled.shape[0], 8192]), p.w), p.b);
+}
+
+async function benchStep(backend, kind) {
+  const ok = await tf.setBackend(backend);
+  if (!ok) throw new Error(`backend ${backend} failed to initialise`);
+  const params = {};
+  for (const [name, values, shape] of makeParams(kind)) params[name] = tf.variable(tf.tensor(values, shape), true, `${backend}-${kind}-${name}`);
+  const d = makeData(kind);
+  const x = tf.tensor(d.x, d.xShape), y = tf.tensor(d.y, d.yShape);
+  const lr = 0.01;
+  const step = async () => {
+    const lossValue = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => crossEntropy(forward(kind, params, x), y));
+      for (const [name, g] of Object.entries(grads)) {
+        const v = Object.values(params).find((p) => p.name === name);
+        v.assign(tf.sub(v, tf.mul(g, lr)));
+      }
+      return value;
+    });
+    const l = (await lossValue.data())[0];
+    lossValue.dispose();
+    return l;
+  };
+  const losses = [await step()];
+  const times = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = process.hrtime.bigint();
+    losses.push(await step());
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  tf.dispose([x, y, ...Object.values(params)]);
+  times.sort((a, b) => a - b);
+  return { ms: times[Math.floor(times.length / 2)], min: times[0], losses: [losses[0], losses[losses.length - 1]] };
+}
+
+const results = { machine: { threads, node: process.version }, tfjs: {}, torch: null };
+const info = native.registerNativeBackend({ threads }) ? native.nativeInfo() : native.nativeInfo();
+console.log(`native: ${info.available ? `${info.threads} threads, ${info.blas}` : `unavailable (${info.reason})`}`);
+for (const backend of backends) {
+  if (backend === 'native' && !info.available) continue;
+  if (backend === 'wasm' && !wasmLoaded) { console.log('wasm: @tensorflow/tfjs-backend-wasm not installed'); continue; }
+  for (const kind of models) {
+    const key = `${backend}/${kind}`;
+    if (backend === 'cpu' && kind === 'cnn' && !cpuCnn) {
+      results.tfjs[key] = { skipped: 'stock cpu Conv2DBackpropFilter takes minutes; --cpu-cnn to run' };
+      console.log(`${key}: skipped (stock cpu Conv2DBackpropFilter takes minutes; --cpu-cnn to run)`);
+      continue;
+    }
+    try {
+      const r = await benchStep(backend, kind);
+      results.tfjs[key] = r;
+      console.log(`${key}: ${r.ms.toFixed(1)} ms/step (min ${r.min.toFixed(1)}), loss ${r.losses[0].toFixed(4)} → ${r.losses[1].toFixed(4)}`);
+    } catch (e) {
+      results.tfjs[key] = { error: String(e.message ?? e).split('\n')[0] };
+      console.log(`${key}: error: ${results.tfjs[key].error}`);
+    }
+  }
+}
+
+if (!argv.includes('--no-torch')) {
+  const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const r = spawnSync(py, [join(root, 'tools/native-bench-torch.py'), '--threads', String(threads), '--iters', String(Math.max(iters, 20)), '--models', models.join(',')], { encoding: 'utf8' });
+  const line = (r.stdout || '').trim().split('\n').pop() || '';
+  try {
+    results.torch = JSON.parse(line);
+    console.log(`torch ${results.torch.version} (${results.torch.blas}), ${threads} threads: ` +
+      models.map((m) => `${m} ${results.torch[m].ms.toFixed(1)} ms/step`).join(', '));
+  } catch {
+    console.log(`torch: not run (${(r.stderr || r.error || 'no output').toString().trim().split('\n').pop()})`);
+  }
+}
+
+console.log('\n| model | ' + backends.join(' | ') + ' | PyTorch | native / PyTorch |');
+console.log('|---|' + backends.map(() => '---|').join('') + '---|---|');
+for (const kind of models) {
+  const cell = (b) => {
+    const r = results.tfjs[`${b}/${kind}`];
+    if (!r) return 'n/a';
+    if (r.ms !== undefined) return `${r.ms.toFixed(1)} ms`;
+    return r.error ? 'error' : 'skipped';
+  };
+  const t = results.torch?.[kind]?.ms;
+  const n = results.tfjs[`native/${kind}`]?.ms;
+  const ratio = t && n ? `${(n / t).toFixed(2)}×` : 'n/a';
+  console.log(`| ${kind} | ${backends.map(cell).join(' | ')} | ${t ? `${t.toFixed(1)} ms` : 'n/a'} | ${ratio} |`);
+}
+if (jsonOut) {
+  const tmp = `${jsonOut}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(results, null, 2));
+  renameSync(tmp, jsonOut);
+}
