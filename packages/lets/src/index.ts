@@ -4,3 +4,4 @@
  * @packageDocumentation
  */
 export * from './lets';
+export * from './pipeline';

@@ -1,0 +1,75 @@
+/**
+ * The small interfaces the training pipeline couples through. @lets/models' `Model` and
+ * @lets/data's `Batch` satisfy them structurally; anything else with the same shape works too.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Params, Tree } from '@lets/tree';
+
+/** A functional model with explicit state (BatchNorm statistics live in `state`). */
+export interface TrainableModel {
+  init(seed: number): { readonly params: Params; readonly state: Tree };
+  /** Pure: never mutates or disposes its inputs; returns new logits and a new state. */
+  apply(
+    params: Params,
+    state: Tree,
+    x: tf.Tensor,
+    opts: { readonly training: boolean; readonly seed?: number },
+  ): { readonly logits: tf.Tensor; readonly state: Tree };
+}
+
+/** One batch: inputs and labels (one-hot float32 [B, K] or int32 class ids [B]). */
+export interface TrainBatch {
+  readonly x: tf.Tensor;
+  readonly y: tf.Tensor;
+  /** Releases the batch's tensors (called by the pipeline once the batch is used). */
+  dispose?(): void;
+}
+
+/** The batches of one epoch (sync or async iterable); called again for every epoch. */
+export type BatchSource = (epoch: number) => Iterable<TrainBatch> | AsyncIterable<TrainBatch>;
+
+/** A scalar training loss of logits and labels; must be twice differentiable for 'exact'. */
+export type LossOf = (logits: tf.Tensor, labels: tf.Tensor) => tf.Scalar;
+
+/** Everything a run carries from step to step (a checkpoint is exactly this). */
+export interface TrainState<S = unknown> {
+  readonly params: Params;
+  readonly modelState: Tree;
+  readonly optState: S;
+  /** Optimizer steps taken. */
+  readonly step: number;
+  /** Epochs completed. */
+  readonly epoch: number;
+  /** Where the validation source is: its epoch and the next batch's index (resumes exactly). */
+  readonly valCursor?: { readonly epoch: number; readonly index: number };
+}
+
+/** Metrics of one step (host numbers). */
+export interface StepMetrics {
+  readonly epoch: number;
+  readonly step: number;
+  /** The clean training loss at the step's params. */
+  readonly loss: number;
+  /** Fraction of the batch classified correctly by the clean pass. */
+  readonly accuracy: number;
+  /** ρ the optimizer will use next, when it is a SAM variant or LETS. */
+  readonly rho?: number;
+  /** LETS's report of the step (ρ, gap, hypergradient, estimator, gradient evaluations). */
+  readonly lets?: Readonly<Record<string, unknown>>;
+}
+
+export interface EvalMetrics {
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly count: number;
+}
+
+export interface EpochMetrics {
+  readonly epoch: number;
+  readonly step: number;
+  readonly trainLoss: number;
+  readonly trainAccuracy: number;
+  readonly evaluation?: EvalMetrics;
+  readonly rho?: number;
+  readonly seconds: number;
+}
