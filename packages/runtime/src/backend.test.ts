@@ -1,12 +1,58 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initRuntime } from './backend';
+import { availableBackends, BackendUnavailableError, describe as describeRuntime, initRuntime } from './backend';
 
 describe('initRuntime', () => {
+  afterEach(() => {
+    delete process.env['LETS_BACKEND'];
+  });
+
   it('registers gradients so tf.grads works on the cpu backend', async () => {
     await initRuntime({ backend: 'cpu' });
     expect(tf.getBackend()).toBe('cpu');
     // d/dx (x^2 / 2) = x; RealDiv's gradient is the one the stock Node entry lacks.
     const g = tf.grad((x: tf.Tensor) => tf.div(tf.square(x), 2))(tf.tensor1d([3, -1]));
     expect(Array.from(g.dataSync())).toEqual([3, -1]);
+  });
+
+  it("'auto' starts the first backend that is available here, wasm at the latest", async () => {
+    const available = await availableBackends();
+    expect(available).toContain('wasm');
+    expect(available).toContain('cpu');
+    const info = await initRuntime({ backend: 'auto' });
+    expect(info.backend).toBe(available[0]);
+  });
+
+  it('LETS_BACKEND overrides the automatic choice, and names a bad value', async () => {
+    process.env['LETS_BACKEND'] = 'cpu';
+    expect((await initRuntime()).backend).toBe('cpu');
+    process.env['LETS_BACKEND'] = 'gpu';
+    await expect(initRuntime()).rejects.toThrow(/unknown backend 'gpu' \(from LETS_BACKEND\); expected one of auto, tensorflow, webgpu, wasm, cpu/);
+  });
+
+  it('asking for a backend that is not installed names the package and how to install it', async () => {
+    let err: unknown;
+    try {
+      await initRuntime({ backend: 'tensorflow' });
+    } catch (e) {
+      err = e;
+    }
+    if (err === undefined) return; // tfjs-node is installed here: nothing to check
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect(String((err as Error).message)).toMatch(/backend 'tensorflow' is not available: .*@tensorflow\/tfjs-node.*Install @tensorflow\/tfjs-node@4\.22\.0/);
+    await initRuntime({ backend: 'cpu' });
+  });
+
+  it('describe() reports backend, tfjs version, SIMD/threads on wasm, and memory in use', async () => {
+    const info = await initRuntime({ backend: 'wasm' });
+    expect(info.backend).toBe('wasm');
+    expect(info.tfjsVersion).toBe('4.22.0');
+    expect(typeof info.simd).toBe('boolean');
+    expect(info.threads).toBe(1); // tfjs disables wasm threads in Node (tfjs#3830)
+    const before = describeRuntime().memory.numTensors;
+    const t = tf.zeros([10]);
+    expect(describeRuntime().memory.numTensors).toBe(before + 1);
+    expect(describeRuntime().memory.numBytes).toBeGreaterThanOrEqual(40);
+    t.dispose();
+    await initRuntime({ backend: 'cpu' });
   });
 });

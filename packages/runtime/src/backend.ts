@@ -1,28 +1,201 @@
+/**
+ * Backend registry: starts a tfjs backend, fastest available first, and prepares it for
+ * training (gradients, twice-differentiable overrides, training kernels).
+ *
+ * Order for 'auto': tensorflow (tfjs-node-gpu / tfjs-node, only if the user installed one)
+ * → webgpu (the `webgpu` package + @tensorflow/tfjs-backend-webgpu, with a real GPU
+ * adapter) → wasm (SIMD; the default on a fresh machine) → cpu. `LETS_BACKEND` overrides
+ * the choice; asking for a backend that cannot start throws, naming what is missing and how
+ * to install it. WebGPU on a machine without a GPU (Dawn's OpenGL ES backend on Mesa
+ * llvmpipe) is opt-in: `{ webgpu: { software: true } }` or `LETS_WEBGPU_SOFTWARE=1`.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from './gradients';
 import { registerTrainingKernels } from './kernels';
+import { startWebGpu, webgpuAdapterName } from './webgpu';
 
-export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+
+/** Backends in the order 'auto' tries them. */
+export const BACKEND_PREFERENCE: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export interface RuntimeOptions {
-  /** Backend to use; defaults to the LETS_BACKEND variable, then 'cpu'. */
-  readonly backend?: BackendName;
+  /** Backend to use, or 'auto' (default): `LETS_BACKEND`, else the fastest that starts. */
+  readonly backend?: BackendName | 'auto';
+  /** WebGPU without a GPU through Mesa's software OpenGL ES (slow; for tests). */
+  readonly webgpu?: { readonly software?: boolean };
 }
 
+/** What `describe()` reports. */
 export interface RuntimeInfo {
   readonly backend: string;
+  readonly tfjsVersion: string;
+  readonly simd?: boolean;
+  readonly threads?: number;
+  readonly gpuAdapter?: string;
+  readonly memory: { readonly numTensors: number; readonly numBytes: number };
 }
 
-/** Registers gradients and sets the backend. Safe to call more than once. */
+/** A backend that could not start, and why. */
+export class BackendUnavailableError extends Error {
+  constructor(
+    readonly backend: string,
+    readonly reason: string,
+    readonly remedy: string,
+  ) {
+    super(`@lets/runtime: backend '${backend}' is not available: ${reason}. ${remedy}`);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+const INSTALL: Record<BackendName, string> = {
+  tensorflow:
+    'Install @tensorflow/tfjs-node@4.22.0 (or @tensorflow/tfjs-node-gpu@4.22.0 for CUDA 11.2 + cuDNN 8.1); ' +
+    'its install script downloads libtensorflow 2.9.1 from storage.googleapis.com (see docs/runtime.md for mirrors)',
+  webgpu:
+    'Install the optional packages `webgpu@0.6.2` and `@tensorflow/tfjs-backend-webgpu@4.22.0` and a GPU driver with Vulkan; ' +
+    'without a GPU, set LETS_WEBGPU_SOFTWARE=1 with Mesa EGL installed (Debian: libegl-mesa0 libgl1-mesa-dri)',
+  wasm: 'Reinstall @tensorflow/tfjs-backend-wasm@4.22.0 (a dependency of @lets/runtime)',
+  cpu: 'Reinstall @tensorflow/tfjs-backend-cpu@4.22.0 (a dependency of @lets/runtime)',
+};
+
+function firstLine(e: unknown): string {
+  return String(e instanceof Error ? e.message : e).split('\n')[0]!.slice(0, 300);
+}
+
+async function quietly<T>(f: () => Promise<T>): Promise<T> {
+  const { warn, error, log } = console;
+  console.warn = () => undefined;
+  console.error = () => undefined;
+  console.log = () => undefined;
+  try {
+    return await f();
+  } finally {
+    Object.assign(console, { warn, error, log });
+  }
+}
+
+// Module names in variables so that bundlers and TypeScript leave optional packages alone.
+const TFJS_NODE_GPU = '@tensorflow/tfjs-node-gpu';
+const TFJS_NODE = '@tensorflow/tfjs-node';
+
+async function load(name: BackendName, options: RuntimeOptions): Promise<void> {
+  switch (name) {
+    case 'cpu':
+      await import('@tensorflow/tfjs-backend-cpu');
+      return;
+    case 'wasm':
+      await import('@tensorflow/tfjs-backend-wasm');
+      return;
+    case 'tensorflow': {
+      if (tf.findBackendFactory('tensorflow') !== null) return;
+      const errors: string[] = [];
+      for (const m of [TFJS_NODE_GPU, TFJS_NODE]) {
+        try {
+          await import(m);
+          return;
+        } catch (e) {
+          errors.push(`${m}: ${firstLine(e)}`);
+        }
+      }
+      throw new BackendUnavailableError('tensorflow', errors.join('; '), INSTALL.tensorflow);
+    }
+    case 'webgpu': {
+      const software = options.webgpu?.software ?? process.env['LETS_WEBGPU_SOFTWARE'] === '1';
+      const problem = await startWebGpu({ software });
+      if (problem !== undefined) throw new BackendUnavailableError('webgpu', problem, INSTALL.webgpu);
+      return;
+    }
+  }
+}
+
+async function start(name: BackendName, options: RuntimeOptions): Promise<void> {
+  await load(name, options);
+  if (tf.findBackendFactory(name) === null) {
+    throw new BackendUnavailableError(name, 'no such backend was registered after loading its package', INSTALL[name]);
+  }
+  let ok = false;
+  let why = 'tf.setBackend returned false';
+  try {
+    ok = await quietly(() => tf.setBackend(name));
+  } catch (e) {
+    why = firstLine(e);
+  }
+  if (!ok) throw new BackendUnavailableError(name, `it failed to initialise (${why})`, INSTALL[name]);
+  await tf.ready();
+}
+
+function requested(options: RuntimeOptions): BackendName | 'auto' {
+  const env = process.env['LETS_BACKEND'];
+  const name = options.backend ?? (env !== undefined && env !== '' ? env : 'auto');
+  if (name !== 'auto' && !(BACKEND_PREFERENCE as readonly string[]).includes(name)) {
+    throw new Error(
+      `@lets/runtime: unknown backend '${name}'${options.backend === undefined ? ' (from LETS_BACKEND)' : ''}; ` +
+        `expected one of auto, ${BACKEND_PREFERENCE.join(', ')}`,
+    );
+  }
+  return name as BackendName | 'auto';
+}
+
+/**
+ * Registers gradients (with the twice-differentiable overrides), starts the backend and
+ * registers the runtime's training kernels for it. Safe to call more than once (e.g. to
+ * switch backends). Returns `describe()`.
+ */
 export async function initRuntime(options: RuntimeOptions = {}): Promise<RuntimeInfo> {
   registerGradients();
-  const name = options.backend ?? (process.env.LETS_BACKEND as BackendName | undefined) ?? 'cpu';
-  if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
-  else if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-  else throw new Error(`initRuntime: backend '${name}' is not available yet; expected 'cpu' or 'wasm'`);
-  const ok = await tf.setBackend(name);
-  if (!ok) throw new Error(`initRuntime: backend '${name}' failed to initialize`);
-  await tf.ready();
-  registerTrainingKernels(name);
-  return { backend: tf.getBackend() };
+  const name = requested(options);
+  if (name !== 'auto') {
+    await start(name, options);
+  } else {
+    const failures: string[] = [];
+    let started = false;
+    for (const candidate of BACKEND_PREFERENCE) {
+      try {
+        await start(candidate, options);
+        started = true;
+        break;
+      } catch (e) {
+        failures.push(firstLine(e));
+      }
+    }
+    if (!started) throw new Error(`@lets/runtime: no backend could start:\n${failures.join('\n')}`);
+  }
+  registerTrainingKernels(tf.getBackend());
+  return describe();
+}
+
+/** Which backends can start here, in preference order (starts each; leaves the current one set). */
+export async function availableBackends(options: RuntimeOptions = {}): Promise<BackendName[]> {
+  const current = tf.getBackend();
+  const out: BackendName[] = [];
+  for (const name of BACKEND_PREFERENCE) {
+    try {
+      await start(name, options);
+      out.push(name);
+    } catch {
+      // not available here
+    }
+  }
+  if (current !== undefined && current !== null) await quietly(() => tf.setBackend(current));
+  return out;
+}
+
+/** The backend in use, tfjs version, wasm SIMD/threads, GPU adapter name, and memory in use. */
+export function describe(): RuntimeInfo {
+  const backend = tf.getBackend();
+  const mem = tf.memory();
+  const info: {
+    backend: string; tfjsVersion: string; simd?: boolean; threads?: number; gpuAdapter?: string;
+    memory: { numTensors: number; numBytes: number };
+  } = { backend, tfjsVersion: tf.version_core, memory: { numTensors: mem.numTensors, numBytes: mem.numBytes } };
+  if (backend === 'wasm') {
+    info.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+    info.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 2 : 1;
+  }
+  if (backend === 'webgpu') {
+    const a = webgpuAdapterName();
+    if (a !== undefined) info.gpuAdapter = a;
+  }
+  return info;
 }

@@ -1,5 +1,5 @@
 export { registerGradients } from './gradients';
-export { initRuntime } from './backend';
+export { initRuntime, describe, availableBackends, BACKEND_PREFERENCE, BackendUnavailableError } from './backend';
 export type { BackendName, RuntimeOptions, RuntimeInfo } from './backend';
 export { softmaxCrossEntropy, logSoftmax } from './losses';
 export { batchNorm } from './batch_norm';
