@@ -70,6 +70,25 @@ describe('mlp', () => {
     disposeTree(params);
   });
 
+  it('works with tf.variableGrads when params are tf.Variables (same gradients as tf.grads)', () => {
+    const m = mlp({ inputDim: 3, hidden: [4], numClasses: 2 });
+    const { params, state } = m.init(2);
+    const keys = Object.keys(params);
+    const vars = Object.fromEntries(keys.map((k) => [k, tf.variable(params[k]!, true, `mlp-vg-${k}`)]));
+    const x = tf.tensor2d([[1, -2, 0.5], [0, 1, 1]]);
+    const y = tf.tensor1d([1, 0], 'int32');
+    const vg = tf.variableGrads(() => crossEntropy(m.apply(vars, state, x, { training: true }).logits, y));
+    const g = tf.grads((...ws: tf.Tensor[]) =>
+      crossEntropy(m.apply(Object.fromEntries(keys.map((k, i) => [k, ws[i]!])), state, x, { training: true }).logits, y),
+    )(keys.map((k) => params[k]!));
+    keys.forEach((k, i) => {
+      // Identical op sequence: identical float32 results.
+      expect(Array.from(vg.grads[`mlp-vg-${k}`]!.dataSync())).toEqual(Array.from(g[i]!.dataSync()));
+    });
+    [vg.value, ...Object.values(vg.grads), ...g, x, y, ...Object.values(vars)].forEach((t) => t.dispose());
+    disposeTree(params);
+  });
+
   it('dropout: seeded masks, identical for the same seed, inactive in eval, rate ≈ fraction dropped', () => {
     const m = mlp({ inputDim: 1, hidden: [4000], numClasses: 1, dropout: 0.25, activation: 'relu' });
     const { params, state } = m.init(3);
