@@ -7,3 +7,5 @@ export { hvp, assertTwiceDifferentiable } from './hvp';
 export type { TensorTree } from './hvp';
 export { Rng } from './rng';
 export type { RngState } from './rng';
+export { stepScope, stepScopeSync, tensorsIn, countLeaks, expectNoLeak } from './memory';
+export type { StepScopeOptions, LeakReport } from './memory';
