@@ -137,7 +137,7 @@ interface Status {
 }
 
 /** Runs one worker process; resolves with its summary (or the error it printed). */
-function runWorker(configFile: string, outDir: string, status: Status, onEvent: () => void): Promise<{ summary: TrainSummary | null; error?: string }> {
+function runWorker(configFile: string, outDir: string, status: Status, onEvent: (ev: Record<string, number | string>) => void): Promise<{ summary: TrainSummary | null; error?: string }> {
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, [workerEntry(), 'train', '--config', configFile, '--out', outDir, '--events'], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -158,7 +158,7 @@ function runWorker(configFile: string, outDir: string, status: Status, onEvent: 
           } else if (ev['event'] === 'epoch') {
             status.text = `epoch ${ev['epoch']}/${ev['epochs']} test acc ${(100 * (ev['testAccuracy'] as number)).toFixed(2)}%`;
           }
-          onEvent();
+          onEvent(ev);
         } catch {
           /* not an event line */
         }
@@ -232,7 +232,19 @@ export async function runCompare(opts: CompareOptions, dir: string, flags: RunFl
       writeJsonAtomic(configFile, p.options);
       say(`started ${p.id}`);
       (statuses[i] as Status).text = 'starting';
-      const r = await runWorker(configFile, join(dir, 'runs', p.id), statuses[i] as Status, () => draw());
+      let decile = -1;
+      const r = await runWorker(configFile, join(dir, 'runs', p.id), statuses[i] as Status, (ev) => {
+        if (tty) return draw();
+        // Without a terminal: a line every 10% of an epoch and at each epoch's end.
+        if (ev['event'] === 'epoch') say(`${p.id}: ${(statuses[i] as Status).text}`);
+        else if (ev['event'] === 'step') {
+          const d = Math.floor((10 * (ev['batch'] as number)) / (ev['batches'] as number)) + 10 * (ev['epoch'] as number);
+          if (d > decile) {
+            decile = d;
+            say(`${p.id}: ${(statuses[i] as Status).text}`);
+          }
+        }
+      });
       (statuses[i] as Status).text = 'done';
       runs[i] = { ...(runs[i] as CompareRun), summary: r.summary, ...(r.error !== undefined ? { error: r.error } : {}) };
       if (r.summary) backend = r.summary.backend;
