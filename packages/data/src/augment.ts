@@ -31,8 +31,8 @@ export function randomCrop(options: { readonly padding: number }): Augmentation 
     const out = new Float32Array(x.length);
     const img = h * w * c;
     for (let i = 0; i < n; i++) {
-      const dy = rng.int(2 * p + 1) - p;
-      const dx = rng.int(2 * p + 1) - p;
+      const dy = rng.nextInt(2 * p + 1) - p;
+      const dx = rng.nextInt(2 * p + 1) - p;
       const base = i * img;
       for (let y = 0; y < h; y++) {
         const sy = y + dy;
@@ -54,7 +54,7 @@ export function horizontalFlip(options: { readonly probability?: number } = {}):
     const out = new Float32Array(x);
     const img = h * w * c;
     for (let i = 0; i < n; i++) {
-      if (!(rng.uniform() < prob)) continue;
+      if (!(rng.nextFloat() < prob)) continue;
       for (let y = 0; y < h; y++) {
         const row = i * img + y * w * c;
         for (let xx = 0; xx < w; xx++) {

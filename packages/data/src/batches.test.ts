@@ -88,7 +88,7 @@ describe('batches as tensors', () => {
 describe('prefetchBatches', () => {
   it('yields the same batches as the synchronous iterator, augmentation included', async () => {
     const ds = tinyImages(30);
-    const flipAll: Augmentation = (x, [n], rng) => x.map((v, i) => (Math.floor(i / 4) < n ? v + rng.uniform() : v));
+    const flipAll: Augmentation = (x, [n], rng) => x.map((v, i) => (Math.floor(i / 4) < n ? v + rng.nextFloat() : v));
     const opts = { batchSize: 7, seed: 5, epoch: 2, augment: flipAll, prefetch: 2 };
     const sync = [...batches(ds, 'train', opts)].map((b) => {
       const r = [Array.from(b.x.dataSync()), Array.from(b.y.dataSync())];
@@ -137,7 +137,7 @@ describe('prefetchBatches', () => {
 
   it('hostBatch is deterministic under (seed, epoch, batch index)', () => {
     const ds = tinyImages(6);
-    const noise: Augmentation = (x, _s, rng) => x.map((v) => v + rng.uniform());
+    const noise: Augmentation = (x, _s, rng) => x.map((v) => v + rng.nextFloat());
     const idx = Int32Array.from([0, 1]);
     const a = hostBatch(ds, ds.train, idx, { augment: noise, seed: 1, epoch: 0, batchIndex: 3 });
     const b = hostBatch(ds, ds.train, idx, { augment: noise, seed: 1, epoch: 0, batchIndex: 3 });

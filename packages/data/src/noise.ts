@@ -15,7 +15,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { Dataset, Examples } from './dataset';
-import { Rng } from './prng';
+import { streamRng } from './prng';
 import { fail, Result } from './result';
 
 export type NoiseKind = 'symmetric' | 'pairflip' | 'map';
@@ -45,15 +45,15 @@ export function noisyLabels(labels: Int32Array, numClasses: number, options: Noi
   } else if (kind !== 'symmetric' && kind !== 'pairflip') {
     return fail('labelNoise', `kind '${String(kind)}', expected 'symmetric', 'pairflip' or 'map'`);
   }
-  const rng = Rng.fromSeed(options.seed ?? 0, 0x6e6f69);
+  const rng = streamRng(options.seed ?? 0, 0x6e6f69);
   const out = new Int32Array(labels);
   for (let i = 0; i < out.length; i++) {
     // One uniform draw per example whatever happens, so the corrupted set for a given seed
     // does not depend on the kind.
-    if (rng.uniform() >= rate) continue;
+    if (rng.nextFloat() >= rate) continue;
     const y = out[i]!;
     if (kind === 'symmetric') {
-      const k = rng.int(numClasses - 1);
+      const k = rng.nextInt(numClasses - 1);
       out[i] = k >= y ? k + 1 : k;
     } else if (kind === 'pairflip') out[i] = (y + 1) % numClasses;
     else out[i] = map![y]!;

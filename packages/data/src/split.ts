@@ -9,7 +9,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { Dataset, Examples, take } from './dataset';
-import { permutation, rngFromSeed } from './prng';
+import { permutation, streamRng } from './prng';
 import { fail, Result } from './result';
 
 export interface HoldOutOptions {
@@ -23,7 +23,7 @@ export interface HoldOutOptions {
 /** Indices (ascending) of the held-out and kept examples. */
 export function holdOutIndices(labels: Int32Array, options: HoldOutOptions): [Int32Array, Int32Array] {
   const n = labels.length;
-  const rng = rngFromSeed(options.seed ?? 0, 0x766c64);
+  const rng = streamRng(options.seed ?? 0, 0x766c64);
   const held = new Uint8Array(n);
   if (options.stratified) {
     const byClass = new Map<number, number[]>();
@@ -32,16 +32,14 @@ export function holdOutIndices(labels: Int32Array, options: HoldOutOptions): [In
       if (a) a.push(i);
       else byClass.set(l, [i]);
     });
-    let state = rng;
     for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
       const members = byClass.get(c)!;
-      const [p, s] = permutation(members.length, state);
-      state = s;
+      const p = permutation(members.length, rng);
       const k = Math.round(options.fraction * members.length);
       for (let i = 0; i < k; i++) held[members[p[i]!]!] = 1;
     }
   } else {
-    const [p] = permutation(n, rng);
+    const p = permutation(n, rng);
     const k = Math.round(options.fraction * n);
     for (let i = 0; i < k; i++) held[p[i]!] = 1;
   }
