@@ -88,6 +88,19 @@ describe('CIFAR binary batches', () => {
     expect(leftMessage(parseCifarBatch(new Uint8Array(c), 'c.bin', 'cifar100', { labels: 'coarse' }))).toMatch(/\[0, 19\]/);
   });
 
+  it('refuses broken batch files on disk, naming the file', () => {
+    const dir = t.path('broken');
+    mkdirSync(dir);
+    for (let k = 1; k <= 5; k++) writeFile(join(dir, `data_batch_${k}.bin`), cifarRecords([[k]], k).bytes);
+    writeFile(join(dir, 'test_batch.bin'), cifarRecords([[1]], 9).bytes);
+    expect(right(readCifar10(dir)).train.count).toBe(5);
+    const good = cifarRecords([[3], [4]], 1).bytes;
+    writeFile(join(dir, 'data_batch_3.bin'), good.subarray(0, good.length - 100)); // truncated record
+    expect(leftMessage(readCifar10(dir))).toMatch(/data_batch_3\.bin: wrong CIFAR record size: file has 6046 bytes/);
+    writeFile(join(dir, 'data_batch_3.bin'), cifarRecords([[3], [11]], 1).bytes); // label 11
+    expect(leftMessage(readCifar10(dir))).toMatch(/data_batch_3\.bin: label out of range at record 1: 11/);
+  });
+
   it('names a missing batch', () => {
     const dir = t.path('partial');
     mkdirSync(dir);

@@ -72,6 +72,12 @@ describe('readCsvDataset', () => {
     expect(a.numClasses).toBe(3);
   });
 
+  it('refuses a broken CSV file on disk, naming file and line', () => {
+    const p = writeFile(t.path('broken.csv'), 'f,g,y\n1,2,0\n3,4,1\n5,6\n');
+    expect(leftMessage(readCsvDataset({ train: p }))).toBe(`${p}:4: row has 2 fields, expected 3 (as in the header)`);
+    expect(leftMessage(readCsvDataset({ train: t.path('missing.csv') }))).toContain('missing.csv');
+  });
+
   it('refuses a test file with a different number of features', () => {
     const tr = writeFile(t.path('a.csv'), 'f,g,y\n1,2,0\n');
     const te = writeFile(t.path('b.csv'), 'f,y\n1,0\n');

@@ -45,6 +45,13 @@ describe('label noise', () => {
     for (let i = 0; i < n; i++) if (y[i] !== labels[i]) expect(y[i]).toBe((labels[i]! + 1) % K);
   });
 
+  it("'asymmetric' is pairflip without a map and the map with one", () => {
+    const o = { rate: 0.3, seed: 2 };
+    expect(right(noisyLabels(labels, K, { kind: 'asymmetric', ...o }))).toEqual(right(noisyLabels(labels, K, { kind: 'pairflip', ...o })));
+    const m = { ...o, map: CIFAR10_ASYMMETRIC_MAP };
+    expect(right(noisyLabels(labels, K, { kind: 'asymmetric', ...m }))).toEqual(right(noisyLabels(labels, K, { kind: 'map', ...m })));
+  });
+
   it('a class map changes only mapped classes, each to its target', () => {
     const r = 0.5;
     const y = right(noisyLabels(labels, K, { kind: 'map', rate: r, seed: 3, map: CIFAR10_ASYMMETRIC_MAP }));

@@ -11,6 +11,7 @@
  * - `map`: y → map[y], a class-dependent flip (e.g. `CIFAR10_ASYMMETRIC_MAP` of Patrini et
  *   al., CVPR 2017: truck→automobile, bird→airplane, deer→horse, cat↔dog); classes mapped
  *   to themselves never change.
+ * - `asymmetric`: `map` when one is given, otherwise `pairflip`.
  * Validation and test labels are never touched (hold out validation before adding noise).
  */
 import * as E from 'fp-ts/Either';
@@ -18,7 +19,7 @@ import { Dataset, Examples } from './dataset';
 import { streamRng } from './prng';
 import { fail, Result } from './result';
 
-export type NoiseKind = 'symmetric' | 'pairflip' | 'map';
+export type NoiseKind = 'symmetric' | 'pairflip' | 'map' | 'asymmetric';
 
 export interface NoiseOptions {
   readonly kind: NoiseKind;
@@ -34,7 +35,8 @@ export const CIFAR10_ASYMMETRIC_MAP: readonly number[] = [0, 1, 0, 5, 7, 3, 6, 7
 
 /** Noisy copies of `labels` (the input is not modified). */
 export function noisyLabels(labels: Int32Array, numClasses: number, options: NoiseOptions): Result<Int32Array> {
-  const { kind, rate } = options;
+  const { rate } = options;
+  const kind = options.kind === 'asymmetric' ? (options.map ? 'map' : 'pairflip') : options.kind;
   if (!(rate >= 0 && rate <= 1)) return fail('labelNoise', `rate ${rate}, expected a number in [0, 1]`);
   if (numClasses < 2) return fail('labelNoise', `${numClasses} classes, expected at least 2`);
   const map = options.map;
@@ -43,7 +45,7 @@ export function noisyLabels(labels: Int32Array, numClasses: number, options: Noi
       return fail('labelNoise', `map ${JSON.stringify(map)}, expected ${numClasses} class indices in [0, ${numClasses - 1}]`);
     }
   } else if (kind !== 'symmetric' && kind !== 'pairflip') {
-    return fail('labelNoise', `kind '${String(kind)}', expected 'symmetric', 'pairflip' or 'map'`);
+    return fail('labelNoise', `kind '${String(kind)}', expected 'symmetric', 'pairflip', 'asymmetric' or 'map'`);
   }
   const rng = streamRng(options.seed ?? 0, 0x6e6f69);
   const out = new Int32Array(labels);
