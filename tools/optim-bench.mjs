@@ -7,18 +7,24 @@
 // the bench and the bundle share one engine) into tmp/optim-bench/.
 //
 // What is timed: `opt.update(grads, state, params)` of `adam(1e-3)` = chain(scaleByAdam,
-// scaleByLearningRate), wall clock, until its outputs are computed (cpu and wasm run ops
+// scaleByLearningRate), in two variants: "fused" (the default: scaleByAdam's one-pass kernel,
+// registered for cpu and wasm) and "composed" (`adam(1e-3, { fused: false })`: tfjs element-wise
+// ops, the path used under a gradient tape and on other backends). Wall clock, until its outputs are computed (cpu and wasm run ops
 // synchronously; we still read one element of the last output to be sure), then the outputs
 // and the old state are disposed outside the timed region. Median of `reps` after `warmup`.
+// Also the process CPU time (user + system) of the same region: both backends run on one
+// thread here, so on a shared machine CPU time is the steadier measure of the work, and the
+// GB/s columns are computed from it; wall time is reported beside it.
 //
 // What is counted as bytes moved (float32, N parameters):
 // - "minimal": the traffic a fused Adam kernel needs: read g, m, v and write m', v', u:
 //   6 × 4 bytes per parameter (24·N bytes).
-// - "as executed": the traffic of the unfused element-wise ops tfjs actually runs (each op reads
-//   its tensor inputs and writes its output; scalar operands not counted): m' (mul, mul, add:
-//   4 reads, 3 writes), v' (square, mul, mul, add: 5 r, 4 w), u (sqrt, add, div, mul: 5 r, 4 w),
-//   −lr·u (1 r, 1 w) = 15 reads + 12 writes = 27 × 4 bytes per parameter (108·N bytes).
-//   See packages/optim/src/scaleByAdam.ts.
+// - "as executed": the traffic of the kernels actually run (each reads its tensor inputs and
+//   writes its output; scalar operands not counted).
+//   fused: the Adam kernel (3 reads, 3 writes) + −lr·u (1 r, 1 w) = 8 × 4 = 32 bytes per parameter.
+//   composed: m' (mul, mul, add: 4 reads, 3 writes), v' (square, mul, mul, add: 5 r, 4 w),
+//   u (sqrt, add, div, mul: 5 r, 4 w), −lr·u (1 r, 1 w) = 15 reads + 12 writes = 27 × 4 =
+//   108 bytes per parameter. See packages/optim/src/scaleByAdam.ts.
 import { build } from 'esbuild';
 import { mkdirSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -115,47 +121,69 @@ for (const backend of backends) {
     params[k] = tf.randomNormal(sh, 0, 0.05, 'float32', 1);
     grads[k] = tf.randomNormal(sh, 0, 1e-3, 'float32', 2);
   }
-  const adam = optim.adam(1e-3);
-  let state = adam.init(params);
-  const times = [];
-  const startTensors = tf.memory().numTensors;
-  for (let i = 0; i < warmup + reps; i++) {
-    const t0 = performance.now();
-    const [u, s] = adam.update(grads, state, params);
-    u['fc/bias'].dataSync(); // the last output: everything before it has run
-    const dt = performance.now() - t0;
-    if (i >= warmup) times.push(dt);
-    for (const x of Object.values(u)) x.dispose();
+  for (const [variant, options, bytesPerParam] of [
+    ['fused', {}, 32],
+    ['composed', { fused: false }, 108],
+  ]) {
+    const adam = optim.adam(1e-3, options);
+    let state = adam.init(params);
+    const times = [];
+    const cpuTimes = [];
+    const startTensors = tf.memory().numTensors;
+    for (let i = 0; i < warmup + reps; i++) {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const [u, s] = adam.update(grads, state, params);
+      u['fc/bias'].dataSync(); // the last output: everything before it has run
+      const dt = performance.now() - t0;
+      const dc = process.cpuUsage(c0);
+      if (i >= warmup) {
+        times.push(dt);
+        cpuTimes.push((dc.user + dc.system) / 1e3);
+      }
+      for (const x of Object.values(u)) x.dispose();
+      for (const x of [...Object.values(state[0].mu), ...Object.values(state[0].nu)]) x.dispose();
+      state = s;
+    }
+    if (tf.memory().numTensors !== startTensors) {
+      console.error(`optim-bench: ${backend}/${variant}: live tensors grew from ${startTensors} to ${tf.memory().numTensors}`);
+      process.exitCode = 1;
+    }
     for (const x of [...Object.values(state[0].mu), ...Object.values(state[0].nu)]) x.dispose();
-    state = s;
+    if (variant === 'fused' && tf.getKernel(optim.FUSED_ADAM, backend) === undefined) {
+      console.error(`optim-bench: ${backend}: the fused Adam kernel was not used`);
+      process.exitCode = 1;
+    }
+    const ms = median(times);
+    results.push({
+      backend,
+      variant,
+      tensors: nTensors,
+      params: nParams,
+      reps,
+      medianMs: +ms.toFixed(1),
+      minMs: +Math.min(...times).toFixed(1),
+      medianCpuMs: +median(cpuTimes).toFixed(1),
+      minimalGBps: +((24 * nParams) / (median(cpuTimes) / 1e3) / 1e9).toFixed(3),
+      executedBytesPerParam: bytesPerParam,
+      executedGBps: +((bytesPerParam * nParams) / (median(cpuTimes) / 1e3) / 1e9).toFixed(3),
+    });
   }
-  if (tf.memory().numTensors !== startTensors) {
-    console.error(`optim-bench: ${backend}: live tensors grew from ${startTensors} to ${tf.memory().numTensors}`);
-    process.exitCode = 1;
-  }
-  const ms = median(times);
-  const minimal = 24 * nParams;
-  const executed = 108 * nParams;
-  results.push({
-    backend,
-    tensors: nTensors,
-    params: nParams,
-    reps,
-    medianMs: +ms.toFixed(1),
-    minMs: +Math.min(...times).toFixed(1),
-    minimalGBps: +(minimal / (ms / 1e3) / 1e9).toFixed(3),
-    executedGBps: +(executed / (ms / 1e3) / 1e9).toFixed(3),
-  });
-  for (const x of [...Object.values(params), ...Object.values(grads), ...Object.values(state[0].mu), ...Object.values(state[0].nu)]) {
+  for (const x of [...Object.values(params), ...Object.values(grads)]) {
     x.dispose();
   }
 }
 
 console.log(`adam update on a ResNet-18-sized tree: ${nTensors} tensors, ${nParams.toLocaleString('en')} parameters (float32)`);
 console.log(`host: ${os.cpus()[0]?.model ?? 'unknown cpu'} ×${os.cpus().length}, node ${process.version}, tfjs ${tf.version_core}`);
-console.log('backend | median ms | min ms | GB/s minimal (24 B/param) | GB/s as executed (108 B/param)');
+console.log('GB/s from the median CPU time (see the header of this file for what is counted)');
+console.log('backend | variant  | wall ms (median) | wall ms (min) | cpu ms (median) | GB/s minimal (24 B/param) | GB/s as executed (B/param)');
 for (const r of results) {
-  console.log(`${r.backend.padEnd(7)} | ${String(r.medianMs).padStart(9)} | ${String(r.minMs).padStart(6)} | ${String(r.minimalGBps).padStart(25)} | ${String(r.executedGBps).padStart(30)}`);
+  console.log(
+    `${r.backend.padEnd(7)} | ${r.variant.padEnd(8)} | ${String(r.medianMs).padStart(16)} | ${String(r.minMs).padStart(13)} | ` +
+      `${String(r.medianCpuMs).padStart(15)} | ` +
+      `${String(r.minimalGBps).padStart(25)} | ${String(r.executedGBps).padStart(8)} (${r.executedBytesPerParam})`,
+  );
 }
 if (outFile !== undefined) {
   const tmp = `${outFile}.tmp-${process.pid}`;

@@ -64,3 +64,15 @@ describe('identity and chain', () => {
     dispose(u);
   });
 });
+
+describe('chain tolerates a transform that passes leaves through without cloning', () => {
+  it('does not dispose a tensor that the next transform returned as is', () => {
+    const passThrough = { init: () => ({}), update: (u: Record<string, tf.Tensor>) => [u, {}] as const };
+    const u = { a: tf.tensor1d([1, 2]) };
+    const t = chain(scale(2), passThrough, passThrough);
+    const [out] = t.update(u, t.init(u));
+    expect(vals(out)).toEqual({ a: [2, 4] });
+    dispose(out);
+    dispose(u);
+  });
+});

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { dispose, map, type Params } from '@lets/tree';
+import { map, type Params } from '@lets/tree';
 import type { Extra, GradientTransformation } from './types';
 
 /** The state type of a transformation. */
@@ -33,7 +33,7 @@ export const chain = <T extends readonly GradientTransformation<any>[]>(
       const out: unknown[] = [];
       transforms.forEach((t, i) => {
         const [next, s] = t.update(u, states[i], params, extra);
-        if (u !== updates) dispose(u);
+        if (u !== updates) disposeUnshared(u, next);
         u = next;
         out.push(s);
       });
@@ -41,6 +41,15 @@ export const chain = <T extends readonly GradientTransformation<any>[]>(
       return [u, out as unknown as S] as const;
     },
   };
+};
+
+/**
+ * Disposes the leaves of `old` that `next` does not hold: a transform that breaks the contract
+ * by passing a leaf through without `tf.clone` still works inside a chain.
+ */
+const disposeUnshared = (old: Params, next: Params): void => {
+  const kept = new Set(Object.values(next));
+  for (const x of Object.values(old)) if (!kept.has(x)) x.dispose();
 };
 
 export const describe = (x: unknown): string =>

@@ -2,17 +2,21 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dispose, disposeState } from '@lets/tree';
 import { scaleByAdam } from './scaleByAdam';
 import { expectClose, hostTree, rng, toTree, useCpu, vals } from './test-util';
+import { FUSED_ADAM } from './ops/fusedAdam';
 
 beforeAll(useCpu);
 
-describe('scaleByAdam', () => {
-  it('equals m̂ / (√(v̂ + epsRoot) + eps) written out in float64, with epsRoot and eps both set', () => {
+describe.each([
+  ['fused kernel', true],
+  ['composed ops', false],
+])('scaleByAdam (%s)', (_name, fused) => {
+  it.each([false, true])('equals the float64 formula with epsRoot and eps both set (nesterov %s)', (nesterov) => {
     const shapes = { w: [4], b: [2] };
     const b1 = 0.8;
     const b2 = 0.95;
     const eps = 1e-3;
     const epsRoot = 1e-2;
-    const t = scaleByAdam({ b1, b2, eps, epsRoot });
+    const t = scaleByAdam({ b1, b2, eps, epsRoot, nesterov, fused });
     const r = rng(9);
     const p = toTree(hostTree(shapes, r), shapes);
     let s = t.init(p);
@@ -25,13 +29,17 @@ describe('scaleByAdam', () => {
         want[k] = gh[k]!.map((g, i) => {
           m[k]![i] = b1 * m[k]![i]! + (1 - b1) * g;
           v[k]![i] = b2 * v[k]![i]! + (1 - b2) * g * g;
-          const mHat = m[k]![i]! / (1 - b1 ** step);
+          const mHat = nesterov
+            ? (b1 * m[k]![i]!) / (1 - b1 ** (step + 1)) + ((1 - b1) * g) / (1 - b1 ** step)
+            : m[k]![i]! / (1 - b1 ** step);
           const vHat = v[k]![i]! / (1 - b2 ** step);
           return mHat / (Math.sqrt(vHat + epsRoot) + eps);
         });
       }
       const g = toTree(gh, shapes);
       const [u, s2] = t.update(g, s);
+      // the kernel was (or was not) used: it is registered lazily on first fused use
+      if (fused) expect(tf.getKernel(FUSED_ADAM, 'cpu')).toBeDefined();
       // float32: a handful of roundings on values of order 1: 1e-5 relative is ample, and dropping
       // epsRoot or a bias correction changes the result by more than 1e-2.
       expectClose(vals(u), want, { rtol: 1e-5, atol: 1e-6 });
@@ -46,9 +54,12 @@ describe('scaleByAdam', () => {
     dispose(p);
   });
 
-  it('names a leaf without moments', () => {
+  it('names a leaf without moments, or with moments of another shape', () => {
     const g = { w: tf.scalar(1) };
-    expect(() => scaleByAdam().update(g, { count: 0, mu: {}, nu: {} })).toThrow(/no moments for 'w'/);
+    expect(() => scaleByAdam({ fused }).update(g, { count: 0, mu: {}, nu: {} })).toThrow(/no moments for 'w'/);
+    const z = { w: tf.zeros([2]) };
+    expect(() => scaleByAdam({ fused }).update(g, { count: 0, mu: z, nu: z })).toThrow(/update 'w' has shape \[\] but its moments have \[2\]/);
     dispose(g);
+    dispose(z);
   });
 });

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { zerosLike, type Tree } from '@lets/tree';
 import type { GradientTransformation } from './types';
 import { check, nonNegative, unitInterval } from './util';
+import { fusedAdam, fusedAdamAvailable, type FusedAdamAttrs } from './ops/fusedAdam';
 
 /** State of {@link scaleByAdam}: step count (host number) and the two moment trees. */
 export interface AdamState {
@@ -22,6 +23,12 @@ export interface AdamOptions {
   readonly epsRoot?: number;
   /** Use the Nesterov (NAdam) first moment, default false. */
   readonly nesterov?: boolean;
+  /**
+   * Use the fused one-pass kernel where it is available (default true): on the cpu and wasm
+   * backends, for float32 leaves, when no gradient tape is recording. It computes the same
+   * formula in float64 and rounds each output once; `false` forces the composed tfjs ops.
+   */
+  readonly fused?: boolean;
 }
 
 /**
@@ -40,7 +47,7 @@ export interface AdamOptions {
  * `scaleByLearningRate`, `torch.optim.Adam` with its default eps placement).
  */
 export const scaleByAdam = (options: AdamOptions = {}): GradientTransformation<AdamState> => {
-  const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, nesterov = false } = options;
+  const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, nesterov = false, fused = true } = options;
   check('scaleByAdam', 'b1', unitInterval, 'a number in [0, 1)', b1);
   check('scaleByAdam', 'b2', unitInterval, 'a number in [0, 1)', b2);
   check('scaleByAdam', 'eps', nonNegative, 'a non-negative number', eps);
@@ -59,6 +66,15 @@ export const scaleByAdam = (options: AdamOptions = {}): GradientTransformation<A
       const r = Math.sqrt(c2);
       const epsHat = r * eps;
       const epsRootHat = c2 * epsRoot;
+      const attrs: FusedAdamAttrs = {
+        b1,
+        b2,
+        cm: nesterov ? (b1 * r) / c1next : r / c1,
+        cg: nesterov ? ((1 - b1) * r) / c1 : 0,
+        er: epsRootHat,
+        ee: epsHat,
+      };
+      const useFused = fused && fusedAdamAvailable();
       const mu: Record<string, tf.Tensor> = {};
       const nu: Record<string, tf.Tensor> = {};
       const out: Record<string, tf.Tensor> = {};
@@ -69,7 +85,13 @@ export const scaleByAdam = (options: AdamOptions = {}): GradientTransformation<A
         if (m0 === undefined || v0 === undefined) {
           throw new Error(`scaleByAdam: state has no moments for '${k}' (was init called on these params?)`);
         }
-        const [m, v, u] = tf.tidy(() => {
+        if (!tf.util.arraysEqual(g.shape, m0.shape) || !tf.util.arraysEqual(g.shape, v0.shape)) {
+          throw new Error(
+            `scaleByAdam: update '${k}' has shape [${g.shape}] but its moments have [${m0.shape}] and [${v0.shape}]`,
+          );
+        }
+        const canFuse = useFused && g.dtype === 'float32' && m0.dtype === 'float32' && v0.dtype === 'float32';
+        const [m, v, u] = canFuse ? fusedAdam(g, m0, v0, attrs) : tf.tidy(() => {
           const m = tf.add(tf.mul(m0, b1), tf.mul(g, 1 - b1));
           const v = tf.add(tf.mul(v0, b2), tf.mul(tf.square(g), 1 - b2));
           const root = epsRootHat === 0 ? tf.sqrt(v) : tf.sqrt(tf.add(v, epsRootHat));
