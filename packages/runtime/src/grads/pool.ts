@@ -1,7 +1,9 @@
 /**
  * Gradients of the pooling backprop kernels, so pooling layers are twice differentiable.
  *
- * AvgPoolGrad(dy, x) is linear in dy and does not depend on x's values:
+ * AvgPoolGrad(dy, x) is linear in dy and does not depend on x's values; it spreads dy[o]
+ * over window o's n(o) in-image cells (the runtime's cpu/wasm kernel, see
+ * kernels/avg_pool_grad.ts), so its adjoint averages each window of dd, i.e. avgPool:
  *   ∂⟨dd, AvgPoolGrad(dy)⟩/∂dy = avgPool(dd),  ∂/∂x = 0.
  * MaxPoolGrad(dy, x, y) scatters dy to each window's argmax; it is linear in dy and piecewise
  * constant in x and y, so its adjoint gathers dd at the same argmax positions:

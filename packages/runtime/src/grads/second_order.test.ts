@@ -76,9 +76,9 @@ function cases(): Record<string, Case> {
     'depthwiseConv2d wrt filter': { theta: dk, op: (t) => tf.depthwiseConv2d(x4() as tf.Tensor4D, t as tf.Tensor4D, 1, 'same') },
     'depthwiseConv2d wrt input, stride 2': { theta: x4, op: (t) => tf.depthwiseConv2d(t as tf.Tensor4D, dk() as tf.Tensor4D, 2, 'same') },
     avgPool: { theta: x4, op: (t) => tf.avgPool(t as tf.Tensor4D, 2, 2, 'valid') },
-    // (stock tfjs avgPool with 'same' padding has a first-order gradient that disagrees with
-    // its forward at the borders, so the overlapping case uses 'valid')
     'avgPool 3x3 stride 1 (overlapping)': { theta: x4, op: (t) => tf.avgPool(t as tf.Tensor4D, 3, 1, 'valid') },
+    // stock tfjs's AvgPoolGrad is wrong at 'same' borders; the runtime's kernel is not
+    'avgPool 3x3 stride 2 same': { theta: x4, op: (t) => tf.avgPool(t as tf.Tensor4D, 3, 2, 'same') },
     maxPool: { theta: separated([2, 4, 4, 3], 19), op: (t) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid') },
     'maxPool 3x3 stride 1 same (overlapping)': { theta: separated([1, 4, 4, 2], 20), op: (t) => tf.maxPool(t as tf.Tensor4D, 3, 1, 'same') },
     'batchNorm (runtime) with moments': {

@@ -1,3 +1,4 @@
+import { registerAvgPoolGrad } from './avg_pool_grad';
 import { registerWasmBatchMatMul } from './batch_mat_mul';
 import type { KernelBackendName } from './backend_access';
 import { registerConv2dBackpropFilter } from './conv2d_backprop_filter';
@@ -13,7 +14,8 @@ const done = new Set<string>();
 /**
  * Registers this package's training kernels for a backend (idempotent):
  * - cpu:  Conv2DBackpropFilter (flat loop), depthwise backprops, UnsortedSegmentSum,
- *   MaxPoolGrad/MaxPoolWithArgmax (flat loops; on wasm they also fix tfjs 4.22's wrong results);
+ *   MaxPoolGrad/MaxPoolWithArgmax (flat loops; on wasm they also fix tfjs 4.22's wrong results),
+ *   AvgPoolGrad (flat loop);
  * - wasm: the same (absent from tfjs-backend-wasm) with Conv2DBackpropFilter as
  *   im2col + XNNPACK matmul, plus Conv2DBackpropInput as a forward conv and BatchMatMul
  *   with explicit transposes.
@@ -27,6 +29,7 @@ export function registerTrainingKernels(backendName: string): void {
   registerDepthwiseBackprop(name);
   registerUnsortedSegmentSum(name);
   registerMaxPool(name);
+  registerAvgPoolGrad(name);
   if (name === 'wasm') {
     registerWasmConv2dBackpropInput();
     registerWasmBatchMatMul();

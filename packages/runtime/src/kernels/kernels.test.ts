@@ -171,6 +171,36 @@ describe.each(['cpu', 'wasm'] as const)('training kernels on %s', (backend) => {
     tf.dispose([x, dy, indexes, result, dx]);
   });
 
+  it.each([
+    ['2x2 stride 2 valid', 2, 2, 'valid'],
+    ['3x3 stride 2 same', 3, 2, 'same'],
+    ['3x3 stride 1 same', 3, 1, 'same'],
+  ] as const)('AvgPoolGrad %s is the gradient of avgPool (padding excluded from the mean)', (_n, f, s, pad) => {
+    const [B, H, W, C] = [2, 5, 6, 3];
+    const [top, OH] = pads(H, f, s, pad);
+    const [left, OW] = pads(W, f, s, pad);
+    const x = rnd([B, H, W, C], 13) as tf.Tensor4D;
+    const dy = rnd([B, OH, OW, C], 14);
+    const dyv = dy.dataSync();
+    const want = new Array(B * H * W * C).fill(0);
+    for (let b = 0; b < B; b++)
+      for (let y = 0; y < OH; y++)
+        for (let xo = 0; xo < OW; xo++) {
+          const cells: number[] = [];
+          for (let r = 0; r < f; r++)
+            for (let q = 0; q < f; q++) {
+              const i = y * s - top + r;
+              const j = xo * s - left + q;
+              if (i >= 0 && i < H && j >= 0 && j < W) cells.push((b * H + i) * W + j);
+            }
+          for (const cell of cells)
+            for (let c = 0; c < C; c++) want[cell * C + c] += dyv[((b * OH + y) * OW + xo) * C + c]! / cells.length;
+        }
+    const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(t as tf.Tensor4D, f, s, pad), dy)))(x);
+    expect(relErrArrays(dx.dataSync(), want)).toBeLessThan(1e-6);
+    tf.dispose([x, dy, dx]);
+  });
+
   it('UnsortedSegmentSum scatter-adds rows and drops out-of-range ids; gather gradient works', () => {
     const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
     const ids = tf.tensor1d([2, 0, 2, 9], 'int32');
