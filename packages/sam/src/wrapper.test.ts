@@ -370,3 +370,44 @@ void C;
 void hunit;
 void sharpnessAware;
 void hadd;
+
+describe('state is plain data: a checkpoint restores the run bit for bit', () => {
+  it.each(['vasso', 'esam', 'lookSam', 'randomSam', 'gsam'])('%s', (name) => {
+    const q = quadratic();
+    const extra = extrasFor(q.gradFn, () => undefined);
+    const opt = VARIANTS[name]!();
+    const stepOnce = (params: Params, state: any) => {
+      const clean = q.gradFn(params);
+      const [u, next] = opt.update(clean.grads, state, params, { ...extra, loss: clean.loss });
+      const p2 = T.add(params, u);
+      [u, clean.grads].forEach(T.dispose);
+      clean.loss.dispose();
+      return [p2, next] as const;
+    };
+    let params = toTree(W0);
+    let state: any = opt.init(params);
+    for (let t = 0; t < 4; t++) {
+      const [p2, next] = stepOnce(params, state);
+      T.dispose(params);
+      T.disposeState(state);
+      [params, state] = [p2, next];
+    }
+    const { manifest, data } = T.serializeState({ params, state });
+    const restored = T.deserializeState(JSON.parse(JSON.stringify(manifest)), data);
+    if (restored._tag === 'Left') throw restored.left;
+    let { params: rp, state: rs } = restored.right as { params: Params; state: any };
+    expect(rs.count).toBe(4);
+    expect(rs.perturbation).toBeDefined();
+    for (let t = 0; t < 4; t++) {
+      const [a, an] = stepOnce(params, state);
+      const [b, bn] = stepOnce(rp, rs);
+      expect(toHost(a)).toEqual(toHost(b));
+      [params, rp].forEach(T.dispose);
+      [state, rs].forEach(T.disposeState);
+      [params, state, rp, rs] = [a, an, b, bn];
+    }
+    [params, rp].forEach(T.dispose);
+    [state, rs].forEach(T.disposeState);
+    q.dispose();
+  });
+});
