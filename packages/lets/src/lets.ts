@@ -24,7 +24,9 @@
  *
  * Variants that evaluate several perturbed points (mSAM, GAM) or skip the perturbed pass on
  * most steps (LookSAM) get the tangent by a whole-step forward difference instead: re-run
- * the variant's step from the same state with ρ + h and difference the updates.
+ * the variant's step from the same state with ρ + h and difference the updates. A tangent due
+ * on a step that took no perturbed pass (LookSAM between its SAM steps, where the update does
+ * not depend on ρ) is deferred to the next step that takes one.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
@@ -88,6 +90,8 @@ export interface LetsState<S> {
   readonly tangent?: Params;
   /** The ρ the pending tangent is a derivative in. */
   readonly tangentRho?: number;
+  /** A tangent was due but the variant took no perturbed pass (LookSAM's in-between steps): take it at the next step that does. */
+  readonly tangentDue?: boolean;
   readonly report?: LetsReport;
 }
 
@@ -147,6 +151,9 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
 
   const init = (params: Params): LetsState<S> => {
     const v = variant.init(params);
+    if (!(v.rho > 0)) {
+      throw new Error(`lets(${variant.name}): the variant's initial rho is ${v.rho}; LETS learns log ρ and needs ρ₀ > 0`);
+    }
     const s0 = tf.scalar(Math.log(Math.max(v.rho, rhoMin)));
     const r = rhoOpt.init({ logRho: s0 });
     s0.dispose();
@@ -253,7 +260,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     extra: Extra = {},
   ): readonly [Params, LetsState<S>] => {
     if (params === undefined) throw new Error(`lets(${variant.name}): update needs params, got undefined`);
-    const needsTangent = (state.count + 1) % every === 0;
+    const needsTangent = (state.count + 1) % every === 0 || state.tangentDue === true;
     if (state.tangent !== undefined && extra.valGradFn === undefined) {
       throw new Error('lets: this step updates rho, which needs extra.valGradFn (loss and gradients on a validation batch); got none');
     }
@@ -281,7 +288,11 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     evals += s.state.report?.gradEvals ?? 0;
 
     let tangent: Params | undefined;
-    if (needsTangent) {
+    // A step without a perturbed pass (LookSAM between its SAM steps) does not depend on ρ at
+    // all: defer the due tangent to the next step that takes one, so ρ still learns.
+    const perturbed = (s.state.report?.gradEvals ?? 2) > 1;
+    const defer = needsTangent && !perturbed;
+    if (needsTangent && perturbed) {
       const [tau, e] = tangentOf(s, grads, variantState, params, extra);
       tangent = tau;
       evals += e;
@@ -302,6 +313,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
       variant: s.state,
       rhoOptimizer: rhoOptState,
       ...(tangent !== undefined ? { tangent, tangentRho: s.rho } : {}),
+      ...(defer ? { tangentDue: true } : {}),
       report,
     };
     return [s.updates, next];
