@@ -3,7 +3,8 @@
 
 Run with Debian's python3-torch: /usr/bin/python3 tools/native-bench-torch.py --threads 2
 (a dev-only tool; `apt-get install python3-torch libopenblas0-openmp`). Prints one JSON line:
-{"version", "blas", "threads", "mlp": {"ms", "min", "losses"}, "cnn": {...}}.
+{"version", "blas", "threads", "mlp": {"ms", "min", "cpu_ms", "losses"}, "cnn": {...}}
+(cpu_ms: process CPU time per step, all threads).
 """
 import argparse
 import json
@@ -62,11 +63,13 @@ def bench(kind, iters, g):
 
     losses = [step()]
     times = []
+    c0 = time.process_time()
     for _ in range(iters):
         t0 = time.perf_counter()
         losses.append(step())
         times.append((time.perf_counter() - t0) * 1000)
-    return {'ms': statistics.median(times), 'min': min(times), 'losses': [losses[0], losses[-1]]}
+    cpu_ms = (time.process_time() - c0) * 1000 / iters
+    return {'ms': statistics.median(times), 'min': min(times), 'cpu_ms': cpu_ms, 'losses': [losses[0], losses[-1]]}
 
 
 def blas_name():

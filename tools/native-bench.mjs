@@ -4,7 +4,8 @@
 // count, in one run on this machine; prints a table and the native/PyTorch ratios.
 //
 //   node tools/native-bench.mjs [--iters 10] [--threads N] [--backends native,wasm,cpu]
-//                               [--models mlp,cnn] [--cpu-cnn] [--no-torch] [--json out.json]
+//                               [--models mlp,cnn] [--cpu-cnn] [--no-torch] [--torch-default-omp]
+//                               [--json out.json]
 //
 // MLP: 784-256-256-10, ReLU, batch 128. CNN: conv3x3(3→16, same)+bias, ReLU, conv3x3(16→32,
 // same)+bias, ReLU, avgPool 2x2/2, dense 8192→10; input 128×32×32×3. Loss: softmax
@@ -136,19 +137,27 @@ async function benchStep(backend, kind) {
   };
   const losses = [await step()];
   const times = [];
+  const c0 = process.cpuUsage();
   for (let i = 0; i < iters; i++) {
     const t0 = process.hrtime.bigint();
     losses.push(await step());
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
+  const cpu = process.cpuUsage(c0);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / iters;
   tf.dispose([x, y, ...Object.values(params)]);
   times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)], min: times[0], losses: [losses[0], losses[losses.length - 1]] };
+  return { ms: times[Math.floor(times.length / 2)], min: times[0], cpuMs, losses: [losses[0], losses[losses.length - 1]] };
 }
 
-const results = { machine: { threads, node: process.version }, tfjs: {}, torch: null };
+if (process.env.OMP_WAIT_POLICY !== undefined) process.env.LETS_BENCH_OMP_WAIT_POLICY_SET = '1';
+const load0 = (await import('node:os')).loadavg()[0];
+const results = { machine: { threads, node: process.version, cores: availableParallelism(), loadavg1: load0 }, tfjs: {}, torch: null };
+if (load0 > availableParallelism()) console.log(`warning: load average ${load0.toFixed(1)} on ${availableParallelism()} cores; wall times are inflated, compare ratios and min times`);
 const info = native.registerNativeBackend({ threads }) ? native.nativeInfo() : native.nativeInfo();
-console.log(`native: ${info.available ? `${info.threads} threads, ${info.blas}` : `unavailable (${info.reason})`}`);
+console.log(`native: ${info.available ? `${info.threads} threads, ${info.blas}, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'default'}` : `unavailable (${info.reason})`}`);
+// PyTorch runs with the same OpenMP settings (it inherits this environment).
+results.machine.ompWaitPolicy = process.env.OMP_WAIT_POLICY ?? null;
 for (const backend of backends) {
   if (backend === 'native' && !info.available) continue;
   if (backend === 'wasm' && !wasmLoaded) { console.log('wasm: @tensorflow/tfjs-backend-wasm not installed'); continue; }
@@ -162,7 +171,7 @@ for (const backend of backends) {
     try {
       const r = await benchStep(backend, kind);
       results.tfjs[key] = r;
-      console.log(`${key}: ${r.ms.toFixed(1)} ms/step (min ${r.min.toFixed(1)}), loss ${r.losses[0].toFixed(4)} → ${r.losses[1].toFixed(4)}`);
+      console.log(`${key}: ${r.ms.toFixed(1)} ms/step (min ${r.min.toFixed(1)}, cpu time ${r.cpuMs.toFixed(1)}), loss ${r.losses[0].toFixed(4)} → ${r.losses[1].toFixed(4)}`);
     } catch (e) {
       results.tfjs[key] = { error: String(e.message ?? e).split('\n')[0] };
       console.log(`${key}: error: ${results.tfjs[key].error}`);
@@ -171,19 +180,25 @@ for (const backend of backends) {
 }
 
 if (!argv.includes('--no-torch')) {
+  results.machine.torchOmpWaitPolicy = argv.includes('--torch-default-omp') ? 'default' : results.machine.ompWaitPolicy;
   const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  const r = spawnSync(py, [join(root, 'tools/native-bench-torch.py'), '--threads', String(threads), '--iters', String(Math.max(iters, 20)), '--models', models.join(',')], { encoding: 'utf8' });
+  // By default PyTorch inherits the OpenMP settings native runs with (OMP_WAIT_POLICY=PASSIVE
+  // unless set); --torch-default-omp runs it with OpenMP's own default (spinning) instead.
+  const env = { ...process.env };
+  if (argv.includes('--torch-default-omp') && process.env.LETS_BENCH_OMP_WAIT_POLICY_SET !== '1') delete env.OMP_WAIT_POLICY;
+  const r = spawnSync(py, [join(root, 'tools/native-bench-torch.py'), '--threads', String(threads), '--iters', String(Math.max(iters, 20)), '--models', models.join(',')], { encoding: 'utf8', env });
   const line = (r.stdout || '').trim().split('\n').pop() || '';
   try {
     results.torch = JSON.parse(line);
     console.log(`torch ${results.torch.version} (${results.torch.blas}), ${threads} threads: ` +
-      models.map((m) => `${m} ${results.torch[m].ms.toFixed(1)} ms/step`).join(', '));
+      models.map((m) => `${m} ${results.torch[m].ms.toFixed(1)} ms/step (min ${results.torch[m].min.toFixed(1)}, cpu time ${results.torch[m].cpu_ms.toFixed(1)})`).join(', '));
   } catch {
     console.log(`torch: not run (${(r.stderr || r.error || 'no output').toString().trim().split('\n').pop()})`);
   }
 }
 
-console.log('\n| model | ' + backends.join(' | ') + ' | PyTorch | native / PyTorch |');
+console.log('\nmedian ms/step (native / PyTorch ratios of median, min and cpu time)');
+console.log('| model | ' + backends.join(' | ') + ' | PyTorch | native / PyTorch |');
 console.log('|---|' + backends.map(() => '---|').join('') + '---|---|');
 for (const kind of models) {
   const cell = (b) => {
@@ -194,7 +209,8 @@ for (const kind of models) {
   };
   const t = results.torch?.[kind]?.ms;
   const n = results.tfjs[`native/${kind}`]?.ms;
-  const ratio = t && n ? `${(n / t).toFixed(2)}×` : 'n/a';
+  const nr = results.tfjs[`native/${kind}`], tr = results.torch?.[kind];
+  const ratio = t && n ? `${(n / t).toFixed(2)}× (min ${(nr.min / tr.min).toFixed(2)}×, cpu ${(nr.cpuMs / tr.cpu_ms).toFixed(2)}×)` : 'n/a';
   console.log(`| ${kind} | ${backends.map(cell).join(' | ')} | ${t ? `${t.toFixed(1)} ms` : 'n/a'} | ${ratio} |`);
 }
 if (jsonOut) {

@@ -37,10 +37,20 @@ if (!nodeInclude) notice('Node headers (node_api.h) not found; install nodejs he
 
 // Up to date? (newer than every source)
 const newest = Math.max(...sources.concat(readdirSync(join(pkg, 'csrc')).map((f) => join(pkg, 'csrc', f))).map((f) => statSync(f).mtimeMs), statSync(fileURLToPath(import.meta.url)).mtimeMs);
-if (existsSync(out) && statSync(out).mtimeMs > newest && process.env.LETS_NATIVE_REBUILD !== '1') {
+if (existsSync(out) && statSync(out).mtimeMs > newest && process.env.LETS_NATIVE_REBUILD !== '1' && !process.env.LETS_NATIVE_BLAS) {
   console.log('@lets/native: addon up to date');
   process.exit(0);
 }
+
+// OpenBLAS: prefer Debian's OpenMP build (libopenblas0-openmp), so that BLAS and the addon's own
+// OpenMP loops share one thread pool instead of two pools spinning against each other; it is
+// linked by path with an rpath, since the system-wide libopenblas.so.0 may be the pthreads build.
+// LETS_NATIVE_BLAS=pthread forces -lopenblas (whatever the system default is).
+const ompBlas = ['/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0', '/usr/lib64/openblas-openmp/libopenblas.so.0']
+  .find((f) => existsSync(f));
+const blasLink = ompBlas && process.env.LETS_NATIVE_BLAS !== 'pthread'
+  ? [ompBlas, `-Wl,-rpath,${dirname(ompBlas)}`]
+  : ['-lopenblas'];
 
 mkdirSync(dirname(out), { recursive: true });
 const tmp = `${out}.${process.pid}.tmp`;
@@ -49,7 +59,7 @@ const base = [
   '-DNODE_GYP_MODULE_NAME=lets_native', '-DNAPI_VERSION=8',
   `-I${nodeInclude}`,
   ...(process.env.LETS_NATIVE_CXXFLAGS ? process.env.LETS_NATIVE_CXXFLAGS.split(/\s+/).filter(Boolean) : []),
-  ...sources, '-o', tmp, '-lopenblas', '-lm',
+  ...sources, '-o', tmp, ...blasLink, '-lm',
 ];
 // -march=native vectorises the direct loops for this machine (the addon is built where it runs);
 // retried without it for compilers that reject it.

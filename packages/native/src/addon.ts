@@ -62,6 +62,13 @@ export function loadAddon(): AddonLoad {
     return cached;
   }
   try {
+    // OpenMP threads that spin while waiting for work take the cores from the thread that has
+    // work whenever the machine is shared (more runnable threads than cores): a training step
+    // became 10x slower in our measurements. Waiting threads sleep instead unless the user chose
+    // a policy. libgomp reads this when the addon loads it, so it is set before loading.
+    if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
+      process.env.OMP_WAIT_POLICY = 'PASSIVE';
+    }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as NativeAddon;
     cached = { ok: true, addon, path: file };
