@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
-import type { Combiner, Procedure, ProcedureResult, StepContext } from './types';
+import type { Combiner, Procedure, ProcedureResult } from './types';
 import { perturbedGradient } from './combiners';
 import { NORM_EPS, checkInteger, checkNumber, unit } from './numerics';
 
@@ -19,8 +19,13 @@ export const twoPass = (combiner: Combiner = perturbedGradient()): Procedure<Rec
   init: () => EMPTY,
   run: (n, _state, ctx) => {
     const w = perturbed(ctx.params, ctx.rho, n);
-    const { loss, grads: gp } = ctx.gradAt(w);
-    T.dispose(w);
+    let r: { loss: tf.Scalar; grads: Params };
+    try {
+      r = ctx.gradAt(w);
+    } finally {
+      T.dispose(w);
+    }
+    const { loss, grads: gp } = r;
     return {
       direction: combiner.combine(ctx.grads, gp),
       perturbedGrads: gp,
@@ -268,4 +273,3 @@ export const sharpnessSensitiveData = (
   };
 };
 
-export type { StepContext };

@@ -102,6 +102,9 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
     const rho = state.rho;
     if (!Number.isFinite(rho) || rho < 0) throw new Error(`${name}: state.rho is ${String(rho)}; expected a finite number ≥ 0`);
     const ex = (extra ?? {}) as SamExtra;
+    if (rho > 0 && typeof ex.gradFn !== 'function') {
+      throw new Error(`${name}: rho = ${rho} > 0 needs extra.gradFn (loss and gradients at any params) for the perturbed pass; got none`);
+    }
     let evals = 1;
     const gradAt = (p: Params): { loss: tf.Scalar; grads: Params } => {
       const fn = ex.gradFn;
@@ -140,7 +143,16 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
       perturbedLoss = ex.loss !== undefined ? tf.clone(ex.loss) : tf.scalar(NaN);
       procedureState = cloneState(pstate.procedure);
     } else {
-      const r = procedure.run(n, pstate.procedure, ctx);
+      let r: ReturnType<typeof procedure.run>;
+      try {
+        r = procedure.run(n, pstate.procedure, ctx);
+      } catch (e) {
+        // a missing extra input or a failing gradFn: release what this step made so far
+        const old = new Set(T.tensorsOf(pstate.pipeline));
+        T.dispose(n);
+        for (const t of T.tensorsOf(pipelineState)) if (!old.has(t) && !t.isDisposed) t.dispose();
+        throw e;
+      }
       direction = r.direction;
       perturbedGrads = r.perturbedGrads;
       perturbedLoss = r.perturbedLoss;
