@@ -60,9 +60,23 @@ function describeAdapter(a: AdapterLike): string {
   return [i.vendor, i.architecture, i.device, i.description].filter((s) => s !== undefined && s !== '').join(' ') || 'unknown adapter';
 }
 
+/**
+ * On Linux, whether a Vulkan loader is installed (Dawn's hardware path needs it; without it
+ * Dawn prints a native warning we cannot silence). Other platforms: assume yes.
+ */
+function hasVulkanLoader(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = [
+    ...(process.env['LD_LIBRARY_PATH'] ?? '').split(':').filter((d) => d !== ''),
+    '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/usr/local/lib',
+  ];
+  return dirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')));
+}
+
 /** Prepares navigator.gpu and loads tfjs-backend-webgpu; returns why it cannot, or undefined. */
 export async function startWebGpu({ software }: { software: boolean }): Promise<string | undefined> {
   if (started !== undefined) return started === 'software' && !software ? 'WebGPU was already started on the software adapter' : undefined;
+  if (!software && !hasVulkanLoader()) return 'no Vulkan loader (libvulkan.so.1) is installed, so there is no GPU adapter';
   let webgpu: { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
   try {
     webgpu = (await loadWebgpuPackage()) as typeof webgpu;
