@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
-import { addDecayedWeights, applyUpdates, chain, sgd, type GradientTransformation } from '@lets/optim';
+import { adam, addDecayedWeights, applyUpdates, chain, sgd, type GradientTransformation } from '@lets/optim';
 import { sam, withRho } from '@lets/sam';
 import { lets, type LetsState } from './lets';
 import { type Batch, disposeBatch, lossOf, makeBatch, mlpInit, num, setupCpu, stepInputs } from './test-util';
@@ -18,6 +18,8 @@ const outers: [string, () => GradientTransformation<any>][] = [
   ['SGD', () => sgd(0.5)],
   ['SGD + momentum', () => sgd(0.5, { momentum: 0.9 })],
   ['weight decay in the chain', () => chain(addDecayedWeights(0.05), sgd(0.5, { momentum: 0.9 }))],
+  // Adaptive outer: ∂U/∂g_p is Adam's current preconditioner, taken by @lets/sam's updateTangent.
+  ['Adam', () => adam(0.3)],
 ];
 
 const richardson = (f: (x: number) => number, x: number, h: number): number => {

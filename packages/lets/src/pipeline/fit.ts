@@ -11,7 +11,10 @@ import { saveCheckpoint } from './checkpoint';
 import { initTrainState, makeTrainStep, rhoOf } from './step';
 import type { BatchSource, EpochMetrics, LossOf, StepMetrics, TrainableModel, TrainBatch, TrainState } from './types';
 
-/** Callbacks; return 'stop' to end the run after the current step / epoch. */
+/**
+ * Callbacks; return 'stop' to end the run: from `onStep`, after that step (the epoch is cut
+ * short, then evaluated, checkpointed and counted as completed); from `onEpoch`, after that epoch.
+ */
 export interface Callbacks {
   readonly onStep?: (m: StepMetrics) => void | 'stop' | Promise<void | 'stop'>;
   readonly onEpoch?: (m: EpochMetrics, state: TrainState<unknown>) => void | 'stop' | Promise<void | 'stop'>;

@@ -89,6 +89,19 @@ describe('training pipeline', () => {
     disposeTrainState(state);
   });
 
+  it('a step whose optimizer throws leaves no tensors behind and names the problem', () => {
+    const opt = lets(sam(sgd(0.1)), { every: 1 });
+    const state = initTrainState(model, opt, 0);
+    const step = makeTrainStep({ model, optimizer: opt });
+    const batch = (source(train, 32)(0) as Iterable<TrainBatch>)[Symbol.iterator]().next().value as TrainBatch;
+    const s1 = step(state, batch, undefined, false).state; // computes a tangent: step 2 needs a validation batch
+    const before = tf.memory().numTensors;
+    expect(() => step(s1, batch, undefined, false)).toThrow(/valGradFn/);
+    expect(tf.memory().numTensors).toBe(before);
+    [state, s1].forEach((s) => disposeTrainState(s));
+    batch.dispose?.();
+  });
+
   it('fit trains, evaluates, learns ρ, calls back, and keeps the tensor count flat', async () => {
     const before = tf.memory().numTensors;
     const perEpoch: number[] = [];

@@ -127,7 +127,16 @@ export const makeTrainStep = <S>(options: StepOptions<S>) => {
           : {}),
         step: state.step,
       };
-      const [updates, optState] = optimizer.update(clean.grads, state.optState, state.params, extra);
+      let updates: Params;
+      let optState: S;
+      try {
+        [updates, optState] = optimizer.update(clean.grads, state.optState, state.params, extra);
+      } catch (e) {
+        // Kept tensors outlive the scope: release them before the error propagates.
+        T.dispose(newModelState);
+        correct?.dispose();
+        throw e;
+      }
       const params = applyUpdates(state.params, updates);
       return { params, modelState: newModelState, optState: optState as unknown as tf.TensorContainer, loss: clean.loss, correct: correct! };
     }) as unknown as { params: Params; modelState: Tree; optState: S; loss: tf.Scalar; correct: tf.Scalar };
