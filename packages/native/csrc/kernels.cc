@@ -339,8 +339,9 @@ void max_pool(const float* x, float* y, const ConvGeom& g) {
 }
 
 void avg_pool_grad(const float* dy, float* dx, const ConvGeom& g) {
+  // The adjoint of avg_pool: each window spreads dy/n over its n in-image cells (padding
+  // excluded, as in the forward pass).
   const int64_t C = g.Ci;
-  const float mult = 1.f / float(g.fh * g.fw);
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < g.B; b++) {
     float* dxb = dx + b * g.H * g.W * C;
@@ -351,6 +352,9 @@ void avg_pool_grad(const float* dy, float* dx, const ConvGeom& g) {
       for (int64_t ox = 0; ox < g.OW; ox++) {
         const int64_t x0 = ox * g.sw - g.pad_left;
         const int64_t xlo = std::max<int64_t>(0, x0), xhi = std::min(g.W, x0 + g.fw);
+        const int64_t n = (yhi - ylo) * (xhi - xlo);
+        if (n <= 0) continue;
+        const float mult = 1.f / float(n);
         const float* dyp = dy + ((b * g.OH + oy) * g.OW + ox) * C;
         for (int64_t iy = ylo; iy < yhi; iy++)
           for (int64_t ix = xlo; ix < xhi; ix++) {

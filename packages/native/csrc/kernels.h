@@ -37,8 +37,9 @@ void depthwise_conv2d(const float* x, const float* w, float* y, const ConvGeom& 
 void depthwise_backprop_input(const float* dy, const float* w, float* dx, const ConvGeom& g);
 void depthwise_backprop_filter(const float* x, const float* dy, float* dw, const ConvGeom& g);
 
-// Pooling (Co == Ci). avg divides by the number of in-bounds inputs; its gradient, like
-// tfjs's, divides by fh*fw. max takes the first maximum in window order.
+// Pooling (Co == Ci). avg divides by the number of in-bounds inputs and its gradient is its
+// exact adjoint (tfjs's cpu AvgPoolGrad divides by fh*fw instead, which is wrong where 'same'
+// padding cuts a window). max takes the first maximum in window order.
 void avg_pool(const float* x, float* y, const ConvGeom& g);
 void max_pool(const float* x, float* y, const ConvGeom& g);
 void avg_pool_grad(const float* dy, float* dx, const ConvGeom& g);

@@ -33,8 +33,10 @@ export const avgPoolSpec = poolSpec('AvgPool');
 export const maxPoolSpec = poolSpec('MaxPool');
 
 /**
- * AvgPoolGrad: dx[b,p,q,c] = Σ over windows containing (p,q) of dy/(fh·fw). Like tfjs's own
- * kernel it divides by the full window size, also where 'same' padding cut the window.
+ * AvgPoolGrad: the exact adjoint of AvgPool, dx[b,p,q,c] = Σ over windows o containing (p,q) of
+ * dy[o]/n(o), n(o) = the window's in-image cells. Where no padding cuts a window this is
+ * tfjs's dy/(fh·fw); where 'same' padding does, tfjs's cpu and wasm kernels divide by fh·fw and
+ * so are not the gradient of their own forward pass (@lets/runtime's kernels correct this too).
  */
 export const avgPoolGradSpec: NativeKernelSpec = {
   kernelName: 'AvgPoolGrad',
