@@ -13,8 +13,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 const require = createRequire(import.meta.url);
 const tf = require('@tensorflow/tfjs-core');
-const { initRuntime, softmaxCrossEntropy } = require('@lets/runtime');
-const { cnn, countParams, Rng } = require('@lets/models');
+const { initRuntime, softmaxCrossEntropy, Rng } = require('@lets/runtime');
+const { cnn, countParams } = require('@lets/models');
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -79,7 +79,7 @@ let step = 0;
 for (let e = 0; e < epochs; e++) {
   const order = Array.from({ length: train.n }, (_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
+    const j = Math.floor(rng.nextFloat() * (i + 1));
     [order[i], order[j]] = [order[j], order[i]];
   }
   let lossSum = 0;

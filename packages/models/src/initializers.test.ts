@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initRuntime } from '@lets/runtime';
+import { Rng, initRuntime } from '@lets/runtime';
 import { fans, glorotUniform, heNormal, normal, sample } from './initializers';
 import { cnn } from './cnn';
 import { resnet } from './resnet';
-import { Rng, deriveSeed } from './prng';
+import { deriveSeed } from './prng';
 import { disposeTree, useCpu } from './test-util';
 
 beforeAll(useCpu);

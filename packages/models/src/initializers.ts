@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from './prng';
+import type { Rng } from '@lets/runtime';
 
 /**
  * How a tensor is initialized. Fans follow the usual convention: a dense kernel `[in, out]`
@@ -49,18 +49,15 @@ export const sample = (init: Initializer, shape: readonly number[], rng: Rng): F
     case 'ones':
       return out.fill(1);
     case 'normal':
-      for (let i = 0; i < n; i++) out[i] = init.std * rng.normal();
-      return out;
+      return rng.fillNormal(out, 0, init.std);
     case 'heNormal': {
       const { fanIn, fanOut } = fans(shape);
-      const std = Math.sqrt(2 / (init.mode === 'fan_in' ? fanIn : fanOut));
-      for (let i = 0; i < n; i++) out[i] = std * rng.normal();
-      return out;
+      return rng.fillNormal(out, 0, Math.sqrt(2 / (init.mode === 'fan_in' ? fanIn : fanOut)));
     }
     case 'glorotUniform': {
       const { fanIn, fanOut } = fans(shape);
       const a = Math.sqrt(6 / (fanIn + fanOut));
-      for (let i = 0; i < n; i++) out[i] = a * (2 * rng.uniform() - 1);
+      for (let i = 0; i < n; i++) out[i] = a * (2 * rng.nextFloat() - 1);
       return out;
     }
   }

@@ -113,7 +113,7 @@ describe('mlp', () => {
     // kept fraction ~ Binomial(4000, 0.75)/4000: sd ≈ 0.0068; allow 4 sd.
     const kept = (a * 0.75) / 4000;
     expect(Math.abs(kept - 0.75)).toBeLessThan(0.028);
-    expect(() => m.apply(p, state, x, { training: true })).toThrow(/opts.seed is required/);
+    expect(() => m.apply(p, state, x, { training: true })).toThrow(/opts.seed \(a safe integer\) is required in training mode/);
     [x, p['dense0/kernel'], p['dense0/bias'], p['head/kernel']].forEach((t) => t.dispose());
     disposeTree(params);
   });

@@ -51,7 +51,7 @@ describe('defineModel', () => {
     const gone = { w: tf.ones([2, 1]) };
     gone.w.dispose();
     expect(() => m.apply(gone, state, x, { training: false })).toThrow(/params 'w' is disposed/);
-    expect(() => m.init(Number.NaN)).toThrow(/seed must be a finite number/);
+    expect(() => m.init(Number.NaN)).toThrow(/seed must be a safe integer/);
     [wrong, params, state].forEach(disposeTree);
     x.dispose();
   });

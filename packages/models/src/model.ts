@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params, Tree } from '@lets/tree';
-import { Rng, deriveSeed } from './prng';
+import { Rng } from '@lets/runtime';
+import { deriveSeed } from './prng';
 import { TensorSpec, materialize, shapesOf } from './spec';
 import type { ApplyOptions, ApplyResult, Model, ModelVariables } from './types';
 
@@ -67,7 +68,7 @@ export const defineModel = (def: ModelDefinition): Model => {
   const acceptsShape = def.acceptsExampleShape ?? ((s: readonly number[]) => sameShape(s, def.inputShape));
 
   const init = (seed: number): ModelVariables => {
-    if (!Number.isFinite(seed)) throw new Error(`${def.name}.init: seed must be a finite number, got ${seed}`);
+    if (!Number.isSafeInteger(seed)) throw new Error(`${def.name}.init: seed must be a safe integer, got ${seed}`);
     return { params: materialize(def.params, seed), state: materialize(def.state, seed) };
   };
 
@@ -83,8 +84,10 @@ export const defineModel = (def: ModelDefinition): Model => {
       throw new Error(`${def.name}.apply: input x has dtype ${x.dtype}, expected ${def.inputDtype}`);
     }
     const training = opts.training;
-    if (training && def.usesDropout && opts.seed === undefined) {
-      throw new Error(`${def.name}.apply: opts.seed is required in training mode because the model uses dropout`);
+    if (training && def.usesDropout && !Number.isSafeInteger(opts.seed)) {
+      throw new Error(
+        `${def.name}.apply: opts.seed (a safe integer) is required in training mode because the model uses dropout, got ${opts.seed}`,
+      );
     }
     return tf.tidy(() => {
       const updated: Record<string, tf.Tensor> = {};
@@ -111,7 +114,7 @@ export const defineModel = (def: ModelDefinition): Model => {
           const rng = new Rng(deriveSeed(opts.seed as number, `dropout/${dropoutCalls++}`));
           const keep = 1 - rate;
           const mask = new Float32Array(t.size);
-          for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() < keep ? 1 / keep : 0;
+          for (let i = 0; i < mask.length; i++) mask[i] = rng.nextFloat() < keep ? 1 / keep : 0;
           return tf.mul(t, tf.tensor(mask, t.shape, 'float32'));
         },
       };

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hvp, softmaxCrossEntropy } from '@lets/runtime';
+import { Rng, hvp, softmaxCrossEntropy } from '@lets/runtime';
 import type { Tree } from '@lets/tree';
 import { cnn } from './cnn';
 import { mlp } from './mlp';
@@ -7,7 +7,6 @@ import { resnet } from './resnet';
 import { transformer } from './transformer';
 import { bandImages, disposeTree, useCpu } from './test-util';
 import type { Model } from './types';
-import { Rng } from './prng';
 import { wideResnet } from './wideResnet';
 
 beforeAll(useCpu);
@@ -23,7 +22,7 @@ const randomTree = (shapes: Readonly<Record<string, readonly number[]>>, seed: n
   const out: Record<string, tf.Tensor> = {};
   for (const [k, s] of Object.entries(shapes)) {
     const n = s.reduce((a, b) => a * b, 1);
-    out[k] = tf.tensor(Float32Array.from({ length: n }, () => rng.normal()), s as number[]);
+    out[k] = tf.tensor(rng.fillNormal(new Float32Array(n)), s as number[]);
   }
   return out;
 };

@@ -1,7 +1,8 @@
 import type { Tree } from '@lets/tree';
 import type * as tf from '@tensorflow/tfjs-core';
 import { Initializer, initTensor } from './initializers';
-import { Rng, deriveSeed } from './prng';
+import { Rng } from '@lets/runtime';
+import { deriveSeed } from './prng';
 
 /** One named tensor of a model (a parameter or a state entry) before it exists. */
 export interface TensorSpec {
