@@ -6,7 +6,7 @@
 // gives errors of 0.25–1.0 or throws on these models (FINDINGS §3).
 import * as tf from '@tensorflow/tfjs-core';
 import { initRuntime } from './backend';
-import { hvp, type TensorTree } from './hvp';
+import { hvp, valueGradHvp, type TensorTree } from './hvp';
 import { batchNorm } from './batch_norm';
 import { softmaxCrossEntropy } from './losses';
 import { disposeTree, fdHvp, relErr, unitDirection, vdot } from './test-util';
@@ -116,6 +116,26 @@ describe('hvp', () => {
     const a2 = Object.fromEntries(Object.entries(a).map(([k, t]) => [k, tf.mul(t, 2)]));
     expect(relErr(b, a2)).toBeLessThan(1e-5);
     [v, v2, a, b, a2].forEach(disposeTree);
+    dispose(m);
+  });
+
+  it('valueGradHvp returns the loss, the gradient and the same H·v, leaking nothing', () => {
+    const m = mlp((t) => tf.softplus(t));
+    const v = unitDirection(m.params, 10);
+    const before = tf.memory().numTensors;
+    const r = valueGradHvp(m.loss, m.params, v);
+    const h = hvp(m.loss, m.params, v);
+    const g = tf.grads((...ws: tf.Tensor[]) => m.loss(Object.fromEntries(Object.keys(m.params).map((k, i) => [k, ws[i]!]))))(Object.values(m.params));
+    const gTree = Object.fromEntries(Object.keys(m.params).map((k, i) => [k, g[i]!]));
+    const l = tf.tidy(() => m.loss(m.params));
+    expect(Math.abs(r.value.dataSync()[0]! - l.dataSync()[0]!)).toBeLessThan(1e-6);
+    expect(relErr(r.grad, gTree)).toBeLessThan(1e-6);
+    expect(relErr(r.hvp, h)).toBeLessThan(1e-6);
+    [r.grad, r.hvp, h, gTree].forEach(disposeTree);
+    r.value.dispose();
+    l.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    disposeTree(v);
     dispose(m);
   });
 

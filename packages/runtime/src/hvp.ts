@@ -120,32 +120,62 @@ function toTree(keys: readonly string[], ts: readonly tf.Tensor[]): TensorTree {
   return out;
 }
 
+/** Loss, gradient and Hessian-vector product at one point, from one double back-propagation. */
+export interface ValueGradHvp {
+  readonly value: tf.Scalar;
+  readonly grad: TensorTree;
+  readonly hvp: TensorTree;
+}
+
+/**
+ * L(θ), ∇L(θ) and H(θ)·v together (the gradient is a by-product of the double
+ * back-propagation, so this costs the same as `hvp`). Same contract as `hvp`.
+ */
+export function valueGradHvp(lossFn: (params: TensorTree) => tf.Scalar, params: TensorTree, v: TensorTree): ValueGradHvp {
+  return run(lossFn, params, v, true) as ValueGradHvp;
+}
+
 /**
  * H(θ)·v for the scalar `lossFn` at `params`, as a tree with params' keys and shapes.
  * `lossFn` must build the loss from `params` with tfjs ops (it is traced twice-nested).
  * Inputs are neither mutated nor disposed; the result is owned by the caller.
  */
 export function hvp(lossFn: (params: TensorTree) => tf.Scalar, params: TensorTree, v: TensorTree): TensorTree {
+  return run(lossFn, params, v, false) as TensorTree;
+}
+
+function run(lossFn: (params: TensorTree) => tf.Scalar, params: TensorTree, v: TensorTree, withGrad: boolean): TensorTree | ValueGradHvp {
   const keys = checkSameKeys(params, v);
-  if (keys.length === 0) return {};
+  if (keys.length === 0) {
+    if (withGrad) throw new Error('valueGradHvp: params is empty');
+    return {};
+  }
   const xs = keys.map((k) => params[k]!);
   const vs = keys.map((k) => v[k]!);
+  let value: tf.Scalar | undefined;
+  let grads: tf.Tensor[] = [];
   const hs = tf.tidy(() => {
     const directional = (...ws: tf.Tensor[]): tf.Scalar => {
       const start = activeTape().length;
       let end = start;
-      const gs = tf.grads((...inner: tf.Tensor[]) => {
+      const { value: l, grads: gs } = tf.valueAndGrads((...inner: tf.Tensor[]) => {
         const loss = lossFn(toTree(keys, inner));
         end = activeTape().length;
         return loss;
       })(ws);
       assertTwiceDifferentiable(activeTape().slice(start, end), ws);
+      if (withGrad) {
+        value = tf.keep(l) as tf.Scalar;
+        grads = gs.map((g) => tf.keep(g));
+      }
       return tf.addN(gs.map((g, i) => tf.sum(tf.mul(g, vs[i]!)))) as tf.Scalar;
     };
     try {
       return tf.grads(directional)(xs);
     } catch (e) {
       discardFailedTape();
+      if (value !== undefined) value.dispose();
+      grads.forEach((g) => g.dispose());
       const msg = e instanceof Error ? e.message : String(e);
       if (msg.startsWith('hvp:')) throw e;
       const m = /gradient function not found for (\w+)/.exec(msg);
@@ -153,5 +183,6 @@ export function hvp(lossFn: (params: TensorTree) => tf.Scalar, params: TensorTre
       throw e;
     }
   });
-  return toTree(keys, hs);
+  if (!withGrad) return toTree(keys, hs);
+  return { value: value!, grad: toTree(keys, grads), hvp: toTree(keys, hs) };
 }

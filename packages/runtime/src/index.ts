@@ -3,8 +3,8 @@ export { initRuntime, describe, availableBackends, BACKEND_PREFERENCE, BackendUn
 export type { BackendName, RuntimeOptions, RuntimeInfo } from './backend';
 export { softmaxCrossEntropy, logSoftmax } from './losses';
 export { batchNorm } from './batch_norm';
-export { hvp, assertTwiceDifferentiable } from './hvp';
-export type { TensorTree } from './hvp';
+export { hvp, valueGradHvp, assertTwiceDifferentiable } from './hvp';
+export type { TensorTree, ValueGradHvp } from './hvp';
 export { Rng } from './rng';
 export type { RngState } from './rng';
 export { stepScope, stepScopeSync, tensorsIn, countLeaks, expectNoLeak } from './memory';

@@ -102,7 +102,11 @@ function wasmKernel(bmm: tf.KernelConfig): tf.KernelFunc {
       const col = b.typedArrayFromHeap(colInfo) as Float32Array;
       const xV = b.typedArrayFromHeap(x) as Float32Array;
       for (let wR = 0; wR < fh; wR++)
-        for (let wC = 0; wC < fw; wC++)
+        for (let wC = 0; wC < fw; wC++) {
+          // output columns whose input column x = yC·sw − left + wC lies inside the image
+          const lo = Math.min(OW, Math.max(0, Math.ceil((left - wC) / sw)));
+          const hi = Math.max(lo, Math.min(OW, Math.floor((W - 1 + left - wC) / sw) + 1));
+          const step = sw * Ci;
           for (let d = 0; d < Ci; d++) {
             let o = ((wR * fw + wC) * Ci + d) * rows;
             for (let bi = b0; bi < b1; bi++)
@@ -113,13 +117,13 @@ function wasmKernel(bmm: tf.KernelConfig): tf.KernelFunc {
                   o += OW;
                   continue;
                 }
-                const rowBase = (bi * H + xR) * W;
-                for (let yC = 0; yC < OW; yC++, o++) {
-                  const xC = yC * sw - left + wC;
-                  col[o] = xC < 0 || xC >= W ? 0 : xV[(rowBase + xC) * Ci + d]!;
-                }
+                for (let yC = 0; yC < lo; yC++) col[o++] = 0;
+                let idx = ((bi * H + xR) * W + lo * sw - left + wC) * Ci + d;
+                for (let yC = lo; yC < hi; yC++, idx += step) col[o++] = xV[idx]!;
+                for (let yC = hi; yC < OW; yC++) col[o++] = 0;
               }
           }
+        }
       const out = bmm.kernelFunc({ inputs: { a: colInfo, b: dyInfo }, backend, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
       for (const t of temps) b.disposeData(t.dataId, true);
       if (single) {
