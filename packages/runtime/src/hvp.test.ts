@@ -75,9 +75,9 @@ function dispose(m: Model): void {
   m.data.forEach((t) => t.dispose());
 }
 
-describe('hvp', () => {
+describe.each(['cpu', 'wasm'] as const)('hvp of models on %s', (backend) => {
   beforeAll(async () => {
-    await initRuntime({ backend: 'cpu' });
+    await initRuntime({ backend });
   });
 
   const models: Record<string, () => Model> = {
@@ -105,6 +105,12 @@ describe('hvp', () => {
     [v, hv, fd, u, hu].forEach(disposeTree);
     dispose(m);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('hvp', () => {
+  beforeAll(async () => {
+    await initRuntime({ backend: 'cpu' });
   });
 
   it('is linear in v: H·(2v) = 2·H·v', () => {

@@ -1,4 +1,6 @@
 export { registerGradients } from './gradients';
+export { registerTrainingKernels } from './kernels';
+export { registerSecondOrderGradients } from './grads';
 export { initRuntime, describe, availableBackends, BACKEND_PREFERENCE, BackendUnavailableError } from './backend';
 export type { BackendName, RuntimeOptions, RuntimeInfo } from './backend';
 export { softmaxCrossEntropy, logSoftmax } from './losses';

@@ -88,6 +88,13 @@ function cases(): Record<string, Case> {
         return batchNorm(t, mo.mean, mo.variance, tf.fill([3], 0.1), tf.fill([3], 1.5), 1e-3);
       },
     },
+    'layer norm (runtime batchNorm over the last axis)': {
+      theta: x4,
+      op: (t) => {
+        const mo = tf.moments(t, [3], true);
+        return batchNorm(t, mo.mean, mo.variance, tf.fill([3], 0.1), tf.fill([3], 1.5), 1e-3);
+      },
+    },
     'tf.batchNorm with scale and offset': {
       theta: x4,
       op: (t) => {
