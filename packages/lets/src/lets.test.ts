@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
-import { adam, applyUpdates, sgd, type Extra, type GradientTransformation } from '@lets/optim';
+import { adam, applyUpdates, linear, sgd, type Extra, type GradientTransformation } from '@lets/optim';
 import * as S from '@lets/sam';
 import { currentRho, lets, type LetsOptions } from './lets';
 import { type Batch, disposeBatch, gradOf, lossOf, makeBatch, mlpInit, setupCpu, stepInputs } from './test-util';
@@ -189,6 +189,21 @@ describe('lets: schedule, cost, clamping, errors', () => {
     // LookSAM's SAM steps are 0, 5, 10: tangents due at 4 and 9 are taken at 5 and 10, ρ updated at 6 and 11.
     expect(r.reports.map((x) => x.updated)).toEqual([false, false, false, false, false, false, true, false, false, false, false, true]);
     expect(currentRho(r.state)).not.toBe(0.1);
+    T.dispose(r.params);
+    T.disposeState(r.state);
+    release(f);
+  });
+
+  it('GSAM with ρ tied to a learning rate that decays to 0: learns the multiplier, survives ρ_t = 0', () => {
+    const f = fixtures();
+    const lr = linear({ init: 0.2, end: 0, transitionSteps: 6 });
+    const r = train(lets(S.gsam(sgd(lr), { rho: 0.1, lr }), { every: 1, rhoOptimizer: sgd(20) }), f.params, f.batches, f.val, 8);
+    // ρ_t = scale_t · 0.1 · lr(t)/0.2: the ratio to the schedule is the learned multiplier, which moves.
+    const scales = r.reports.map((x, t) => x.rho / (0.1 * (lr(t) / 0.2)));
+    expect(scales[0]).toBeCloseTo(1, 12);
+    expect(scales.slice(0, 6).some((x) => Math.abs(x - 1) > 1e-3)).toBe(true);
+    expect(r.reports[6].rho).toBe(0);
+    expect(r.reports[7].rho).toBe(0);
     T.dispose(r.params);
     T.disposeState(r.state);
     release(f);

@@ -195,8 +195,9 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     const rho = state.variant.rho;
     const tangentRho = state.tangentRho ?? rho;
     const dFds = tangentRho * hypergradient;
-    if (!Number.isFinite(dFds)) {
-      // A NaN/inf hypergradient (diverged losses) leaves ρ and the ρ optimizer as they were.
+    if (!Number.isFinite(dFds) || rho === 0) {
+      // A NaN/inf hypergradient (diverged losses) leaves ρ and the ρ optimizer as they were; so
+      // does a scheduled ρ that has reached 0 (GSAM at the end of a decay), which has no scale to learn.
       return { variant: state.variant, rhoOptimizer: cloneState(state.rhoOptimizer), gap, hypergradient, evals };
     }
     const [delta, rhoOptState] = tf.tidy(() => {
@@ -207,8 +208,9 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
       T.dispose(u);
       return [d, s] as unknown as [number, tf.TensorContainer];
     }) as unknown as [number, unknown];
-    let next = rho * Math.exp(delta);
-    next = Math.min(rhoMax, Math.max(rhoMin, next));
+    // No move leaves ρ exactly as it was (even outside the clamp range): a zero learning rate
+    // is then bit-for-bit the plain variant.
+    const next = delta === 0 ? rho : Math.min(rhoMax, Math.max(rhoMin, rho * Math.exp(delta)));
     const v = next === rho ? state.variant : withRho(state.variant, next);
     return { variant: v, rhoOptimizer: rhoOptState, gap, hypergradient, evals };
   };
