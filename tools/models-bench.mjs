@@ -3,7 +3,7 @@
 // eval forward pass, per model, on a chosen backend.
 //
 //   npx nx run @lets/models:build   (builds runtime, tree and models into dist/)
-//   node tools/models-bench.mjs [--backend wasm|cpu] [--batch 128] [--iters 10] [--models cnn,mlp]
+//   node tools/models-bench.mjs [--backend wasm|cpu] [--batch 128] [--iters 10] [--models cnn,mlp] [--eval-only]
 //
 // Models: mlp (784-256-256-10), cnn (default LeNet-style, 28x28x1), cnn5 (5x5 kernels),
 // cnn-cifar (32x32x3), resnet18, wrn-16-8, wrn-28-10, transformer (seq 128, d 64). Prints one
@@ -22,6 +22,7 @@ const backend = arg('backend', 'wasm');
 const batch = Number(arg('batch', '128'));
 const iters = Number(arg('iters', '10'));
 const names = arg('models', 'mlp,cnn').split(',');
+const gradToo = !process.argv.includes('--eval-only');
 
 const make = {
   mlp: () => models.mlp(),
@@ -74,12 +75,12 @@ for (const name of names) {
     return median(ts);
   };
   const before = tf.memory().numTensors;
-  const gradMs = time(step);
+  const gradMs = gradToo ? time(step) : null;
   const evalMs = time(evalPass);
   const leaked = tf.memory().numTensors - before;
   console.log(JSON.stringify({
     model: name, backend: tf.getBackend(), batch, params: models.countParams(m),
-    initMs: Math.round(initMs), gradMs: Math.round(gradMs * 10) / 10, evalMs: Math.round(evalMs * 10) / 10, leaked,
+    initMs: Math.round(initMs), gradMs: gradMs === null ? null : Math.round(gradMs * 10) / 10, evalMs: Math.round(evalMs * 10) / 10, leaked,
   }));
   [x, y, ...Object.values(params), ...Object.values(state)].forEach((t) => t.dispose());
 }
