@@ -58,13 +58,21 @@ void binary(int op, const float* a, const float* b, float* out, const int64_t* d
 }
 
 void unary(int op, const float* x, float* y, int64_t n, float alpha) {
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; i++) {
-    const float v = x[i];
-    if (op == 0)
+  // Branch-free selects so the loops vectorise (a data-dependent branch mispredicts on half of
+  // a ReLU net's pre-activations).
+  if (op == 0) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+    for (int64_t i = 0; i < n; i++) {
+      const float v = x[i];
       y[i] = v < 0.f ? 0.f : v;  // Relu; NaN stays NaN, as in tfjs
-    else
-      y[i] = v > 0.f ? 1.f : (v != v ? v : alpha);  // Step: 1 above 0, NaN kept, else alpha
+    }
+  } else {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+    for (int64_t i = 0; i < n; i++) {
+      const float v = x[i];
+      const float r = v > 0.f ? 1.f : alpha;
+      y[i] = v != v ? v : r;  // Step: 1 above 0, else alpha; NaN kept
+    }
   }
 }
 

@@ -331,8 +331,7 @@ void max_pool(const float* x, float* y, const ConvGeom& g) {
       for (int64_t iy = ylo; iy < yhi; iy += g.dh)
         for (int64_t ix = xlo; ix < xhi; ix += g.dw) {
           const float* xp = xb + (iy * g.W + ix) * C;
-          for (int64_t c = 0; c < C; c++)
-            if (xp[c] > out[c]) out[c] = xp[c];
+          for (int64_t c = 0; c < C; c++) out[c] = xp[c] > out[c] ? xp[c] : out[c];  // select: vectorises
         }
     }
   }
