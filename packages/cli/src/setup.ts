@@ -37,7 +37,7 @@ function specOf(o: TrainOptions): DatasetSpec {
     case 'spam':
       return { name: 'spam', ...dir } as DatasetSpec;
     case 'blobs':
-      // 10 classes in 16 dimensions: small, but not linearly trivial.
+      // 4 overlapping classes in 16 dimensions: small and fast, not quite separable.
       return { name: 'blobs', numClasses: 4, dim: 16, trainPerClass: 500, testPerClass: 200, separation: 1.2, std: 1, seed: o.seed };
     case 'spirals':
       return { name: 'spirals', seed: o.seed } as DatasetSpec;
@@ -83,7 +83,7 @@ export function buildModel(o: TrainOptions, ds: Dataset): E.Either<string, Model
     o.model === 'mlp'
       ? { inputDim: size, numClasses: ds.numClasses, ...(ds.kind === 'features' ? { hidden: [64, 64] } : {}) }
       : o.model === 'transformer'
-        ? { numClasses: ds.numClasses }
+        ? { numClasses: ds.numClasses, seqLen: ds.inputShape[0], vocabSize: Math.max(2, ds.vocabulary?.length ?? 10000), padId: 0 }
         : { inputShape: ds.inputShape, numClasses: ds.numClasses };
   return pipe(
     createModel(o.model, options),
