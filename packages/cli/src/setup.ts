@@ -12,16 +12,12 @@ import type { BackendName } from '@lets/runtime';
 import type { TrainOptions } from './options';
 
 /**
- * Sets the backend. 'auto' picks wasm (SIMD, with the runtime's kernel patches) when it loads,
- * else cpu. Returns the backend actually in use.
+ * Sets the backend. 'auto' is @lets/runtime's choice: LETS_BACKEND if set, else the fastest
+ * backend that starts (tensorflow, webgpu, wasm with the runtime's kernel patches, cpu).
+ * Returns the backend actually in use.
  */
 export async function setupBackend(name: string): Promise<string> {
-  if (name !== 'auto') return (await initRuntime({ backend: name as BackendName })).backend;
-  try {
-    return (await initRuntime({ backend: 'wasm' })).backend;
-  } catch {
-    return (await initRuntime({ backend: 'cpu' })).backend;
-  }
+  return (await initRuntime({ backend: name as BackendName | 'auto' })).backend;
 }
 
 function specOf(o: TrainOptions): DatasetSpec {
