@@ -101,6 +101,16 @@ describe('Hessian–vector product estimators', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it("'exact' refuses a loss tfjs cannot differentiate twice instead of returning a wrong number", () => {
+    const params = { w: tf.tensor2d([[0.5, -1], [1, 0.2]]) };
+    const x = tf.tensor2d([[1, 2], [-1, 0.5]]);
+    const y = tf.tensor2d([[1, 0], [0, 1]]);
+    const lossFn = (p: Params) => tf.losses.softmaxCrossEntropy(y, tf.matMul(x, p['w'] as tf.Tensor2D)) as tf.Scalar;
+    expect(() => hvpEstimator('exact').hvp({ params, lossFn }, params)).toThrow(/not twice-differentiable/);
+    [x, y].forEach((t) => t.dispose());
+    dispose(params);
+  });
+
   it('names what is missing and rejects unknown estimators', () => {
     const params = { a: tf.tensor1d(a) };
     expect(() => hvpEstimator('exact').hvp({ params }, params)).toThrow(/lossFn/);
