@@ -7,7 +7,8 @@
  * adapter) → wasm (SIMD; the default on a fresh machine) → cpu. `LETS_BACKEND` overrides
  * the choice; asking for a backend that cannot start throws, naming what is missing and how
  * to install it. WebGPU on a machine without a GPU (Dawn's OpenGL ES backend on Mesa
- * llvmpipe) is opt-in: `{ webgpu: { software: true } }` or `LETS_WEBGPU_SOFTWARE=1`.
+ * llvmpipe) is opt-in: `{ webgpu: { software: true } }`, or `LETS_WEBGPU_SOFTWARE=1` together
+ * with an explicit 'webgpu' request; 'auto' never picks it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from './gradients';
@@ -79,7 +80,7 @@ async function quietly<T>(f: () => Promise<T>): Promise<T> {
 const TFJS_NODE_GPU = '@tensorflow/tfjs-node-gpu';
 const TFJS_NODE = '@tensorflow/tfjs-node';
 
-async function load(name: BackendName, options: RuntimeOptions): Promise<void> {
+async function load(name: BackendName, options: RuntimeOptions, explicit: boolean): Promise<void> {
   switch (name) {
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
@@ -101,7 +102,8 @@ async function load(name: BackendName, options: RuntimeOptions): Promise<void> {
       throw new BackendUnavailableError('tensorflow', errors.join('; '), INSTALL.tensorflow);
     }
     case 'webgpu': {
-      const software = options.webgpu?.software ?? process.env['LETS_WEBGPU_SOFTWARE'] === '1';
+      // the software adapter is never picked automatically: it is far slower than wasm
+      const software = options.webgpu?.software ?? (explicit && process.env['LETS_WEBGPU_SOFTWARE'] === '1');
       const problem = await startWebGpu({ software });
       if (problem !== undefined) throw new BackendUnavailableError('webgpu', problem, INSTALL.webgpu);
       return;
@@ -109,8 +111,8 @@ async function load(name: BackendName, options: RuntimeOptions): Promise<void> {
   }
 }
 
-async function start(name: BackendName, options: RuntimeOptions): Promise<void> {
-  await load(name, options);
+async function start(name: BackendName, options: RuntimeOptions, explicit: boolean): Promise<void> {
+  await load(name, options, explicit);
   if (tf.findBackendFactory(name) === null) {
     throw new BackendUnavailableError(name, 'no such backend was registered after loading its package', INSTALL[name]);
   }
@@ -146,13 +148,13 @@ export async function initRuntime(options: RuntimeOptions = {}): Promise<Runtime
   registerGradients();
   const name = requested(options);
   if (name !== 'auto') {
-    await start(name, options);
+    await start(name, options, true);
   } else {
     const failures: string[] = [];
     let started = false;
     for (const candidate of BACKEND_PREFERENCE) {
       try {
-        await start(candidate, options);
+        await start(candidate, options, false);
         started = true;
         break;
       } catch (e) {
@@ -171,7 +173,7 @@ export async function availableBackends(options: RuntimeOptions = {}): Promise<B
   const out: BackendName[] = [];
   for (const name of BACKEND_PREFERENCE) {
     try {
-      await start(name, options);
+      await start(name, options, false);
       out.push(name);
     } catch {
       // not available here

@@ -19,12 +19,12 @@ interface Attrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-export function avgPoolGrad(dy: ArrayLike<number>, info: tf.backend_util.Conv2DInfo): Float32Array {
+export function avgPoolGrad(dy: ArrayLike<number>, info: tf.backend_util.Conv2DInfo, out?: Float32Array): Float32Array {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW,
     strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const dx = new Float32Array(B * H * W * C);
+  const dx = out ?? new Float32Array(B * H * W * C);
   for (let b = 0; b < B; b++)
     for (let y = 0; y < OH; y++)
       for (let x = 0; x < OW; x++) {
@@ -54,6 +54,8 @@ export function registerAvgPoolGrad(backendName: KernelBackendName): void {
     const info = tf.backend_util.computePool2DInfo(
       input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode,
     );
-    return io.output(input.shape, 'float32', avgPoolGrad(io.read(dy), info));
+    const { info: out, view } = io.zeros(input.shape);
+    avgPoolGrad(io.read(dy), info, view);
+    return out;
   });
 }

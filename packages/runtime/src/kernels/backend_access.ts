@@ -26,6 +26,11 @@ export interface Access {
   read(t: TensorInfo): ArrayLike<number> & { length: number };
   /** A new output tensor holding `values`. */
   output(shape: number[], dtype: tf.DataType, values: ArrayLike<number>): TensorInfo;
+  /**
+   * A new zero-filled float32 output and a writable view of it (on wasm, in the heap: no
+   * copy; read inputs only after this call, since allocation can move the heap).
+   */
+  zeros(shape: number[]): { info: TensorInfo; view: Float32Array };
 }
 
 export function access(backendName: KernelBackendName, backend: unknown): Access {
@@ -34,6 +39,12 @@ export function access(backendName: KernelBackendName, backend: unknown): Access
     return {
       read: (t) => b.typedArrayFromHeap(t),
       output: (shape, dtype, values) => b.makeOutput(shape, dtype, undefined, values),
+      zeros: (shape) => {
+        const info = b.makeOutput(shape, 'float32');
+        const view = b.typedArrayFromHeap(info) as Float32Array;
+        view.fill(0);
+        return { info, view };
+      },
     };
   }
   const b = backend as CpuBackendLike;
@@ -43,6 +54,10 @@ export function access(backendName: KernelBackendName, backend: unknown): Access
       return (v ?? b.readSync(t.dataId)) as ArrayLike<number> & { length: number };
     },
     output: (shape, dtype, values) => b.makeTensorInfo(shape, dtype, values),
+    zeros: (shape) => {
+      const view = new Float32Array(shape.reduce((p, q) => p * q, 1));
+      return { info: b.makeTensorInfo(shape, 'float32', view), view };
+    },
   };
 }
 

@@ -69,13 +69,13 @@ export function registerMaxPool(backendName: KernelBackendName): void {
     const io = access(backendName, backend);
     const info = poolInfo(input.shape, attrs as unknown as Attrs);
     const { arg } = maxPoolArgmax(io.read(input), info);
+    const { info: out, view: dx } = io.zeros(input.shape);
     const dyV = io.read(dy);
-    const dx = new Float32Array(input.shape.reduce((p, q) => p * q, 1));
     for (let o = 0; o < arg.length; o++) {
       const at = arg[o]!;
       if (at >= 0) dx[at] = dx[at]! + dyV[o]!;
     }
-    return io.output(input.shape, 'float32', dx);
+    return out;
   });
   replaceKernel('MaxPoolWithArgmax', backendName, ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: TensorInfo };
