@@ -284,6 +284,16 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   });
 }
 
+napi_value SetChunkFloats(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 1, "setChunkFloats");
+    const int64_t n = integer(env, a.v[0], "floats");
+    need(n >= 0, "setChunkFloats: expected a count >= 0");
+    set_chunk_floats(n);
+    return undefined(env);
+  });
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
   return guard(env, [&] {
     napi_value obj, threads, blas;
@@ -314,6 +324,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setChunkFloats", nullptr, SetChunkFloats, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

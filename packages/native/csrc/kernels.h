@@ -17,6 +17,8 @@ struct ConvGeom {
 };
 
 void set_threads(int n);
+// Column-buffer floats per convolution chunk (0: LETS_NATIVE_CHUNK_FLOATS or 2^17).
+void set_chunk_floats(int64_t n);
 int get_threads();
 const char* blas_config();
 

@@ -33,6 +33,8 @@ export interface NativeAddon {
   /** x [R, C]: out[c] = Σ_r x[r, c] (leading) or out[r] = Σ_c x[r, c]; accumulated in double. */
   sum(x: Float32Array, out: Float32Array, R: number, C: number, leading: boolean): void;
   setThreads(n: number): void;
+  /** Column-buffer floats per convolution chunk; 0 restores LETS_NATIVE_CHUNK_FLOATS or 2^17. */
+  setChunkFloats(n: number): void;
   info(): { threads: number; blas: string };
 }
 

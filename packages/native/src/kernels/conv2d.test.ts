@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { maxRelErr, on, rand, setupNative } from '../test-util';
+import { setNativeThreads } from '../backend';
+import { loadAddon } from '../addon';
 
 // float32 tolerance: the native kernels sum the same products as the cpu kernels in another
 // order (im2col + blocked sgemm with FMA vs nested loops). With K = fh·fw·Ci ≤ 36 products of
@@ -41,6 +43,33 @@ describe('Conv2D and its gradients on native vs the stock cpu kernels', () => {
     const c = await on('cpu', f);
     for (let i = 0; i < 3; i++) expect(maxRelErr(n[i]!, c[i]!)).toBeLessThan(TOL);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('chunks spread over threads (one image per chunk) give the same results', async () => {
+    if (skip) return;
+    // Tiny column chunks force one image per chunk, so with 2 threads the chunks run in
+    // parallel, each with its own sgemm, and the filter gradient is reduced across threads.
+    setNativeThreads(2);
+    const addon = loadAddon();
+    if (!addon.ok) throw new Error(addon.reason);
+    addon.addon.setChunkFloats(64);
+    try {
+      for (const [, xShape, wShape, stride, pad] of geometries.slice(0, 3)) {
+        const f = () => {
+          const x = rand([6, ...xShape.slice(1)], 14), w = rand(wShape, 15);
+          const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad);
+          const dy = rand(y.shape, 16) as tf.Tensor4D;
+          const dx = tf.conv2dTranspose(dy, w as tf.Tensor4D, x.shape as [number, number, number, number], stride, pad);
+          const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: stride, pad, dataFormat: 'NHWC', filterShape: wShape }) as tf.Tensor;
+          return [y, dx, dw];
+        };
+        const n = await on('native', f);
+        const c = await on('cpu', f);
+        for (let i = 0; i < 3; i++) expect(maxRelErr(n[i]!, c[i]!)).toBeLessThan(TOL);
+      }
+    } finally {
+      addon.addon.setChunkFloats(0);
+    }
   });
 
   test('a hand-computed convolution', async () => {
