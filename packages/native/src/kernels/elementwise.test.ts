@@ -78,3 +78,20 @@ describe('elementwise kernels on native vs the stock cpu kernels', () => {
     expect(Array.from(s!)).toEqual([16, 20]);
   });
 });
+
+describe('UnsortedSegmentSum (gather gradient) on native', () => {
+  test('matches the cpu kernel, ids out of range dropped', async () => {
+    if (skip) return;
+    const f = () => [tf.unsortedSegmentSum(rand([7, 3, 2], 71), tf.tensor1d([2, 0, 2, 5, 1, -1, 0], 'int32'), 4)];
+    const [n] = await on('native', f);
+    const [c] = await on('cpu', f);
+    expect(maxRelErr(n!, c!)).toBeLessThan(TOL);
+  });
+
+  test('the gradient of gather: row counts of each index', async () => {
+    if (skip) return;
+    // d/dtable Σ gather(table, idx) adds 1 to row r once per occurrence of r in idx.
+    const [g] = await on('native', () => tf.grad((t: tf.Tensor) => tf.sum(tf.gather(t, tf.tensor1d([1, 3, 1, 1], 'int32'))))(tf.zeros([4, 2])));
+    expect(Array.from(g!)).toEqual([0, 0, 3, 3, 0, 0, 1, 1]);
+  });
+});

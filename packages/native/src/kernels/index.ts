@@ -4,6 +4,7 @@ import { conv2DBackpropFilterSpec, conv2DBackpropInputSpec, conv2DSpec, fusedCon
 import { depthwiseBackpropFilterSpec, depthwiseBackpropInputSpec, depthwiseSpec, fusedDepthwiseSpec } from './depthwise';
 import { avgPoolGradSpec, avgPoolSpec, maxPoolGradSpec, maxPoolSpec } from './pool';
 import { batchNormSpec } from './batch_norm';
+import { unsortedSegmentSumSpec } from './segment_sum';
 import { addSpec, multiplySpec, realDivSpec, reluSpec, stepSpec, subSpec, sumSpec } from './elementwise';
 
 /** Every kernel the native backend overrides; the rest are the cpu backend's. */
@@ -14,6 +15,7 @@ export const nativeKernelSpecs: readonly NativeKernelSpec[] = [
   avgPoolSpec, maxPoolSpec, avgPoolGradSpec, maxPoolGradSpec,
   batchNormSpec,
   addSpec, subSpec, multiplySpec, realDivSpec, reluSpec, stepSpec, sumSpec,
+  unsortedSegmentSumSpec,
 ];
 
 export { BACKEND_NAME } from './util';
