@@ -337,6 +337,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
         rhoNow = method.rhoOf(ostate);
         if (!Number.isFinite(lossV)) throw new Error(`training diverged at step ${c.step}: loss ${lossV} (lower --lr?)`);
         const dt = (Date.now() - t0) / 1000;
+        const report = method.reportOf(ostate);
         const rec = {
           type: 'step',
           step: c.step,
@@ -344,10 +345,11 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
           loss: lossV,
           accuracy: correct / idx.length,
           rho: rhoNow,
-          ...method.reportOf(ostate),
+          ...report,
           seconds: dt,
         };
-        if (c.step % o.logEvery === 0 || c.batchInEpoch === order.length) metrics.write(rec);
+        // Every --log-every steps, at epoch ends, and on every step where LETS updated ρ.
+        if (c.step % o.logEvery === 0 || c.batchInEpoch === order.length || 'gap' in report) metrics.write(rec);
         io.progress.step({ batch: c.batchInEpoch, loss: c.lossSum / c.seen, accuracy: c.correct / c.seen, rho: rhoNow, examplesPerSecond: idx.length / Math.max(dt, 1e-6), step: c.step });
         if (o.checkpointEvery > 0 && c.step % o.checkpointEvery === 0 && c.batchInEpoch < order.length) saveLast(false);
         if (haltIn !== undefined && --haltIn <= 0) throw new Halted(`halted after ${flags.haltAfter} steps`);
