@@ -53,6 +53,12 @@ describe('flag validation', () => {
     expect(left(resolve('train', ['--method', 'lets-sam', '--rho', '9', '--rho-max', '5']))).toContain('must lie in [--rho-min, --rho-max]');
   });
 
+  it('refuses training flags with --resume (a resumed run keeps its config.json)', () => {
+    expect(left(resolve('train', ['--resume', 'runs/x', '--epochs', '5']))).toContain('--epochs cannot be given with it');
+    expect(left(resolve('train', ['--resume', 'runs/x', '--out=y']))).toContain('--out cannot be given with it');
+    expect(E.isRight(resolve('train', ['--resume', 'runs/x', '--quiet', '--json']))).toBe(true);
+  });
+
   it('parses comma lists for compare', () => {
     const v = right(resolve('compare', ['--methods', 'sam,lets-asam', '--rhos', '0.01,0.1', '--seeds', '1,2,3'])).values;
     expect(v['methods']).toEqual(['sam', 'lets-asam']);

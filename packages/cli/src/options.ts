@@ -132,15 +132,25 @@ function crossCheck(command: Command, v: Resolved): E.Either<string, Resolved> {
   if (rhoMin !== undefined && rhoMax !== undefined && !(rhoMin < rhoMax)) {
     return E.left(`--rho-min (${rhoMin}) must be below --rho-max (${rhoMax})`);
   }
-  if (command === 'train' && v['resume'] !== undefined && v['out'] !== undefined) {
-    return E.left('--resume continues a run in its own directory; do not also give --out');
-  }
   const method = v['method'] as string | undefined;
   if (command === 'train' && method?.startsWith('lets-') && rhoMin !== undefined && rhoMax !== undefined) {
     const rho = v['rho'] as number;
     if (rho < rhoMin || rho > rhoMax) return E.left(`--rho (ρ₀ = ${rho}) must lie in [--rho-min, --rho-max] = [${rhoMin}, ${rhoMax}]`);
   }
   return E.right(v);
+}
+
+/** Flags that may go with --resume: a resumed run keeps the options in its config.json. */
+const RESUME_FLAGS = ['resume', 'quiet', 'json', 'no-report', 'events', 'halt-after', 'help'];
+
+function resumeCheck(command: Command, argv: readonly string[]): E.Either<string, void> {
+  if (command !== 'train') return E.right(undefined);
+  const given = argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0] as string);
+  if (!given.includes('resume')) return E.right(undefined);
+  const other = given.find((g) => !RESUME_FLAGS.includes(g));
+  return other === undefined
+    ? E.right(undefined)
+    : E.left(`--resume continues a run with the options in its config.json; --${other} cannot be given with it`);
 }
 
 /**
@@ -178,6 +188,7 @@ export function resolve(command: Command, argv: readonly string[]): E.Either<str
       return { values, positionals: args.positionals };
     }),
     E.chain(({ values, positionals }) => pipe(crossCheck(command, values), E.map((v) => ({ values: v, positionals })))),
+    E.chainFirst(() => resumeCheck(command, argv)),
   );
 }
 
