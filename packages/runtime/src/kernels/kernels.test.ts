@@ -62,6 +62,9 @@ const geos: Array<[string, Geo]> = [
   ['3x3 stride 2 same', { B: 2, H: 7, W: 6, C: 3, fh: 3, fw: 3, s: 2, pad: 'same' }],
   ['2x3 stride 2 valid', { B: 1, H: 8, W: 7, C: 2, fh: 2, fw: 3, s: 2, pad: 'valid' }],
   ['5x5 stride 1 valid', { B: 2, H: 6, W: 6, C: 2, fh: 5, fw: 5, s: 1, pad: 'valid' }],
+  ['4x4 stride 2 same (even filter)', { B: 1, H: 7, W: 8, C: 2, fh: 4, fw: 4, s: 2, pad: 'same' }],
+  ['2x2 stride 3 valid (taps miss some pixels)', { B: 2, H: 8, W: 7, C: 2, fh: 2, fw: 2, s: 3, pad: 'valid' }],
+  ['3x3 stride 3 same', { B: 1, H: 7, W: 9, C: 3, fh: 3, fw: 3, s: 3, pad: 'same' }],
 ];
 
 describe.each(['cpu', 'wasm'] as const)('training kernels on %s', (backend) => {
