@@ -5,6 +5,7 @@ import { registerConv2dBackpropFilter } from './conv2d_backprop_filter';
 import { registerWasmConv2dBackpropInput } from './conv2d_backprop_input';
 import { registerDepthwiseBackprop } from './depthwise_backprop';
 import { registerMaxPool } from './max_pool';
+import { registerWasmSum } from './sum';
 import { registerUnsortedSegmentSum } from './unsorted_segment_sum';
 
 export type { KernelBackendName } from './backend_access';
@@ -17,8 +18,8 @@ const done = new Set<string>();
  *   MaxPoolGrad/MaxPoolWithArgmax (flat loops; on wasm they also fix tfjs 4.22's wrong results),
  *   AvgPoolGrad (flat loop);
  * - wasm: the same (absent from tfjs-backend-wasm) with Conv2DBackpropFilter as
- *   im2col + XNNPACK matmul, plus Conv2DBackpropInput as a forward conv and BatchMatMul
- *   with explicit transposes.
+ *   im2col + XNNPACK matmul, plus Conv2DBackpropInput as forward convs, BatchMatMul
+ *   with explicit transposes and Sum over leading axes in one pass.
  * Other backends are left as they are.
  */
 export function registerTrainingKernels(backendName: string): void {
@@ -33,6 +34,7 @@ export function registerTrainingKernels(backendName: string): void {
   if (name === 'wasm') {
     registerWasmConv2dBackpropInput();
     registerWasmBatchMatMul();
+    registerWasmSum();
   }
   done.add(backendName);
 }

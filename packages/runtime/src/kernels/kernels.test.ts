@@ -204,6 +204,29 @@ describe.each(['cpu', 'wasm'] as const)('training kernels on %s', (backend) => {
     tf.dispose([x, dy, dx]);
   });
 
+  it.each([
+    ['leading axes [0, 1, 2] (bias gradient)', [3, 4, 5, 6], [0, 1, 2], false],
+    ['axis 0 with keepDims', [7, 5], [0], true],
+    ['inner axis (delegated)', [3, 4, 5], [2], false],
+    ['all axes (delegated)', [3, 4], [0, 1], false],
+  ] as const)('Sum over %s', (_n, shape, axes, keepDims) => {
+    const x = rnd([...shape], 15);
+    const xv = x.dataSync();
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, q) => p * q, 1));
+    const kept = shape.map((_, i) => i).filter((i) => !(axes as readonly number[]).includes(i));
+    const outSize = kept.reduce((p, i) => p * shape[i]!, 1);
+    const want = new Array(outSize).fill(0);
+    for (let f = 0; f < xv.length; f++) {
+      let o = 0;
+      for (const i of kept) o = o * shape[i]! + (Math.floor(f / strides[i]!) % shape[i]!);
+      want[o] += xv[f]!;
+    }
+    const got = tf.sum(x, [...axes], keepDims);
+    expect(got.shape).toEqual(keepDims ? shape.map((d, i) => ((axes as readonly number[]).includes(i) ? 1 : d)) : kept.map((i) => shape[i]!));
+    expect(relErrArrays(got.dataSync(), want)).toBeLessThan(TOL);
+    tf.dispose([x, got]);
+  });
+
   it('UnsortedSegmentSum scatter-adds rows and drops out-of-range ids; gather gradient works', () => {
     const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
     const ids = tf.tensor1d([2, 0, 2, 9], 'int32');
