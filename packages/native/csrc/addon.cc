@@ -222,7 +222,7 @@ napi_value Binary(napi_env env, napi_callback_info info) {
     const float* B = f32(env, a.v[2], &nb, "b");
     float* O = f32(env, a.v[3], &no, "out");
     const int32_t* l = i32(env, a.v[4], &nl, "layout");
-    need(op >= 0 && op <= 3, "binary: op must be 0..3");
+    need(op >= 0 && op <= 4, "binary: op must be 0..4");
     need(nl == 9, "binary: layout must have 9 entries");
     int64_t d[3], sa[3], sb[3];
     for (int i = 0; i < 3; i++) { d[i] = l[i]; sa[i] = l[3 + i]; sb[i] = l[6 + i]; }

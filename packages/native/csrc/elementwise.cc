@@ -18,7 +18,8 @@ inline float apply(float x, float y) {
   if (OP == 0) return x + y;
   if (OP == 1) return x - y;
   if (OP == 2) return x * y;
-  return x / y;
+  if (OP == 3) return x / y;
+  return (x - y) * (x - y);
 }
 
 template <int OP>
@@ -53,7 +54,8 @@ void binary(int op, const float* a, const float* b, float* out, const int64_t* d
     case 0: binary_impl<0>(a, b, out, dims, strideA, strideB); break;
     case 1: binary_impl<1>(a, b, out, dims, strideA, strideB); break;
     case 2: binary_impl<2>(a, b, out, dims, strideA, strideB); break;
-    default: binary_impl<3>(a, b, out, dims, strideA, strideB); break;
+    case 3: binary_impl<3>(a, b, out, dims, strideA, strideB); break;
+    default: binary_impl<4>(a, b, out, dims, strideA, strideB); break;
   }
 }
 

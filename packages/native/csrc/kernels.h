@@ -60,7 +60,7 @@ void bias_act(float* y, int64_t rows, int64_t C, const float* bias, int act);
 
 namespace lets {
 // out = a (op) b over merged dims d[3] with element strides sa, sb (0 = broadcast);
-// op 0 add, 1 sub, 2 mul, 3 div.
+// op 0 add, 1 sub, 2 mul, 3 div, 4 squared difference.
 void binary(int op, const float* a, const float* b, float* out, const int64_t* dims,
             const int64_t* strideA, const int64_t* strideB);
 // op 0: relu, op 1: step (x > 0 ? 1 : alpha, NaN kept).

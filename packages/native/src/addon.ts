@@ -24,10 +24,10 @@ export interface NativeAddon {
   /** y[r, c] = act(y[r, c] + bias[c]) in place; act 0 = linear, 1 = relu. */
   biasAct(y: Float32Array, rows: number, C: number, bias: Float32Array | null, act: 0 | 1): void;
   /**
-   * out = a (op) b, op 0 add, 1 sub, 2 mul, 3 div, over merged dims with element strides
+   * out = a (op) b, op 0 add, 1 sub, 2 mul, 3 div, 4 (a − b)², over merged dims with element strides
    * (0 = broadcast): layout [d0, d1, d2, sa0, sa1, sa2, sb0, sb1, sb2].
    */
-  binary(op: 0 | 1 | 2 | 3, a: Float32Array, b: Float32Array, out: Float32Array, layout: Int32Array): void;
+  binary(op: 0 | 1 | 2 | 3 | 4, a: Float32Array, b: Float32Array, out: Float32Array, layout: Int32Array): void;
   /** y = relu(x) (op 0) or step(x) = x > 0 ? 1 : alpha, NaN kept (op 1). */
   unary(op: 0 | 1, x: Float32Array, y: Float32Array, alpha: number): void;
   /** x [R, C]: out[c] = Σ_r x[r, c] (leading) or out[r] = Σ_c x[r, c]; accumulated in double. */

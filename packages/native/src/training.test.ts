@@ -19,7 +19,8 @@ function init(spec: Array<[string, number[]]>, tag: string): Params {
   spec.forEach(([name, shape], i) => {
     const n = shape.reduce((a, b) => a * b, 1);
     const fanIn = shape.length === 1 ? 1 : n / shape[shape.length - 1]!;
-    const v = shape.length === 1 ? new Float32Array(n) : randomValues(n, 100 + i).map((x) => x * Math.sqrt(6 / fanIn));
+    const v = name === 'gamma' ? new Float32Array(n).fill(1)
+      : shape.length === 1 ? new Float32Array(n) : randomValues(n, 100 + i).map((x) => x * Math.sqrt(6 / fanIn));
     const t = tf.tensor(v, shape);
     p[name] = tf.variable(t, true, `${tag}/${name}`);
     t.dispose();
@@ -37,7 +38,10 @@ const mlp = (p: Params, x: tf.Tensor) => {
 };
 
 const cnn = (p: Params, x: tf.Tensor) => {
-  const a1 = tf.relu(tf.add(tf.conv2d(x as tf.Tensor4D, p.k1 as tf.Tensor4D, 1, 'same'), p.c1!));
+  const z1 = tf.add(tf.conv2d(x as tf.Tensor4D, p.k1 as tf.Tensor4D, 1, 'same'), p.c1!);
+  // Batch norm with batch statistics (training mode): moments, then FusedBatchNorm.
+  const { mean, variance } = tf.moments(z1, [0, 1, 2]);
+  const a1 = tf.relu(tf.batchNorm(z1, mean, variance, p.beta!, p.gamma!, 1e-3));
   const a2 = tf.relu(tf.add(tf.conv2d(a1 as tf.Tensor4D, p.k2 as tf.Tensor4D, 2, 'same'), p.c2!));
   const d = tf.depthwiseConv2d(a2 as tf.Tensor4D, p.dk as tf.Tensor4D, 1, 'same');
   const pooled = tf.avgPool(tf.maxPool(d, 2, 1, 'same'), 2, 2, 'valid');
@@ -48,7 +52,7 @@ async function train(backend: string, kind: 'mlp' | 'cnn'): Promise<{ losses: nu
   await tf.setBackend(backend);
   const spec: Array<[string, number[]]> = kind === 'mlp'
     ? [['w1', [20, 16]], ['b1', [16]], ['w2', [16, 16]], ['b2', [16]], ['w3', [16, 4]], ['b3', [4]]]
-    : [['k1', [3, 3, 3, 4]], ['c1', [4]], ['k2', [3, 3, 4, 8]], ['c2', [8]], ['dk', [3, 3, 8, 1]], ['w', [32, 4]], ['b', [4]]];
+    : [['k1', [3, 3, 3, 4]], ['c1', [4]], ['gamma', [4]], ['beta', [4]], ['k2', [3, 3, 4, 8]], ['c2', [8]], ['dk', [3, 3, 8, 1]], ['w', [32, 4]], ['b', [4]]];
   const p = init(spec, `${backend}-${kind}`);
   const B = 8;
   const x = tf.tensor(randomValues(kind === 'mlp' ? B * 20 : B * 8 * 8 * 3, 7), kind === 'mlp' ? [B, 20] : [B, 8, 8, 3]);

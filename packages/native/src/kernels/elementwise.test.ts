@@ -41,11 +41,11 @@ describe('elementwise kernels on native vs the stock cpu kernels', () => {
     const before = tf.memory().numTensors;
     const f = () => {
       const a = rand(aShape, 51), b = tf.add(rand(bShape, 52), 2); // b in [1,3): safe divisor
-      return [tf.add(a, b), tf.sub(a, b), tf.mul(a, b), tf.div(a, b)];
+      return [tf.add(a, b), tf.sub(a, b), tf.mul(a, b), tf.div(a, b), tf.squaredDifference(a, b)];
     };
     const n = await on('native', f);
     const c = await on('cpu', f);
-    for (let i = 0; i < 4; i++) expect(maxRelErr(n[i]!, c[i]!)).toBeLessThan(TOL);
+    for (let i = 0; i < 5; i++) expect(maxRelErr(n[i]!, c[i]!)).toBeLessThan(TOL);
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -61,15 +61,24 @@ describe('elementwise kernels on native vs the stock cpu kernels', () => {
     expect(Array.from(stepA!)).toEqual([0.25, 0.25, 0.25, 1, 1, NaN]);
   });
 
-  test('sums over leading, trailing and middle axes, with keepDims', async () => {
+  test('sums and means over leading, trailing and middle axes, with keepDims', async () => {
     if (skip) return;
     const f = () => {
       const x = rand([3, 4, 5, 6], 61);
-      return [tf.sum(x, [0, 1, 2]), tf.sum(x, -1), tf.sum(x, [2, 3], true), tf.sum(x), tf.sum(x, 1), tf.sum(x, [0, 1, 2], true)];
+      return [tf.sum(x, [0, 1, 2]), tf.sum(x, -1), tf.sum(x, [2, 3], true), tf.sum(x), tf.sum(x, 1), tf.sum(x, [0, 1, 2], true),
+        tf.mean(x, [0, 1, 2]), tf.mean(x, -1, true), tf.mean(x), tf.mean(x, 2), tf.moments(x, [0, 1, 2]).variance];
     };
     const n = await on('native', f);
     const c = await on('cpu', f);
     for (let i = 0; i < n.length; i++) expect(maxRelErr(n[i]!, c[i]!)).toBeLessThan(TOL);
+  });
+
+  test('hand-computed moments', async () => {
+    if (skip) return;
+    // Per column of [[1, 2], [3, 6]]: mean [2, 4], variance [1, 4].
+    const [m, v] = await on('native', () => { const r = tf.moments(tf.tensor2d([[1, 2], [3, 6]]), 0); return [r.mean, r.variance]; });
+    expect(Array.from(m!)).toEqual([2, 4]);
+    expect(Array.from(v!)).toEqual([1, 4]);
   });
 
   test('a hand-computed bias gradient: column sums', async () => {

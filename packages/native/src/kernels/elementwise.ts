@@ -34,7 +34,7 @@ export function broadcastLayout(aShape: number[], bShape: number[], outShape: nu
   return Int32Array.from([...dims, ...strides(fa), ...strides(fb)]);
 }
 
-function binarySpec(kernelName: string, op: 0 | 1 | 2 | 3): NativeKernelSpec {
+function binarySpec(kernelName: string, op: 0 | 1 | 2 | 3 | 4): NativeKernelSpec {
   return {
     kernelName,
     make: (addon) => (args, fallback) => {
@@ -52,11 +52,12 @@ function binarySpec(kernelName: string, op: 0 | 1 | 2 | 3): NativeKernelSpec {
   };
 }
 
-/** Add, Sub, Multiply, RealDiv of float32 tensors with broadcasting, on all threads. */
+/** Add, Sub, Multiply, RealDiv, SquaredDifference of float32 tensors with broadcasting, on all threads. */
 export const addSpec = binarySpec('Add', 0);
 export const subSpec = binarySpec('Sub', 1);
 export const multiplySpec = binarySpec('Multiply', 2);
 export const realDivSpec = binarySpec('RealDiv', 3);
+export const squaredDifferenceSpec = binarySpec('SquaredDifference', 4);
 
 function unarySpec(kernelName: 'Relu' | 'Step', op: 0 | 1): NativeKernelSpec {
   return {
@@ -78,32 +79,39 @@ export const reluSpec = unarySpec('Relu', 0);
 /** Step: 1 where x > 0, else alpha, NaN kept (ReLU's gradient is dy·step(x)). */
 export const stepSpec = unarySpec('Step', 1);
 
+function reduceSpec(kernelName: 'Sum' | 'Mean'): NativeKernelSpec {
+  return {
+    kernelName,
+    make: (addon) => (args, fallback) => {
+      const { backend } = args;
+      const x = args.inputs.x!;
+      const xv = f32(backend, x);
+      if (xv === undefined) return fallback(args as never);
+      const r = x.shape.length;
+      const axes = [...new Set(tf.util.parseAxisParam(args.attrs?.axis as number | number[], x.shape))].sort((p, q) => p - q);
+      if (axes.length === 0) return fallback(args as never);
+      const leading = axes.every((ax, i) => ax === i);
+      const trailing = axes.every((ax, i) => ax === r - axes.length + i);
+      if (!leading && !trailing) return fallback(args as never);
+      const reduced = tf.util.sizeFromShape(axes.map((ax) => x.shape[ax]!));
+      const kept = reduced === 0 ? 0 : xv.length / reduced;
+      const [outShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
+      const out = alloc(backend, tf.util.sizeFromShape(outShape));
+      if (out.length > 0) {
+        if (trailing) addon.sum(xv, out, kept, reduced, false);
+        else addon.sum(xv, out, reduced, kept, true);
+        if (kernelName === 'Mean') for (let i = 0; i < out.length; i++) out[i] = out[i]! / reduced;
+      }
+      const shape = args.attrs?.keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
+      return output(backend, shape, out);
+    },
+  };
+}
+
 /**
  * Sum over a leading block of axes (bias gradients: [N,H,W,C] → [C]) or a trailing block (row
  * sums), accumulated in double like the cpu kernel; other axis sets go to the cpu kernel.
  */
-export const sumSpec: NativeKernelSpec = {
-  kernelName: 'Sum',
-  make: (addon) => (args, fallback) => {
-    const { backend } = args;
-    const x = args.inputs.x!;
-    const xv = f32(backend, x);
-    if (xv === undefined) return fallback(args as never);
-    const r = x.shape.length;
-    const axes = [...new Set(tf.util.parseAxisParam(args.attrs?.axis as number | number[], x.shape))].sort((p, q) => p - q);
-    if (axes.length === 0) return fallback(args as never);
-    const leading = axes.every((ax, i) => ax === i);
-    const trailing = axes.every((ax, i) => ax === r - axes.length + i);
-    if (!leading && !trailing) return fallback(args as never);
-    const reduced = tf.util.sizeFromShape(axes.map((ax) => x.shape[ax]!));
-    const kept = reduced === 0 ? 0 : xv.length / reduced;
-    const [outShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
-    const out = alloc(backend, tf.util.sizeFromShape(outShape));
-    if (out.length > 0) {
-      if (trailing) addon.sum(xv, out, kept, reduced, false);
-      else addon.sum(xv, out, reduced, kept, true);
-    }
-    const shape = args.attrs?.keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
-    return output(backend, shape, out);
-  },
-};
+export const sumSpec = reduceSpec('Sum');
+/** Mean over a leading or trailing block of axes: the sum (in double) divided by the count. */
+export const meanSpec = reduceSpec('Mean');

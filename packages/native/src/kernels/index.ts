@@ -5,7 +5,7 @@ import { depthwiseBackpropFilterSpec, depthwiseBackpropInputSpec, depthwiseSpec,
 import { avgPoolGradSpec, avgPoolSpec, maxPoolGradSpec, maxPoolSpec } from './pool';
 import { batchNormSpec } from './batch_norm';
 import { unsortedSegmentSumSpec } from './segment_sum';
-import { addSpec, multiplySpec, realDivSpec, reluSpec, stepSpec, subSpec, sumSpec } from './elementwise';
+import { addSpec, meanSpec, multiplySpec, realDivSpec, reluSpec, squaredDifferenceSpec, stepSpec, subSpec, sumSpec } from './elementwise';
 
 /** Every kernel the native backend overrides; the rest are the cpu backend's. */
 export const nativeKernelSpecs: readonly NativeKernelSpec[] = [
@@ -14,7 +14,7 @@ export const nativeKernelSpecs: readonly NativeKernelSpec[] = [
   depthwiseSpec, fusedDepthwiseSpec, depthwiseBackpropInputSpec, depthwiseBackpropFilterSpec,
   avgPoolSpec, maxPoolSpec, avgPoolGradSpec, maxPoolGradSpec,
   batchNormSpec,
-  addSpec, subSpec, multiplySpec, realDivSpec, reluSpec, stepSpec, sumSpec,
+  addSpec, subSpec, multiplySpec, realDivSpec, squaredDifferenceSpec, reluSpec, stepSpec, sumSpec, meanSpec,
   unsortedSegmentSumSpec,
 ];
 
