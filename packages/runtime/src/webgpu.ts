@@ -86,7 +86,9 @@ export async function startWebGpu({ software }: { software: boolean }): Promise<
   if (software) {
     process.env['EGL_PLATFORM'] ??= 'surfaceless';
     if (process.env['XDG_RUNTIME_DIR'] === undefined) {
-      process.env['XDG_RUNTIME_DIR'] = fs.mkdtempSync(path.join(os.tmpdir(), 'lets-xdg-'));
+      const xdg = fs.mkdtempSync(path.join(os.tmpdir(), 'lets-xdg-'));
+      process.env['XDG_RUNTIME_DIR'] = xdg;
+      process.once('exit', () => fs.rmSync(xdg, { recursive: true, force: true }));
     }
   }
   Object.assign(globalThis, webgpu.globals);
