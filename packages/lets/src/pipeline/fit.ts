@@ -136,7 +136,7 @@ export const fit = async <S>(options: FitOptions<S>): Promise<FitResult<S>> => {
     history.push(m);
     if ((await options.callbacks?.onEpoch?.(m, state)) === 'stop') stop = true;
     if (options.checkpoint !== undefined && (state.epoch % every === 0 || state.epoch >= epochs || stop)) {
-      saveCheckpoint(options.checkpoint.file, state);
+      await saveCheckpoint(options.checkpoint.file, state);
     }
   }
   return { state, history };

@@ -147,7 +147,7 @@ describe('training pipeline', () => {
     await fit({ ...common, optimizer: optimizer(), epochs: 3, checkpoint: { file }, callbacks: { onEpoch: (m) => (m.epoch === 1 ? 'stop' : undefined) } }).then((r) =>
       disposeTrainState(r.state),
     );
-    const loaded = loadCheckpoint(file);
+    const loaded = await loadCheckpoint(file);
     expect(E.isRight(loaded)).toBe(true);
     const ck = (loaded as E.Right<TrainState<unknown>>).right;
     expect(ck.epoch).toBe(2);
@@ -159,7 +159,7 @@ describe('training pipeline', () => {
     expect(fs.readdirSync(dir)).toEqual(['last.ckpt']); // no temporary file left behind
     [straight, resumed].forEach((r) => disposeTrainState(r.state));
     expect(E.isLeft(decodeCheckpoint(new Uint8Array([1, 2, 3])))).toBe(true);
-    expect(E.isLeft(loadCheckpoint(path.join(dir, 'missing.ckpt')))).toBe(true);
+    expect(E.isLeft(await loadCheckpoint(path.join(dir, 'missing.ckpt')))).toBe(true);
     fs.rmSync(dir, { recursive: true });
   });
 
