@@ -92,7 +92,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'test-size', kind: { type: 'int', min: 0 }, default: 0, help: 'use only this many test examples (0: all)', commands: TRAIN },
   { name: 'model', kind: { type: 'enum', values: MODELS }, default: 'cnn', help: 'model architecture', commands: TRAIN },
   // runtime
-  { name: 'backend', kind: { type: 'enum', values: BACKENDS }, default: 'auto', help: "tfjs backend ('auto': wasm when it loads, else cpu)", commands: TRAIN },
+  { name: 'backend', kind: { type: 'enum', values: BACKENDS }, default: 'auto', help: "tfjs backend ('auto': LETS_BACKEND, else the fastest that starts: tensorflow, webgpu, wasm, cpu)", commands: TRAIN },
   { name: 'jobs', kind: { type: 'int', min: 1 }, help: 'runs at once in worker processes (default: the number of cores)', commands: ['compare'] },
   { name: 'steps', kind: { type: 'int', min: 1 }, default: 20, help: 'timed steps per method', commands: ['bench'] },
   // output
