@@ -3,6 +3,7 @@
 // registrations cannot be loaded by Node directly (extensionless imports), so we bundle
 // them once into a CommonJS file that @lets/runtime loads. See packages/runtime/README.md.
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,3 +24,8 @@ await build({
   logLevel: 'warning',
 });
 console.log(`prepare: wrote ${out.slice(root.length + 1)}${existsSync(out) ? '' : ' (missing!)'}`);
+
+// The optional native CPU backend (@lets/native): compiles its addon against OpenBLAS when a
+// compiler and the library are present; otherwise prints one line and the runtime uses wasm.
+const native = join(root, 'packages/native/scripts/build.mjs');
+if (existsSync(native)) spawnSync(process.execPath, [native], { stdio: 'inherit' });

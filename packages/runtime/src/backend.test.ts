@@ -22,11 +22,37 @@ describe('initRuntime', () => {
     expect(info.backend).toBe(available[0]);
   });
 
+  it("'auto' prefers the native backend over wasm exactly when its addon is built", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const native = require('@lets/native') as typeof import('@lets/native');
+    const available = await availableBackends();
+    expect(available.includes('native')).toBe(native.isNativeAvailable());
+    if (available.includes('native')) {
+      expect(available.indexOf('native')).toBeLessThan(available.indexOf('wasm'));
+      const info = await initRuntime({ backend: 'native' });
+      expect(info.backend).toBe('native');
+      expect(info.threads).toBeGreaterThanOrEqual(1);
+      // a gradient through a conv on native equals the same on cpu
+      const run = () => {
+        const x = tf.tensor4d(Array.from({ length: 2 * 5 * 5 * 3 }, (_, i) => Math.sin(i)), [2, 5, 5, 3]);
+        const w = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i)), [3, 3, 3, 4]);
+        const g = tf.grad((k: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(x, k, 1, 'same'))))(w);
+        const out = Array.from(g.dataSync());
+        tf.dispose([x, w, g]);
+        return out;
+      };
+      const onNative = run();
+      await initRuntime({ backend: 'cpu' });
+      const onCpu = run();
+      onNative.forEach((v, i) => expect(v).toBeCloseTo(onCpu[i] as number, 2));
+    }
+  });
+
   it('LETS_BACKEND overrides the automatic choice, and names a bad value', async () => {
     process.env['LETS_BACKEND'] = 'cpu';
     expect((await initRuntime()).backend).toBe('cpu');
     process.env['LETS_BACKEND'] = 'gpu';
-    await expect(initRuntime()).rejects.toThrow(/unknown backend 'gpu' \(from LETS_BACKEND\); expected one of auto, tensorflow, webgpu, wasm, cpu/);
+    await expect(initRuntime()).rejects.toThrow(/unknown backend 'gpu' \(from LETS_BACKEND\); expected one of auto, tensorflow, webgpu, native, wasm, cpu/);
   });
 
   it('asking for a backend that is not installed names the package and how to install it', async () => {

@@ -4,7 +4,8 @@
  *
  * Order for 'auto': tensorflow (tfjs-node-gpu / tfjs-node, only if the user installed one)
  * → webgpu (the `webgpu` package + @tensorflow/tfjs-backend-webgpu, with a real GPU
- * adapter) → wasm (SIMD; the default on a fresh machine) → cpu. `LETS_BACKEND` overrides
+ * adapter) → native (@lets/native: OpenBLAS through a Node addon, when it was built) → wasm
+ * (SIMD; the default on a fresh machine without the addon) → cpu. `LETS_BACKEND` overrides
  * the choice; asking for a backend that cannot start throws, naming what is missing and how
  * to install it. WebGPU on a machine without a GPU (Dawn's OpenGL ES backend on Mesa
  * llvmpipe) is opt-in: `{ webgpu: { software: true } }`, or `LETS_WEBGPU_SOFTWARE=1` together
@@ -15,10 +16,10 @@ import { registerGradients } from './gradients';
 import { registerTrainingKernels } from './kernels';
 import { startWebGpu, webgpuAdapterName } from './webgpu';
 
-export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'native' | 'wasm' | 'cpu';
 
 /** Backends in the order 'auto' tries them. */
-export const BACKEND_PREFERENCE: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+export const BACKEND_PREFERENCE: readonly BackendName[] = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'];
 
 export interface RuntimeOptions {
   /** Backend to use, or 'auto' (default): `LETS_BACKEND`, else the fastest that starts. */
@@ -56,6 +57,9 @@ const INSTALL: Record<BackendName, string> = {
   webgpu:
     'Install the optional packages `webgpu@0.6.2` and `@tensorflow/tfjs-backend-webgpu@4.22.0` and a GPU driver with Vulkan; ' +
     'without a GPU, set LETS_WEBGPU_SOFTWARE=1 with Mesa EGL installed (Debian: libegl-mesa0 libgl1-mesa-dri)',
+  native:
+    'Install a C++ compiler and OpenBLAS (Debian: apt-get install g++ libopenblas-dev libopenblas0-openmp), ' +
+    'then build the addon: node packages/native/scripts/build.mjs (npm install runs it)',
   wasm: 'Reinstall @tensorflow/tfjs-backend-wasm@4.22.0 (a dependency of @lets/runtime)',
   cpu: 'Reinstall @tensorflow/tfjs-backend-cpu@4.22.0 (a dependency of @lets/runtime)',
 };
@@ -76,6 +80,8 @@ async function quietly<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
+let nativeThreads: number | undefined;
+
 // Module names in variables so that bundlers and TypeScript leave optional packages alone.
 const TFJS_NODE_GPU = '@tensorflow/tfjs-node-gpu';
 const TFJS_NODE = '@tensorflow/tfjs-node';
@@ -88,6 +94,19 @@ async function load(name: BackendName, options: RuntimeOptions, explicit: boolea
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');
       return;
+    case 'native': {
+      if (tf.findBackendFactory('native') !== null) return;
+      // The native backend copies the cpu kernels registered at this moment, so the
+      // runtime's cpu training kernels must be in place first.
+      await import('@tensorflow/tfjs-backend-cpu');
+      registerTrainingKernels('cpu');
+      const native = await import('@lets/native');
+      if (!native.registerNativeBackend()) {
+        throw new BackendUnavailableError('native', native.nativeInfo().reason ?? 'the addon is not built', INSTALL.native);
+      }
+      nativeThreads = native.nativeInfo().threads;
+      return;
+    }
     case 'tensorflow': {
       if (tf.findBackendFactory('tensorflow') !== null) return;
       const errors: string[] = [];
@@ -159,6 +178,11 @@ export async function initRuntime(options: RuntimeOptions = {}): Promise<Runtime
         break;
       } catch (e) {
         failures.push(firstLine(e));
+        // the one fallback a user should hear about: the fast CPU path is missing
+        if (candidate === 'native') {
+          const reason = e instanceof BackendUnavailableError ? e.reason : firstLine(e);
+          console.warn(`lets: native backend unavailable (${reason}); falling back to wasm`);
+        }
       }
     }
     if (!started) throw new Error(`@lets/runtime: no backend could start:\n${failures.join('\n')}`);
@@ -195,6 +219,7 @@ export function describe(): RuntimeInfo {
     info.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     info.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 2 : 1;
   }
+  if (backend === 'native' && nativeThreads !== undefined) info.threads = nativeThreads;
   if (backend === 'webgpu') {
     const a = webgpuAdapterName();
     if (a !== undefined) info.gpuAdapter = a;

@@ -9,7 +9,7 @@ import { initRuntime } from './backend';
 import { hvp, valueGradHvp, type TensorTree } from './hvp';
 import { batchNorm } from './batch_norm';
 import { softmaxCrossEntropy } from './losses';
-import { disposeTree, fdHvp, relErr, unitDirection, vdot } from './test-util';
+import { disposeTree, fdHvp, relErr, TEST_BACKENDS, unitDirection, vdot } from './test-util';
 
 const H = 1e-2;
 const TOL = 5e-3;
@@ -75,7 +75,7 @@ function dispose(m: Model): void {
   m.data.forEach((t) => t.dispose());
 }
 
-describe.each(['cpu', 'wasm'] as const)('hvp of models on %s', (backend) => {
+describe.each(TEST_BACKENDS)('hvp of models on %s', (backend) => {
   beforeAll(async () => {
     await initRuntime({ backend });
   });

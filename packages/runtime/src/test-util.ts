@@ -88,3 +88,15 @@ export function unitDirection(p: TensorTree, seed: number): TensorTree {
 export function disposeTree(t: TensorTree): void {
   for (const x of Object.values(t)) x.dispose();
 }
+
+/**
+ * Backends the backend-parameterized suites run on: cpu and wasm always, and the native
+ * backend when its addon is built here (otherwise the reason is printed once).
+ */
+export const TEST_BACKENDS: readonly ('cpu' | 'wasm' | 'native')[] = (() => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const native = require('@lets/native') as typeof import('@lets/native');
+  if (native.isNativeAvailable()) return ['cpu', 'wasm', 'native'];
+  console.log(`native backend tests skipped: ${native.nativeInfo().reason ?? 'addon not built'}`);
+  return ['cpu', 'wasm'];
+})();

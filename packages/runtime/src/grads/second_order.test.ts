@@ -12,7 +12,7 @@ import { initRuntime } from '../backend';
 import { hvp, type TensorTree } from '../hvp';
 import { batchNorm } from '../batch_norm';
 import { logSoftmax, softmaxCrossEntropy } from '../losses';
-import { disposeTree, fdDirectional, fdHvp, gradTree, relErr, unitDirection, vdot } from '../test-util';
+import { disposeTree, fdDirectional, fdHvp, gradTree, relErr, TEST_BACKENDS, unitDirection, vdot } from '../test-util';
 
 const H = 1e-2;
 const TOL_HVP = 5e-3;
@@ -111,7 +111,7 @@ function cases(): Record<string, Case> {
   };
 }
 
-describe.each(['cpu', 'wasm'] as const)('second-order gradients on %s', (backend) => {
+describe.each(TEST_BACKENDS)('second-order gradients on %s', (backend) => {
   beforeAll(async () => {
     await initRuntime({ backend });
   });

@@ -5,7 +5,7 @@
 // accumulation error is ≤ ~300·u·max|term| ≈ 2e-5 relative; we allow 1e-4.
 import * as tf from '@tensorflow/tfjs-core';
 import { initRuntime } from '../backend';
-import { relErrArrays } from '../test-util';
+import { relErrArrays, TEST_BACKENDS } from '../test-util';
 import { setIm2colChunkFloats } from './conv2d_backprop_filter';
 import { softmaxCrossEntropy } from '../losses';
 
@@ -67,7 +67,7 @@ const geos: Array<[string, Geo]> = [
   ['3x3 stride 3 same', { B: 1, H: 7, W: 9, C: 3, fh: 3, fw: 3, s: 3, pad: 'same' }],
 ];
 
-describe.each(['cpu', 'wasm'] as const)('training kernels on %s', (backend) => {
+describe.each(TEST_BACKENDS)('training kernels on %s', (backend) => {
   beforeAll(async () => {
     await initRuntime({ backend });
   });
