@@ -86,4 +86,16 @@ describe('lets (in-process)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('not a run or comparison directory');
   });
+
+  it('runs the main job\'s pipeline on a slice of MNIST: lets-sam, CNN, wasm, label noise', async () => {
+    const out = join(tempDir(), 'mnist');
+    const r = await run(['train', '--preset', 'main', '--train-size', '300', '--test-size', '200', '--epochs', '1', '--backend', 'wasm', '--label-noise', '0.1', '--out', out, '--json', '--no-report']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(s).toMatchObject({ method: 'lets-sam', dataset: 'mnist', model: 'cnn', backend: 'wasm', epochs: 1 });
+    // 300 examples (30 a class), 5% held out → 285 train, batch 128 → 3 steps.
+    expect(s['steps']).toBe(3);
+    expect(s['testAccuracy'] as number).toBeGreaterThan(0.1); // above chance after 3 steps
+  });
 });
