@@ -45,13 +45,14 @@ describe('run-directory files', () => {
   it('refuses a file that is not a checkpoint, or a truncated one', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'bad.ckpt'), 'hello');
-    expect(readCheckpoint(join(dir, 'bad.ckpt'))).toEqual(E.left(`${join(dir, 'bad.ckpt')}: not a lets checkpoint (bad magic)`));
+    const bad = readCheckpoint(join(dir, 'bad.ckpt'));
+    expect(E.isLeft(bad) && bad.left.startsWith(`${join(dir, 'bad.ckpt')}: not a valid checkpoint`)).toBe(true);
     const t = tf.tensor1d([1, 2, 3]);
     const bytes = encodeCheckpoint({}, { t });
     t.dispose();
     writeFileSync(join(dir, 'cut.ckpt'), bytes.subarray(0, bytes.byteLength - 4));
     const r = readCheckpoint(join(dir, 'cut.ckpt'));
-    expect(E.isLeft(r)).toBe(true);
+    expect(E.isLeft(r) && r.left.includes('truncated')).toBe(true);
     expect(readCheckpoint(join(dir, 'none.ckpt'))).toEqual(E.left(`${join(dir, 'none.ckpt')}: no such checkpoint`));
   });
 

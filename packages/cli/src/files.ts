@@ -14,7 +14,7 @@
 import * as E from 'fp-ts/Either';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { deserializeState, serializeState } from '@lets/tree';
+import { decodeCheckpoint as runtimeDecode, encodeCheckpoint as runtimeEncode } from '@lets/runtime';
 
 /** Writes `data` to `file` atomically: temp file + fsync + rename (+ fsync of the directory). */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
@@ -93,22 +93,13 @@ export class JsonLinesWriter {
   }
 }
 
-const MAGIC = 'LETSCKPT1\n';
-
 /**
- * A checkpoint file: the magic line, a 4-byte little-endian header length, the JSON header
- * (`meta` and the @lets/tree state manifest), then the raw tensor bytes. One file, so one
- * atomic rename replaces it whole.
+ * A checkpoint file is @lets/runtime's checkpoint format (magic, header with a SHA-256 of the
+ * contents, the @lets/tree state manifest, the raw tensor bytes) holding `{meta, state}`: a
+ * damaged or truncated file is refused whole. One file, so one atomic rename replaces it.
  */
 export function encodeCheckpoint(meta: Record<string, unknown>, state: unknown): Uint8Array {
-  const { manifest, data } = serializeState(state);
-  const header = Buffer.from(JSON.stringify({ meta, manifest }), 'utf8');
-  const out = Buffer.alloc(MAGIC.length + 4 + header.byteLength + data.byteLength);
-  out.write(MAGIC, 0, 'latin1');
-  out.writeUInt32LE(header.byteLength, MAGIC.length);
-  header.copy(out, MAGIC.length + 4);
-  Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(out, MAGIC.length + 4 + header.byteLength);
-  return out;
+  return runtimeEncode({ meta, state });
 }
 
 export function writeCheckpoint(file: string, meta: Record<string, unknown>, state: unknown): void {
@@ -123,19 +114,11 @@ export function readCheckpoint(file: string): E.Either<string, { meta: Record<st
   } catch (e) {
     return E.left(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such checkpoint' : (e as Error).message}`);
   }
-  if (buf.byteLength < MAGIC.length + 4 || buf.toString('latin1', 0, MAGIC.length) !== MAGIC) {
-    return E.left(`${file}: not a lets checkpoint (bad magic)`);
+  const decoded = runtimeDecode(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
+  if (E.isLeft(decoded)) return E.left(decoded.left.message.startsWith(file) ? decoded.left.message : `${file}: ${decoded.left.message}`);
+  const v = decoded.right as { meta?: Record<string, unknown>; state?: unknown } | null;
+  if (v === null || typeof v !== 'object' || typeof v.meta !== 'object' || !('state' in v)) {
+    return E.left(`${file}: not a lets run checkpoint (expected {meta, state})`);
   }
-  const n = buf.readUInt32LE(MAGIC.length);
-  if (MAGIC.length + 4 + n > buf.byteLength) return E.left(`${file}: truncated checkpoint header`);
-  let header: { meta: Record<string, unknown>; manifest: unknown };
-  try {
-    header = JSON.parse(buf.toString('utf8', MAGIC.length + 4, MAGIC.length + 4 + n)) as typeof header;
-  } catch {
-    return E.left(`${file}: checkpoint header is not JSON`);
-  }
-  const start = MAGIC.length + 4 + n;
-  const data = new Uint8Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + buf.byteLength));
-  const st = deserializeState(header.manifest, data);
-  return E.isLeft(st) ? E.left(`${file}: ${st.left.message}`) : E.right({ meta: header.meta, state: st.right });
+  return E.right({ meta: v.meta, state: v.state });
 }
