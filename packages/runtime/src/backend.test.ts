@@ -36,7 +36,7 @@ describe('initRuntime', () => {
       const run = () => {
         const x = tf.tensor4d(Array.from({ length: 2 * 5 * 5 * 3 }, (_, i) => Math.sin(i)), [2, 5, 5, 3]);
         const w = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i)), [3, 3, 3, 4]);
-        const g = tf.grad((k: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(x, k, 1, 'same'))))(w);
+        const g = tf.grad((k: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, k as tf.Tensor4D, 1, 'same'))))(w);
         const out = Array.from(g.dataSync());
         tf.dispose([x, w, g]);
         return out;
