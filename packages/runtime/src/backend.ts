@@ -144,6 +144,10 @@ async function start(name: BackendName, options: RuntimeOptions, explicit: boole
   }
   if (!ok) throw new BackendUnavailableError(name, `it failed to initialise (${why})`, INSTALL[name]);
   await tf.ready();
+  // tfjs's cpu backend (and native, built on it) prints an "install tfjs-node" banner on first
+  // use; the runtime has already chosen the fastest backend available, so it is only noise.
+  const b = tf.backend() as unknown as { firstUse?: boolean };
+  if (typeof b.firstUse === 'boolean') b.firstUse = false;
 }
 
 function requested(options: RuntimeOptions): BackendName | 'auto' {
