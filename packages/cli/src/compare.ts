@@ -3,7 +3,7 @@
  * per ρ of the grid (`--rhos`), LETS methods once per ρ₀ (`--rho0s`), each once per seed.
  * Runs go to worker processes (`lets train --events` in runs/<id>/), `--jobs` at a time,
  * default one per core (tfjs's wasm backend is single-threaded in Node, so a process per core
- * is how a comparison uses the machine). With one job the runs happen in this process.
+ * is how a comparison uses the machine; the native backend gets cores/jobs threads a worker). With one job the runs happen in this process.
  *
  * Directory: compare.json (options, runs, table), configs/<id>.json, runs/<id>/ (each a run
  * directory), report.html.
@@ -137,11 +137,14 @@ interface Status {
 }
 
 /** Runs one worker process; resolves with its summary (or the error it printed). */
-function runWorker(configFile: string, outDir: string, status: Status, onEvent: (ev: Record<string, number | string>) => void): Promise<{ summary: TrainSummary | null; error?: string }> {
+function runWorker(configFile: string, outDir: string, jobs: number, status: Status, onEvent: (ev: Record<string, number | string>) => void): Promise<{ summary: TrainSummary | null; error?: string }> {
   return new Promise((resolveRun) => {
+    // The native backend's OpenMP/OpenBLAS threads: share the cores among the workers rather
+    // than oversubscribe them (unless the user chose a count).
+    const threads = process.env['LETS_NATIVE_THREADS'] ?? String(Math.max(1, Math.floor(cpus().length / jobs)));
     const child = spawn(process.execPath, [workerEntry(), 'train', '--config', configFile, '--out', outDir, '--events'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: process.env,
+      env: { ...process.env, LETS_NATIVE_THREADS: threads },
     });
     let errText = '';
     let buf = '';
@@ -233,7 +236,7 @@ export async function runCompare(opts: CompareOptions, dir: string, flags: RunFl
       say(`started ${p.id}`);
       (statuses[i] as Status).text = 'starting';
       let decile = -1;
-      const r = await runWorker(configFile, join(dir, 'runs', p.id), statuses[i] as Status, (ev) => {
+      const r = await runWorker(configFile, join(dir, 'runs', p.id), jobs, statuses[i] as Status, (ev) => {
         if (tty) return draw();
         // Without a terminal: a line every 10% of an epoch and at each epoch's end.
         if (ev['event'] === 'epoch') say(`${p.id}: ${(statuses[i] as Status).text}`);

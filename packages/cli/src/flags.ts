@@ -44,7 +44,7 @@ export const METHODS: readonly string[] = ['sgd', ...SAM_VARIANTS, ...SAM_VARIAN
 
 export const DATASETS = ['mnist', 'fashion-mnist', 'kmnist', 'cifar10', 'cifar100', 'spam', 'blobs', 'spirals', 'teacher'] as const;
 export const MODELS = ['mlp', 'cnn', 'resnet18', 'wrn-16-8', 'wrn-28-10', 'transformer'] as const;
-export const BACKENDS = ['auto', 'cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
+export const BACKENDS = ['auto', 'cpu', 'wasm', 'native', 'webgpu', 'tensorflow'] as const;
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULES = ['constant', 'cosine', 'step', 'warmup-cosine', 'linear'] as const;
 export const ESTIMATORS = ['exact', 'fd', 'central', 'fisher', 'identity'] as const;
@@ -92,7 +92,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'test-size', kind: { type: 'int', min: 0 }, default: 0, help: 'use only this many test examples (0: all)', commands: TRAIN },
   { name: 'model', kind: { type: 'enum', values: MODELS }, default: 'cnn', help: 'model architecture', commands: TRAIN },
   // runtime
-  { name: 'backend', kind: { type: 'enum', values: BACKENDS }, default: 'auto', help: "tfjs backend ('auto': LETS_BACKEND, else the fastest that starts: tensorflow, webgpu, wasm, cpu)", commands: TRAIN },
+  { name: 'backend', kind: { type: 'enum', values: BACKENDS }, default: 'auto', help: "tfjs backend ('auto': LETS_BACKEND, else the fastest that starts: tensorflow, webgpu, native, wasm, cpu)", commands: TRAIN },
   { name: 'jobs', kind: { type: 'int', min: 1 }, help: 'runs at once in worker processes (default: the number of cores)', commands: ['compare'] },
   { name: 'steps', kind: { type: 'int', min: 1 }, default: 20, help: 'timed steps per method', commands: ['bench'] },
   // output

@@ -32,7 +32,7 @@ describe('flag validation', () => {
     [['--val-fraction', '1'], '--val-fraction', 'a number > 0 and < 1'],
     [['--label-noise', '1.2'], '--label-noise', 'a number ≥ 0 and < 1'],
     [['--method', 'foo'], '--method', 'one of sgd, sam, asam'],
-    [['--backend', 'gpu'], '--backend', 'one of auto, cpu, wasm, webgpu, tensorflow'],
+    [['--backend', 'gpu'], '--backend', 'one of auto, cpu, wasm, native, webgpu, tensorflow'],
     [['--estimator', 'hessian'], '--estimator', 'one of exact, fd, central, fisher, identity'],
     [['--model', 'vgg'], '--model', 'one of mlp, cnn, resnet18'],
     [['--quiet=maybe'], '--quiet', 'true or false'],
