@@ -10,28 +10,13 @@
 //
 // Usage: node tools/data-bench.mjs [--iters 5] [--only mnist,cifar,spam,batch] [--json]
 // The package's TypeScript sources are bundled on the fly with esbuild (no build step needed).
-import { build } from 'esbuild';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { args, loadPackages, opt } from './lib/bench.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const iters = Number(opt('iters', '5'));
 const only = opt('only', 'mnist,cifar,spam,batch').split(',');
 const asJson = args.includes('--json');
 
-const outfile = join(root, 'tmp/data-bench/data.cjs');
-await build({
-  entryPoints: [join(root, 'packages/data/src/index.ts')],
-  bundle: true, platform: 'node', format: 'cjs', outfile, logLevel: 'warning', packages: 'external',
-});
-const data = require(outfile);
+const { data } = await loadPackages(['data'], 'data-bench');
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function time(label, f, n = iters) {

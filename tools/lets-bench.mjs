@@ -9,42 +9,14 @@
 //
 // Usage: node tools/lets-bench.mjs [--backend wasm|cpu] [--steps 20] [--rounds 3] [--json]
 // The TypeScript sources are bundled on the fly with esbuild (no build step needed).
-import { build } from 'esbuild';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { args, loadPackages, opt, require } from './lib/bench.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const backend = opt('backend', 'wasm');
 const steps = Number(opt('steps', '20'));
 const rounds = Number(opt('rounds', '3'));
 const asJson = args.includes('--json');
 
-const pkgs = ['tree', 'optim', 'sam', 'bilevel', 'lets', 'runtime', 'data', 'models'];
-// tmp/ is git-ignored; node_modules resolve from there. @lets/runtime finds its generated gradient
-// bundle at <bundle dir>/../generated, so link that next to the bundle.
-const outdir = join(root, 'tmp', 'lets-bench');
-const outfile = join(outdir, 'bin', 'lets-bench.cjs');
-mkdirSync(join(outdir, 'bin'), { recursive: true });
-if (!existsSync(join(outdir, 'generated'))) symlinkSync(join(root, 'packages/runtime/generated'), join(outdir, 'generated'));
-await build({
-  stdin: {
-    contents: ['tree', 'optim', 'sam', 'lets', 'runtime'].map((p) => `export * as ${p} from '@lets/${p}';`).join('\n'),
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true, platform: 'node', format: 'cjs', outfile, logLevel: 'warning',
-  external: ['@tensorflow/*', 'webgpu', 'fp-ts', 'fp-ts/*'],
-  alias: Object.fromEntries(pkgs.map((p) => [`@lets/${p}`, join(root, `packages/${p}/src/index.ts`)])),
-});
-const b = require(outfile);
+const b = await loadPackages(['tree', 'optim', 'sam', 'lets', 'runtime'], 'lets-bench');
 const tf = require('@tensorflow/tfjs-core');
 const info = await b.runtime.initRuntime({ backend });
 if (tf.backend().firstUse !== undefined) tf.backend().firstUse = false;

@@ -8,32 +8,15 @@
 //
 // Usage: node tools/runtime-bench.mjs [--backends wasm,cpu] [--iters 10] [--models mlp,cnn,mnist,hvp] [--json]
 // The runtime's TypeScript sources are bundled on the fly with esbuild (no build step needed).
-import { build } from 'esbuild';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { args, loadPackages, median, opt, require } from './lib/bench.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const iters = Number(opt('iters', '10'));
 const models = opt('models', 'mlp,cnn,mnist,hvp').split(',');
 const asJson = args.includes('--json');
 
-const outfile = join(root, 'packages/runtime/.bench/runtime.cjs');
-await build({
-  entryPoints: [join(root, 'packages/runtime/src/index.ts')],
-  bundle: true, platform: 'node', format: 'cjs', outfile, logLevel: 'warning',
-  external: ['@tensorflow/*', 'webgpu', 'fp-ts', '@lets/*'],
-});
-const rt = require(outfile);
+const { runtime: rt } = await loadPackages(['runtime'], 'runtime-bench');
 const tf = require('@tensorflow/tfjs-core');
 
-const median = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 function mlp() {
   const r = new rt.Rng(1);

@@ -13,19 +13,10 @@
 // just before each preset; mSAM's micro-batch passes count as 1/4 each): what the wrapper,
 // pipeline, combiner and outer optimizer cost on top of the passes. On a shared machine the
 // numbers are noisy: use --reps 7 or more.
-import { build } from 'esbuild';
-import { mkdirSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, existsSync, symlinkSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { loadPackages, opt, require, root } from './lib/bench.mjs';
 import os from 'node:os';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : dflt;
-};
 const reps = Number(opt('reps', '5'));
 const warmup = Number(opt('warmup', '1'));
 const only = opt('only', '').split(',').filter(Boolean);
@@ -37,28 +28,9 @@ for (const [n, v, lo] of [['reps', reps, 1], ['warmup', warmup, 0]]) {
   }
 }
 
-// @lets/runtime looks for its generated gradient bundle next to the bundle's parent folder
-const bundle = join(root, 'tmp/sam-bench/dist/sam.cjs');
-mkdirSync(dirname(bundle), { recursive: true });
-const generated = join(root, 'tmp/sam-bench/generated');
-if (!existsSync(generated)) symlinkSync(join(root, 'packages/runtime/generated'), generated);
-await build({
-  stdin: {
-    contents: `export * as sam from '@lets/sam'; export * as optim from '@lets/optim'; export * as tree from '@lets/tree'; export { initRuntime } from '@lets/runtime';`,
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  outfile: bundle,
-  external: ['@tensorflow/*', 'fp-ts', 'fp-ts/*'],
-  alias: Object.fromEntries(['sam', 'optim', 'tree', 'runtime'].map((p) => [`@lets/${p}`, join(root, `packages/${p}/src/index.ts`)])),
-  logLevel: 'warning',
-});
-const require = createRequire(join(root, 'package.json'));
+const { sam: S, optim, tree: T, runtime } = await loadPackages(['sam', 'optim', 'tree', 'runtime'], 'sam-bench');
+const { initRuntime } = runtime;
 const tf = require('@tensorflow/tfjs-core');
-const { sam: S, optim, tree: T, initRuntime } = require(bundle);
 await initRuntime({ backend: 'cpu' });
 tf.backend().firstUse = false;
 

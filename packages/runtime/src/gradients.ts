@@ -23,6 +23,14 @@ export function registerGradients(): void {
     path.join(__dirname, '..', 'generated', 'tfjs-gradients.cjs'),
     path.join(__dirname, '..', '..', 'generated', 'tfjs-gradients.cjs'),
   ];
+  // When this code is bundled into another file (benchmarks, the CLI launcher), __dirname is
+  // the bundle's folder: find the installed package instead.
+  try {
+    const manifest = '@lets/runtime/package.json'; // a variable, so bundlers leave it to Node
+    candidates.push(path.join(path.dirname(require.resolve(manifest)), 'generated', 'tfjs-gradients.cjs'));
+  } catch {
+    // not installed as a package: the paths above are all there is
+  }
   const file = candidates.find((f) => fs.existsSync(f));
   if (file === undefined) {
     throw new Error(

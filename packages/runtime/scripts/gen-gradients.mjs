@@ -1,0 +1,26 @@
+// Generates generated/tfjs-gradients.cjs: tfjs-core's gradient registrations as one CommonJS
+// bundle. tfjs-core's Node entry registers no gradients and its ESM registration module
+// cannot be loaded by Node directly (extensionless imports), so @lets/runtime loads this file.
+// Run by the package's `build` (so the published package ships it) and by the repository's
+// `npm install` (tools/prepare.mjs), so tests need no build.
+import { build } from 'esbuild';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(pkg, 'generated/tfjs-gradients.cjs');
+mkdirSync(dirname(out), { recursive: true });
+await build({
+  stdin: {
+    contents: "import '@tensorflow/tfjs-core/dist/register_all_gradients';",
+    resolveDir: pkg,
+    loader: 'js',
+  },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  outfile: out,
+  logLevel: 'warning',
+});
+console.log('@lets/runtime: wrote generated/tfjs-gradients.cjs');
