@@ -38,9 +38,21 @@ export interface NativeAddon {
   info(): { threads: number; blas: string };
 }
 
-/** Where the addon is loaded from: `LETS_NATIVE_ADDON`, else the package's build/Release. */
+/**
+ * Where the addon is loaded from: `LETS_NATIVE_ADDON`, else the package's build/Release
+ * (beside this file's package; when this code is bundled into another file, __dirname is the
+ * bundle's folder, so the installed package is found through Node's resolution).
+ */
 export function addonPath(): string {
-  return process.env.LETS_NATIVE_ADDON ?? path.join(__dirname, '..', 'build', 'Release', 'lets_native.node');
+  if (process.env.LETS_NATIVE_ADDON !== undefined) return process.env.LETS_NATIVE_ADDON;
+  const local = path.join(__dirname, '..', 'build', 'Release', 'lets_native.node');
+  if (fs.existsSync(local)) return local;
+  try {
+    const manifest = '@lets/native/package.json'; // a variable, so bundlers leave it to Node
+    return path.join(path.dirname(require.resolve(manifest)), 'build', 'Release', 'lets_native.node');
+  } catch {
+    return local;
+  }
 }
 
 export type AddonLoad =
