@@ -1,27 +1,26 @@
 /**
  * `lets train`: one run, from resolved options to a run directory.
  *
- * One step (DESIGN.md): batch → loss & grads of the model → the method's update (SAM's
- * perturbed pass and LETS's validation pass happen inside, through `gradFn` / `valGradFn`)
- * → new params. Every step runs in its own memory scope and keeps only the new params, model
- * state and optimizer state.
+ * The step and the epoch loop are @lets/lets's training pipeline (`makeTrainStep`, `fit`):
+ * this module only feeds it the run's batches (as thunks, built when used) and turns its
+ * callbacks into the run directory (metrics.jsonl, checkpoints, summary.json) and the
+ * progress display.
  *
  * Determinism and resume: batch b of epoch e is fixed by (seed, e) (@lets/data's seeded
- * permutation), LETS's validation batch at step t by (seed, t), dropout by (seed, t). A
- * checkpoint holds params, model state, optimizer state and the counters, serialized bit for
- * bit; a resumed run skips the batches already done in its epoch, so it ends with the same
- * parameters as an uninterrupted one (bit for bit on the cpu backend).
+ * permutation), LETS's validation batch at step t by (seed, t) (the pipeline's validation
+ * cursor), dropout by (seed, t). A checkpoint holds params, model state, optimizer state and
+ * the counters, serialized bit for bit; a resumed run skips the batches already done in its
+ * epoch, so it ends with the same parameters as an uninterrupted one (bit for bit on the cpu
+ * backend).
  */
 import * as E from 'fp-ts/Either';
-import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import * as data from '@lets/data';
 import type { Dataset, Examples } from '@lets/data';
 import type { Model } from '@lets/models';
-import { applyUpdates } from '@lets/optim';
-import type { Extra, GradResult } from '@lets/optim';
-import { softmaxCrossEntropy } from '@lets/runtime';
+import { disposeTrainState, evaluate as evaluateBatches, fit, makeTrainStep } from '@lets/lets';
+import type { BatchItem, BatchSource, TrainBatch, TrainState } from '@lets/lets';
 import { disposeState, Params, Tree } from '@lets/tree';
 import { JsonLinesWriter, readCheckpoint, readJson, readJsonLines, writeCheckpoint, writeFileAtomic, writeJsonAtomic } from './files';
 import { buildMethod, Method } from './methods';
@@ -105,63 +104,55 @@ interface Evaluation {
   readonly accuracy: number;
 }
 
-/** Mean loss and accuracy of the model on examples (eval mode, batches of 500). */
-export function evaluate(model: Model, params: Params, state: Tree, ds: Dataset, ex: Examples): Evaluation {
-  let loss = 0;
-  let correct = 0;
-  const bs = 500;
-  for (let s = 0; s < ex.count; s += bs) {
-    const idx = Int32Array.from({ length: Math.min(bs, ex.count - s) }, (_, i) => s + i);
-    const host = data.hostBatch(ds, ex, idx);
-    // Accuracy against the clean labels; the loss too (what generalization is about).
-    const b = data.toBatch({ ...host, y: host.cleanY }, ds.numClasses);
-    const [l, c] = tf.tidy(() => {
-      const { logits } = model.apply(params, state, b.x, { training: false });
-      const lv = softmaxCrossEntropy(logits, b.y);
-      const cv = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(b.y, 1)), 'float32'));
-      return [lv.dataSync()[0] as number, cv.dataSync()[0] as number];
-    });
-    b.dispose();
-    loss += l * idx.length;
-    correct += c;
-  }
-  return { loss: loss / Math.max(1, ex.count), accuracy: correct / Math.max(1, ex.count) };
-}
-
-/** Seed of the dropout masks of a pass, from the run seed, the step and the pass. */
-const passSeed = (seed: number, step: number, pass: number): number => (((seed * 1000003) ^ (step * 7919 + pass * 104729)) >>> 0) % 2147483647;
-
-/**
- * Loss and gradients of the model on one batch, at any params (the `gradFn` of @lets/optim).
- * The clean pass (`record`) also returns the number of correct predictions.
- */
-function gradFnOf(model: Model, mstate: Tree, x: tf.Tensor, y: tf.Tensor, seed: number): (p: Params) => GradResult & { correct?: tf.Scalar } {
-  let pass = 0;
-  return (p: Params) => {
-    const keys = Object.keys(p);
-    let newState: Tree = {};
-    let correct: tf.Scalar | undefined;
-    const passNo = pass++;
-    const { value, grads } = tf.valueAndGrads((...vals: tf.Tensor[]) => {
-      const params: Record<string, tf.Tensor> = {};
-      keys.forEach((k, i) => (params[k] = vals[i] as tf.Tensor));
-      const out = model.apply(params, mstate, x, { training: true, seed: passSeed(seed, 0, passNo) });
-      newState = out.state;
-      for (const t of Object.values(newState)) tf.keep(t);
-      if (passNo === 0) {
-        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, 1), tf.argMax(y, 1)), 'float32')) as tf.Scalar);
-      }
-      return softmaxCrossEntropy(out.logits, y);
-    })(keys.map((k) => p[k] as tf.Tensor));
-    const g: Record<string, tf.Tensor> = {};
-    keys.forEach((k, i) => (g[k] = grads[i] as tf.Tensor));
-    return { loss: value as tf.Scalar, grads: g, state: newState, ...(correct ? { correct } : {}) };
+/** Batches (thunks) of the examples `ex` in order, against the clean labels, 500 at a time. */
+function evalSource(ds: Dataset, ex: Examples): BatchSource {
+  return function* () {
+    for (let s = 0; s < ex.count; s += 500) {
+      const idx = Int32Array.from({ length: Math.min(500, ex.count - s) }, (_, i) => s + i);
+      yield (): TrainBatch => {
+        const host = data.hostBatch(ds, ex, idx);
+        return data.toBatch({ ...host, y: host.cleanY }, ds.numClasses);
+      };
+    }
   };
 }
 
-/** A differentiable loss of the params on one batch (for exact Hessian-vector products). */
-const lossFnOf = (model: Model, mstate: Tree, x: tf.Tensor, y: tf.Tensor, seed: number) => (p: Params): tf.Scalar =>
-  tf.tidy(() => softmaxCrossEntropy(model.apply(p, mstate, x, { training: true, seed }).logits, y));
+/** Mean loss and accuracy of the model on examples (eval mode, clean labels; @lets/lets's `evaluate`). */
+export async function evaluate(model: Model, params: Params, state: Tree, ds: Dataset, ex: Examples): Promise<Evaluation> {
+  if (ex.count === 0) return { loss: 0, accuracy: 0 };
+  const batches = function* (): Generator<TrainBatch> {
+    for (const item of evalSource(ds, ex)(0) as Iterable<() => TrainBatch>) yield item();
+  };
+  const r = await evaluateBatches(model, params, state, batches());
+  return { loss: r.loss, accuracy: r.accuracy };
+}
+
+/** The training batches of an epoch, as thunks (a resumed epoch skips its done ones unbuilt). */
+const trainSource = (ctx: RunContext): BatchSource => (epoch) => {
+  const { o, ds } = ctx;
+  return data.batchIndices(ds.train.count, { batchSize: o.batchSize, seed: o.seed, epoch }).map((idx) => () => data.toBatch(data.hostBatch(ds, ds.train, idx), ds.numClasses));
+};
+
+/** LETS's validation batches (epoch e: a seeded permutation, full batches only), as thunks: built only on the steps that update ρ. */
+const validationShape = (ctx: RunContext): { batchSize: number; perEpoch: number } => {
+  const validation = ctx.ds.validation as Examples;
+  const batchSize = Math.min(ctx.o.batchSize, validation.count);
+  return { batchSize, perEpoch: data.batchCount(validation.count, batchSize, true) };
+};
+const validationSource = (ctx: RunContext): BatchSource => (epoch) => {
+  const { o, ds } = ctx;
+  const validation = ds.validation as Examples;
+  const { batchSize } = validationShape(ctx);
+  return data
+    .batchIndices(validation.count, { batchSize, seed: o.seed + 7777, epoch, dropLast: true })
+    .map((idx) => () => data.toBatch(data.hostBatch(ds, validation, idx), ds.numClasses));
+};
+
+/** Where the validation stream is after `step` steps (one batch a step). */
+const valCursorAt = (ctx: RunContext, step: number): { epoch: number; index: number } => {
+  const { perEpoch } = validationShape(ctx);
+  return { epoch: Math.floor(step / perEpoch), index: step % perEpoch };
+};
 
 /** Everything a run needs in memory. */
 export interface RunContext {
@@ -198,63 +189,29 @@ export interface Vars {
   readonly ostate: unknown;
 }
 
+const stepFns = new WeakMap<RunContext, ReturnType<typeof makeTrainStep<unknown>>>();
+
 /**
- * One training step on the training examples `idx` at step number `step`. Consumes `vars`
- * (disposes them) and returns the new ones, with the clean pass's loss and correct count.
- * LETS's validation batch at a step is fixed by (seed, step) and built only when asked for.
+ * One training step (@lets/lets's `makeTrainStep`) on the training examples `idx` at step
+ * number `step`, with LETS's validation batch of that step (built only when read). Consumes
+ * `vars` and returns the new ones, with the clean pass's loss and correct count.
  */
 export async function trainStep(ctx: RunContext, vars: Vars, idx: Int32Array, step: number): Promise<{ vars: Vars; loss: number; correct: number }> {
   const { o, ds, model, method } = ctx;
-  const { params, mstate, ostate } = vars;
-  const validation = ds.validation as Examples;
-  const valBatchSize = Math.min(o.batchSize, validation.count);
-  const valPerEpoch = data.batchCount(validation.count, valBatchSize, true);
+  let fn = stepFns.get(ctx);
+  if (fn === undefined) {
+    fn = makeTrainStep<unknown>({ model, optimizer: method.tx, seed: o.seed });
+    stepFns.set(ctx, fn);
+  }
+  const cur = valCursorAt(ctx, step);
+  const valItem = (validationSource(ctx)(cur.epoch) as BatchItem[])[cur.index] as BatchItem;
   const batch = data.toBatch(data.hostBatch(ds, ds.train, idx), ds.numClasses);
-  const seed = passSeed(o.seed, step, 0);
-  const gradFn = gradFnOf(model, mstate, batch.x, batch.y, seed);
-  let valBatch: data.Batch | undefined;
-  const valBatchOf = (): data.Batch => {
-    if (valBatch === undefined) {
-      const vOrder = data.batchIndices(validation.count, { batchSize: valBatchSize, seed: o.seed + 7777, epoch: Math.floor(step / valPerEpoch), dropLast: true });
-      valBatch = data.toBatch(data.hostBatch(ds, validation, vOrder[step % valPerEpoch] as Int32Array), ds.numClasses);
-    }
-    return valBatch;
-  };
-  const valSeed = passSeed(o.seed, step, 1);
-  const valGradFn = (p: Params): GradResult => {
-    const b = valBatchOf();
-    const r = gradFnOf(model, mstate, b.x, b.y, valSeed)(p);
-    r.correct?.dispose();
-    return { loss: r.loss, grads: r.grads, ...(r.state ? { state: r.state } : {}) };
-  };
-  const clean = gradFn(params);
-  const extra: Extra = {
-    loss: clean.loss,
-    gradFn: (p: Params) => {
-      const r = gradFn(p);
-      return { loss: r.loss, grads: r.grads, ...(r.state ? { state: r.state } : {}) };
-    },
-    valGradFn,
-    lossFn: lossFnOf(model, mstate, batch.x, batch.y, seed),
-    valLossFn: (p: Params) => {
-      const b = valBatchOf();
-      return lossFnOf(model, mstate, b.x, b.y, valSeed)(p);
-    },
-    step,
-  };
-  const [updates, nextO] = method.tx.update(clean.grads, ostate, params, extra);
-  const nextP = applyUpdates(params, updates);
-  const loss = (await clean.loss.data())[0] as number;
-  const correct = clean.correct ? ((await clean.correct.data())[0] as number) : 0;
-  // The clean pass's model state is the one kept (SAM's perturbed pass state is discarded).
-  const nextS = clean.state ?? mstate;
-  disposeState([updates, clean.grads, clean.loss, clean.correct ?? null]);
-  disposeState(params);
-  disposeState(ostate);
-  if (nextS !== mstate) disposeState(mstate);
-  batch.dispose();
-  valBatch?.dispose();
-  return { vars: { params: nextP, mstate: nextS, ostate: nextO }, loss, correct };
+  try {
+    const r = fn({ params: vars.params, modelState: vars.mstate, optState: vars.ostate, step, epoch: 0 }, batch, valItem);
+    return { vars: { params: r.state.params, mstate: r.state.modelState, ostate: r.state.optState }, loss: r.metrics.loss, correct: r.metrics.correct };
+  } finally {
+    batch.dispose();
+  }
 }
 
 /** A fixed subset of the training split (as large as the validation split) for the train loss/accuracy. */
@@ -276,18 +233,14 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
   const { o, ds, model, method, stepsPerEpoch } = ctx;
   const started = Date.now();
   const cpu0 = process.cpuUsage();
-  let params: Params;
-  let mstate: Tree;
-  let ostate: unknown;
+  let start: TrainState<unknown>;
   let c: Counters;
   if (resumeFrom !== undefined) {
     const ck = readCheckpoint(resumeFrom);
     if (E.isLeft(ck)) throw new Error(ck.left);
     const st = ck.right.state as { params: Params; modelState: Tree; optState: unknown };
-    params = st.params;
-    mstate = st.modelState;
-    ostate = st.optState;
     c = { ...(ck.right.meta['counters'] as Counters) };
+    start = { params: st.params, modelState: st.modelState, optState: st.optState, step: c.step, epoch: c.epoch };
     // Metrics written after the checkpoint belong to the lost part of the run: drop them.
     const lines = readJsonLines(join(dir, 'metrics.jsonl'));
     const kept = E.isRight(lines) ? lines.right.filter((r) => (r['step'] as number) <= c.step) : [];
@@ -296,20 +249,19 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     writeJsonAtomic(join(dir, 'config.json'), o);
     const v = model.init(o.seed);
-    params = v.params;
-    mstate = v.state;
-    ostate = method.tx.init(params);
+    start = { params: v.params, modelState: v.state, optState: method.tx.init(v.params), step: 0, epoch: 0 };
     c = { step: 0, epoch: 0, batchInEpoch: 0, lossSum: 0, correct: 0, seen: 0, bestValAccuracy: -1, wallSeconds: 0 };
   }
+  start = { ...start, batchInEpoch: c.batchInEpoch, best: c.bestValAccuracy, valCursor: valCursorAt(ctx, c.step) };
   const wallBefore = c.wallSeconds;
   const metrics = new JsonLinesWriter(join(dir, 'metrics.jsonl'));
   const validation = ds.validation as Examples;
   const probe = trainProbe(ds);
   let haltIn = flags.haltAfter;
 
-  const saveLast = (best: boolean): void => {
+  const saveLast = (st: TrainState<unknown>, best: boolean): void => {
     c.wallSeconds = wallBefore + (Date.now() - started) / 1000;
-    const state = { params, modelState: mstate, optState: ostate };
+    const state = { params: st.params, modelState: st.modelState, optState: st.optState };
     const meta = { counters: c, method: o.method, savedAt: new Date().toISOString() };
     writeCheckpoint(join(dir, 'checkpoints', 'last.ckpt'), meta, state);
     if (best) writeCheckpoint(join(dir, 'checkpoints', 'best.ckpt'), meta, state);
@@ -317,82 +269,95 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
 
   let last: { trainLoss: number; trainAccuracy: number; val: Evaluation; test: Evaluation; probe: Evaluation } | undefined;
   const rho0 = o.rho;
-  let rhoNow = method.rhoOf(ostate);
+  let rhoNow = method.rhoOf(start.optState);
+  let tStep = Date.now();
+  let final: TrainState<unknown>;
   try {
-    while (c.epoch < o.epochs) {
-      const order = data.batchIndices(ds.train.count, { batchSize: o.batchSize, seed: o.seed, epoch: c.epoch });
-      io.progress.epochStart(c.epoch, o.epochs, order.length, c.batchInEpoch);
-      for (; c.batchInEpoch < order.length; ) {
-        const t0 = Date.now();
-        const idx = order[c.batchInEpoch] as Int32Array;
-        const r = await trainStep(ctx, { params, mstate, ostate }, idx, c.step);
-        ({ params, mstate, ostate } = r.vars);
-        const lossV = r.loss;
-        const correct = r.correct;
-        c.step++;
-        c.batchInEpoch++;
-        c.lossSum += lossV * idx.length;
-        c.correct += correct;
-        c.seen += idx.length;
-        rhoNow = method.rhoOf(ostate);
-        if (!Number.isFinite(lossV)) throw new Error(`training diverged at step ${c.step}: loss ${lossV} (lower --lr?)`);
-        const dt = (Date.now() - t0) / 1000;
-        const report = method.reportOf(ostate);
-        const rec = {
-          type: 'step',
-          step: c.step,
-          epoch: c.epoch + c.batchInEpoch / order.length,
-          loss: lossV,
-          accuracy: correct / idx.length,
-          rho: rhoNow,
-          ...report,
-          seconds: dt,
-        };
-        // Every --log-every steps, at epoch ends, and on every step where LETS updated ρ.
-        if (c.step % o.logEvery === 0 || c.batchInEpoch === order.length || 'gap' in report) metrics.write(rec);
-        io.progress.step({ batch: c.batchInEpoch, loss: c.lossSum / c.seen, accuracy: c.correct / c.seen, rho: rhoNow, examplesPerSecond: idx.length / Math.max(dt, 1e-6), step: c.step });
-        if (o.checkpointEvery > 0 && c.step % o.checkpointEvery === 0 && c.batchInEpoch < order.length) saveLast(false);
-        if (haltIn !== undefined && --haltIn <= 0) throw new Halted(`halted after ${flags.haltAfter} steps`);
-      }
-      const val = evaluate(model, params, mstate, ds, validation);
-      const test = evaluate(model, params, mstate, ds, ds.test);
-      const pr = evaluate(model, params, mstate, ds, probe);
-      last = { trainLoss: c.lossSum / Math.max(1, c.seen), trainAccuracy: c.correct / Math.max(1, c.seen), val, test, probe: pr };
-      const best = val.accuracy > c.bestValAccuracy;
-      if (best) c.bestValAccuracy = val.accuracy;
-      metrics.write({
-        type: 'epoch',
-        step: c.step,
-        epoch: c.epoch + 1,
-        trainLoss: pr.loss,
-        trainAccuracy: pr.accuracy,
-        runningTrainLoss: last.trainLoss,
-        runningTrainAccuracy: last.trainAccuracy,
-        valLoss: val.loss,
-        valAccuracy: val.accuracy,
-        testLoss: test.loss,
-        testAccuracy: test.accuracy,
-        gap: test.loss - pr.loss,
-        valGap: val.loss - pr.loss,
-        rho: rhoNow,
-        wallSeconds: wallBefore + (Date.now() - started) / 1000,
-      });
-      io.progress.epochEnd({ epoch: c.epoch + 1, valAccuracy: val.accuracy, testAccuracy: test.accuracy, rho: rhoNow });
-      c.epoch++;
-      c.batchInEpoch = 0;
-      c.lossSum = 0;
-      c.correct = 0;
-      c.seen = 0;
-      saveLast(best);
-    }
+    const r = await fit<unknown>({
+      model,
+      optimizer: method.tx,
+      seed: o.seed,
+      epochs: o.epochs,
+      train: trainSource(ctx),
+      validation: validationSource(ctx),
+      evaluations: { val: evalSource(ds, validation), test: evalSource(ds, ds.test), probe: evalSource(ds, probe) },
+      best: (m) => (m.evaluations?.['val']?.accuracy as number),
+      resume: start,
+      callbacks: {
+        onEpochStart: (epoch, done) => {
+          io.progress.epochStart(epoch, o.epochs, stepsPerEpoch, done);
+          tStep = Date.now();
+        },
+        onStep: (m, st) => {
+          c.step = st.step;
+          c.batchInEpoch = st.batchInEpoch ?? 0;
+          c.lossSum += m.loss * m.examples;
+          c.correct += m.correct;
+          c.seen += m.examples;
+          rhoNow = method.rhoOf(st.optState);
+          if (!Number.isFinite(m.loss)) throw new Error(`training diverged at step ${c.step}: loss ${m.loss} (lower --lr?)`);
+          const now = Date.now();
+          const dt = (now - tStep) / 1000;
+          tStep = now;
+          const report = method.reportOf(st.optState);
+          const rec = {
+            type: 'step',
+            step: c.step,
+            epoch: c.epoch + c.batchInEpoch / stepsPerEpoch,
+            loss: m.loss,
+            accuracy: m.accuracy,
+            rho: rhoNow,
+            ...report,
+            seconds: dt,
+          };
+          // Every --log-every steps, at epoch ends, and on every step where LETS updated ρ.
+          if (c.step % o.logEvery === 0 || c.batchInEpoch === stepsPerEpoch || 'gap' in report) metrics.write(rec);
+          io.progress.step({ batch: c.batchInEpoch, loss: c.lossSum / c.seen, accuracy: c.correct / c.seen, rho: rhoNow, examplesPerSecond: m.examples / Math.max(dt, 1e-6), step: c.step });
+          if (o.checkpointEvery > 0 && c.step % o.checkpointEvery === 0 && c.batchInEpoch < stepsPerEpoch) saveLast(st, false);
+          if (haltIn !== undefined && --haltIn <= 0) throw new Halted(`halted after ${flags.haltAfter} steps`);
+        },
+        onEpoch: (m, st) => {
+          const ev = m.evaluations as Readonly<Record<'val' | 'test' | 'probe', Evaluation>>;
+          const { val, test, probe: pr } = ev;
+          last = { trainLoss: c.lossSum / Math.max(1, c.seen), trainAccuracy: c.correct / Math.max(1, c.seen), val, test, probe: pr };
+          c.bestValAccuracy = st.best ?? c.bestValAccuracy;
+          metrics.write({
+            type: 'epoch',
+            step: c.step,
+            epoch: st.epoch,
+            trainLoss: pr.loss,
+            trainAccuracy: pr.accuracy,
+            runningTrainLoss: last.trainLoss,
+            runningTrainAccuracy: last.trainAccuracy,
+            valLoss: val.loss,
+            valAccuracy: val.accuracy,
+            testLoss: test.loss,
+            testAccuracy: test.accuracy,
+            gap: test.loss - pr.loss,
+            valGap: val.loss - pr.loss,
+            rho: rhoNow,
+            wallSeconds: wallBefore + (Date.now() - started) / 1000,
+          });
+          io.progress.epochEnd({ epoch: st.epoch, valAccuracy: val.accuracy, testAccuracy: test.accuracy, rho: rhoNow });
+          c.epoch = st.epoch;
+          c.batchInEpoch = 0;
+          c.lossSum = 0;
+          c.correct = 0;
+          c.seen = 0;
+          saveLast(st, m.improved === true);
+        },
+      },
+    });
+    final = r.state;
   } finally {
     metrics.close();
   }
+  const { params, modelState: mstate } = final;
   if (last === undefined) {
     // Resumed from a checkpoint taken at the very end: evaluate what is there.
-    const val = evaluate(model, params, mstate, ds, validation);
-    const test = evaluate(model, params, mstate, ds, ds.test);
-    const pr = evaluate(model, params, mstate, ds, probe);
+    const val = await evaluate(model, params, mstate, ds, validation);
+    const test = await evaluate(model, params, mstate, ds, ds.test);
+    const pr = await evaluate(model, params, mstate, ds, probe);
     last = { trainLoss: pr.loss, trainAccuracy: pr.accuracy, val, test, probe: pr };
   }
   const wallSeconds = wallBefore + (Date.now() - started) / 1000;
@@ -426,7 +391,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
     resumed: resumeFrom !== undefined,
   };
   writeJsonAtomic(join(dir, 'summary.json'), summary);
-  disposeState([params, mstate, ostate]);
+  disposeTrainState(final);
   return summary;
 }
 

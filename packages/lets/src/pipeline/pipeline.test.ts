@@ -13,7 +13,9 @@ import { lets, type LetsState } from '../lets';
 import { lcg, setupCpu, uniform } from '../test-util';
 import { decodeCheckpoint, loadCheckpoint } from './checkpoint';
 import { disposeTrainState, fit } from './fit';
-import { initTrainState, makeTrainStep } from './step';
+import { batchExtras, initTrainState, makeTrainStep, modelGradFn, sampleCrossEntropy } from './step';
+import { evaluate } from './evaluate';
+import { crossEntropy } from './loss';
 import type { BatchSource, TrainableModel, TrainBatch, TrainState } from './types';
 
 beforeAll(setupCpu);
@@ -179,5 +181,157 @@ describe('training pipeline', () => {
     expect(r.history[2]!.evaluation!.accuracy).toBeGreaterThan(0.6);
     expect(r.history[2]!.trainLoss).toBeLessThan(r.history[0]!.trainLoss);
     disposeTrainState(r.state);
+  });
+});
+
+/** A source of thunks: each batch is built (and counted) only when the pipeline uses it. */
+const lazySource = (d: ReturnType<typeof blobs>, batchSize: number, builds: { n: number }): BatchSource =>
+  function* (epoch: number) {
+    for (let s = 0; s < d.n; s += batchSize) {
+      yield () => {
+        builds.n += 1;
+        const idx = Array.from({ length: Math.min(batchSize, d.n - s) }, (_, i) => (s + i + epoch * 7) % d.n);
+        const x = tf.tensor2d(idx.flatMap((i) => [d.xs[2 * i]!, d.xs[2 * i + 1]!]), [idx.length, 2]);
+        const y = tf.tensor1d(idx.map((i) => d.ys[i]!), 'int32');
+        return { x, y, dispose: () => (x.dispose(), y.dispose()) };
+      };
+    }
+  };
+
+const expectBitEqual = (a: Params, b: Params): void => {
+  expect(Object.keys(a)).toEqual(Object.keys(b));
+  for (const k of Object.keys(a)) expect(Buffer.from(a[k]!.dataSync().buffer).equals(Buffer.from(b[k]!.dataSync().buffer))).toBe(true);
+};
+
+describe('training pipeline: what the lets command needs', () => {
+  it('a run killed mid-epoch resumes from its step checkpoint bit for bit, without building the skipped batches', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lets-mid-'));
+    const file = path.join(dir, 'last.ckpt');
+    const eager = { model, train: source(train, 16), validation: source(val, 16) };
+    const straight = await fit({ ...eager, optimizer: optimizer(), epochs: 3 });
+    // 96 / 16 = 6 steps an epoch; checkpoints every 4 steps; killed after step 10 (epoch 1, batch 4).
+    const before = tf.memory().numTensors;
+    const builds = { n: 0 };
+    const lazy = { model, train: lazySource(train, 16, builds), validation: lazySource(val, 16, { n: 0 }) };
+    await expect(
+      fit({ ...lazy, optimizer: optimizer(), epochs: 3, checkpoint: { file, everySteps: 4 }, callbacks: { onStep: (_m, s) => { if (s.step === 10) throw new Error('killed'); } } }),
+    ).rejects.toThrow('killed');
+    expect(tf.memory().numTensors).toBe(before); // the run state was released on the way out
+    const ck = (await loadCheckpoint(file)) as E.Right<TrainState<unknown>>;
+    expect(ck.right.step).toBe(8);
+    expect(ck.right.epoch).toBe(1);
+    expect(ck.right.batchInEpoch).toBe(2);
+    expect(ck.right.valCursor).toEqual({ epoch: 2, index: 2 }); // 8 validation batches used, 48 / 16 = 3 an epoch
+    builds.n = 0;
+    const starts: [number, number][] = [];
+    const resumed = await fit({ ...lazy, optimizer: optimizer(), epochs: 3, resume: ck.right as TrainState<any>, callbacks: { onEpochStart: (e, done) => void starts.push([e, done]) } });
+    expect(starts).toEqual([[1, 2], [2, 0]]);
+    expect(builds.n).toBe(18 - 8); // only the batches still to train were built
+    expect(resumed.state.step).toBe(18);
+    expectBitEqual(resumed.state.params, straight.state.params);
+    expect((resumed.state.optState as LetsState<unknown>).variant.rho).toBe((straight.state.optState as LetsState<unknown>).variant.rho);
+    [straight, resumed].forEach((r) => disposeTrainState(r.state));
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('a lazy validation batch is built only on the steps that read it, and trains exactly like an eager one', async () => {
+    const valBuilds = { n: 0 };
+    const steps: number[] = [];
+    let rhoUpdates = 0;
+    let rho = 0.05;
+    const eager = await fit({ model, optimizer: optimizer(), train: source(train, 16), validation: source(val, 16), epochs: 2 });
+    const before = tf.memory().numTensors;
+    const lazy = await fit({
+      model,
+      optimizer: optimizer(),
+      train: source(train, 16),
+      validation: lazySource(val, 16, valBuilds),
+      epochs: 2,
+      callbacks: {
+        onStep: (m) => {
+          steps.push(m.step);
+          if (m.rho !== rho) rhoUpdates += 1;
+          rho = m.rho as number;
+        },
+      },
+    });
+    // A validation batch is read exactly on the steps where ρ moves (LETS's upper level, every 2 steps).
+    expect(steps).toHaveLength(12);
+    expect(rhoUpdates).toBeGreaterThan(0);
+    expect(rhoUpdates).toBeLessThan(12);
+    expect(valBuilds.n).toBe(rhoUpdates);
+    expectBitEqual(lazy.state.params, eager.state.params);
+    disposeTrainState(lazy.state);
+    expect(tf.memory().numTensors).toBe(before);
+    disposeTrainState(eager.state);
+  });
+
+  it('evaluates several sources, tracks the best epoch across a resume and writes it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lets-best-'));
+    const bestFile = path.join(dir, 'best.ckpt');
+    const file = path.join(dir, 'last.ckpt');
+    const common = {
+      model,
+      train: source(train, 16),
+      validation: source(val, 16),
+      evaluations: { val: source(val, 48), test: source(test, 48) },
+    };
+    // Score 10 − epoch: only the first epoch ever improves, also after a resume.
+    const first = await fit({ ...common, best: (m) => 10 - m.epoch, optimizer: optimizer(), epochs: 2, checkpoint: { file, bestFile } });
+    expect(first.history.map((m) => m.improved)).toEqual([true, false]);
+    expect(first.state.best).toBe(10);
+    const ck = (await loadCheckpoint(file)) as E.Right<TrainState<unknown>>;
+    expect(ck.right.best).toBe(10);
+    const more = await fit({ ...common, best: (m) => 10 - m.epoch, optimizer: optimizer(), epochs: 3, resume: ck.right as TrainState<any> });
+    expect(more.history.map((m) => m.improved)).toEqual([false]);
+    const bestCk = (await loadCheckpoint(bestFile)) as E.Right<TrainState<unknown>>;
+    expect(bestCk.right.epoch).toBe(1);
+    // The per-source metrics are `evaluate` on that source at the epoch's state.
+    const last = first.history[1]!.evaluations!;
+    const direct = await evaluate(model, first.state.params, first.state.modelState, source(test, 48)(1) as Iterable<TrainBatch>);
+    expect(last['test']).toEqual(direct);
+    expect(last['val']!.count).toBe(48);
+    disposeTrainState(bestCk.right);
+    [first, more].forEach((r) => disposeTrainState(r.state));
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("gives SAM variants the batch's per-sample losses, subset gradients and micro-batch gradients", () => {
+    const m = mlp({ inputDim: 2, hidden: [8], numClasses: 3, activation: 'relu' });
+    const { params, state } = m.init(0);
+    const batch = (source(train, 32)(0) as Iterable<TrainBatch>)[Symbol.iterator]().next().value as TrainBatch;
+    const before = tf.memory().numTensors;
+    const ex = batchExtras(m, state, batch, crossEntropy, 5, sampleCrossEntropy, 2) as {
+      sampleLossFn: (p: Params) => tf.Tensor1D;
+      subsetGradFn: (p: Params, i: tf.Tensor1D) => { loss: tf.Scalar; grads: Params; state?: Tree };
+      microGradFns: ((p: Params) => { loss: tf.Scalar; grads: Params; state?: Tree })[];
+    };
+    // Called inside one scope, as an optimizer calls them inside the step's scope.
+    const r = tf.tidy(() => {
+      const full = modelGradFn(m, state, batch, crossEntropy, 5)(params);
+      const per = ex.sampleLossFn(params);
+      const sub = ex.subsetGradFn(params, tf.range(0, 32, 1, 'int32') as tf.Tensor1D);
+      const [a, b] = ex.microGradFns.map((f) => f(params));
+      return {
+        shape: per.shape,
+        // The mean of the per-sample losses is the batch loss.
+        meanPer: tf.mean(per).dataSync()[0]!,
+        loss: full.loss.dataSync()[0]!,
+        // The subset of every row is the batch.
+        subsetOk: T.allClose(sub.grads, full.grads, { rtol: 1e-5, atol: 1e-6 }),
+        micro: ex.microGradFns.length,
+        // Two equal halves: the mean of their mean-loss gradients is the batch's.
+        microOk: T.allClose(T.scale(T.add(a!.grads, b!.grads), 0.5), full.grads, { rtol: 1e-4, atol: 1e-6 }),
+      };
+    });
+    expect(r.shape).toEqual([32]);
+    expect(r.meanPer).toBeCloseTo(r.loss, 5); // float32 mean of 32 terms: ≈ 1e-7 relative, 5 digits is loose
+    expect(r.subsetOk).toBe(true);
+    expect(r.micro).toBe(2);
+    expect(r.microOk).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    batch.dispose?.();
+    T.dispose(params);
+    T.dispose(state);
   });
 });

@@ -16,8 +16,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params, Tree } from '@lets/tree';
 import { applyUpdates, type Extra, type GradFn, type GradientTransformation, type GradResult, type LossFn } from '@lets/optim';
-import { correctCount, crossEntropy } from './loss';
-import type { LossOf, StepMetrics, TrainBatch, TrainableModel, TrainState } from './types';
+import { correctCount, crossEntropy, oneHotLabels } from './loss';
+import type { BatchItem, LossOf, SampleLossOf, StepMetrics, TrainBatch, TrainableModel, TrainState } from './types';
 
 export interface StepOptions<S> {
   readonly model: TrainableModel;
@@ -26,6 +26,16 @@ export interface StepOptions<S> {
   readonly loss?: LossOf;
   /** Run seed: dropout seeds are derived from (seed, step, pass). Default 0. */
   readonly seed?: number;
+  /**
+   * Per-sample losses (a vector of length B) for `extra.sampleLossFn` (ESAM's data selection).
+   * Default: per-sample softmax cross-entropy when `loss` is the default; otherwise none.
+   */
+  readonly sampleLoss?: SampleLossOf;
+  /**
+   * M > 1 gives the optimizer `extra.microGradFns`: one GradFn per contiguous micro-batch of
+   * the batch (mSAM). Default 1 (none).
+   */
+  readonly microBatches?: number;
 }
 
 export interface StepResult<S> {
@@ -77,6 +87,67 @@ export const modelLossFn = (
 ): LossFn => (params: Params): tf.Scalar =>
   tf.tidy(() => loss(model.apply(params, modelState, batch.x, { training: true, seed }).logits, batch.y));
 
+/** Per-sample softmax cross-entropy −Σ_k y_k log softmax(z)_k (labels one-hot or class ids). */
+export const sampleCrossEntropy: SampleLossOf = (logits, labels) =>
+  tf.tidy(() => {
+    const y = oneHotLabels(labels, logits.shape[logits.rank - 1] as number);
+    return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1)) as tf.Tensor1D;
+  });
+
+/** Rows `[start, start + size)` of a batch (tensors owned by the caller or the enclosing scope). */
+const sliceBatch = (batch: TrainBatch, start: number, size: number): TrainBatch => ({
+  x: tf.slice(batch.x, start, size),
+  y: tf.slice(batch.y, start, size),
+});
+
+/**
+ * The optional fields of `extra` SAM variants read about the current batch, built lazily (a
+ * closure costs nothing until a variant calls it):
+ * - `sampleLossFn(w)`: per-sample losses at w (ESAM);
+ * - `subsetGradFn(w, idx)`: loss and gradients of the mean loss on the rows `idx` (ESAM);
+ * - `microGradFns[m]`: loss and gradients on the m-th of M contiguous micro-batches (mSAM).
+ */
+export const batchExtras = (
+  model: TrainableModel,
+  modelState: Tree,
+  batch: TrainBatch,
+  loss: LossOf,
+  seed: number,
+  sampleLoss?: SampleLossOf,
+  microBatches = 1,
+): Readonly<Record<string, unknown>> => {
+  const b = batch.x.shape[0] as number;
+  const out: Record<string, unknown> = {
+    subsetGradFn: (params: Params, indices: tf.Tensor1D): GradResult => {
+      const sub = { x: tf.gather(batch.x, indices), y: tf.gather(batch.y, indices) };
+      try {
+        return modelGradFn(model, modelState, sub, loss, seed)(params);
+      } finally {
+        sub.x.dispose();
+        sub.y.dispose();
+      }
+    },
+  };
+  if (sampleLoss !== undefined) {
+    out['sampleLossFn'] = (params: Params): tf.Tensor1D =>
+      tf.tidy(() => sampleLoss(model.apply(params, modelState, batch.x, { training: true, seed }).logits, batch.y));
+  }
+  if (microBatches > 1) {
+    const size = Math.ceil(b / microBatches);
+    out['microGradFns'] = Array.from({ length: microBatches }, (_, m) => (params: Params): GradResult => {
+      const start = Math.min(m * size, b);
+      const sub = sliceBatch(batch, start, Math.max(1, Math.min(size, b - start)));
+      try {
+        return modelGradFn(model, modelState, sub, loss, seed)(params);
+      } finally {
+        sub.x.dispose();
+        sub.y.dispose();
+      }
+    });
+  }
+  return out;
+};
+
 /** ρ of a SAM or LETS optimizer state, when it has one. */
 export const rhoOf = (optState: unknown): number | undefined => {
   if (optState === null || typeof optState !== 'object') return undefined;
@@ -92,15 +163,44 @@ const letsReportOf = (optState: unknown): Readonly<Record<string, unknown>> | un
 
 /**
  * Builds `step(state, batch, valBatch?)`. `valBatch` is required on the steps where LETS updates ρ
- * (pass it every step; it is only evaluated when asked for).
+ * (pass it every step; it is only evaluated when asked for). It may be a thunk: then it is
+ * built only on the steps that read it, and the step disposes what it built.
  */
 export const makeTrainStep = <S>(options: StepOptions<S>) => {
   const { model, optimizer } = options;
   const loss = options.loss ?? crossEntropy;
   const seed = options.seed ?? 0;
-  return (state: TrainState<S>, batch: TrainBatch, valBatch?: TrainBatch, consume = true): StepResult<S> => {
+  const sampleLoss = options.sampleLoss ?? (options.loss === undefined ? sampleCrossEntropy : undefined);
+  const microBatches = options.microBatches ?? 1;
+  if (!Number.isInteger(microBatches) || microBatches < 1) {
+    throw new Error(`makeTrainStep: microBatches must be an integer ≥ 1, got ${microBatches}`);
+  }
+  return (state: TrainState<S>, batch: TrainBatch, valItem?: BatchItem, consume = true): StepResult<S> => {
     const s1 = passSeed(seed, state.step, 0);
     const s2 = passSeed(seed, state.step, 1);
+    // A lazy validation batch is built on first use (outside any tidy scope) and released below.
+    let built: TrainBatch | undefined;
+    const valBatch = (): TrainBatch => {
+      if (typeof valItem !== 'function') return valItem as TrainBatch;
+      if (built === undefined) {
+        // Called inside the step's scopes: keep the new tensors past them (released below).
+        const b = valItem();
+        tf.keep(b.x);
+        tf.keep(b.y);
+        built = b;
+      }
+      return built!;
+    };
+    try {
+      return stepWith(state, batch, valItem === undefined ? undefined : valBatch, consume, s1, s2);
+    } finally {
+      if (built !== undefined) {
+        built.dispose?.();
+        tf.dispose([built.x, built.y]);
+      }
+    }
+  };
+  function stepWith(state: TrainState<S>, batch: TrainBatch, valBatch: (() => TrainBatch) | undefined, consume: boolean, s1: number, s2: number): StepResult<S> {
     const out = tf.tidy(() => {
       const gradFn = modelGradFn(model, state.modelState, batch, loss, s1);
       // The clean pass, also counting correct predictions from its logits (kept past the gradient scope).
@@ -121,10 +221,11 @@ export const makeTrainStep = <S>(options: StepOptions<S>) => {
         lossFn: modelLossFn(model, state.modelState, batch, loss, s1),
         ...(valBatch !== undefined
           ? {
-              valGradFn: modelGradFn(model, state.modelState, valBatch, loss, s2),
-              valLossFn: modelLossFn(model, state.modelState, valBatch, loss, s2),
+              valGradFn: (p: Params) => modelGradFn(model, state.modelState, valBatch(), loss, s2)(p),
+              valLossFn: (p: Params) => modelLossFn(model, state.modelState, valBatch(), loss, s2)(p),
             }
           : {}),
+        ...batchExtras(model, state.modelState, batch, loss, s1, sampleLoss, microBatches),
         step: state.step,
       };
       let updates: Params;
@@ -158,16 +259,19 @@ export const makeTrainStep = <S>(options: StepOptions<S>) => {
     };
     const rho = rhoOf(out.optState);
     const letsReport = letsReportOf(out.optState);
+    const examples = batch.x.shape[0] as number;
     const metrics: StepMetrics = {
       epoch: state.epoch,
       step: state.step,
       loss: lossValue,
-      accuracy: correctValue / (batch.x.shape[0] as number),
+      accuracy: correctValue / examples,
+      correct: correctValue,
+      examples,
       ...(rho !== undefined ? { rho } : {}),
       ...(letsReport !== undefined ? { lets: letsReport } : {}),
     };
     return { state: next, metrics };
-  };
+  }
 };
 
 /** A fresh run state: the model's init(seed) and the optimizer's init. */

@@ -25,11 +25,21 @@ export interface TrainBatch {
   dispose?(): void;
 }
 
+/**
+ * A batch, or a thunk that builds it. A thunk is built only when used: `fit` skips batches of
+ * a resumed epoch without building them, and a validation batch is built only on the steps
+ * that read it.
+ */
+export type BatchItem = TrainBatch | (() => TrainBatch);
+
 /** The batches of one epoch (sync or async iterable); called again for every epoch. */
-export type BatchSource = (epoch: number) => Iterable<TrainBatch> | AsyncIterable<TrainBatch>;
+export type BatchSource = (epoch: number) => Iterable<BatchItem> | AsyncIterable<BatchItem>;
 
 /** A scalar training loss of logits and labels; must be twice differentiable for 'exact'. */
 export type LossOf = (logits: tf.Tensor, labels: tf.Tensor) => tf.Scalar;
+
+/** Per-sample losses of logits and labels: a vector of length B (ESAM's data selection). */
+export type SampleLossOf = (logits: tf.Tensor, labels: tf.Tensor) => tf.Tensor1D;
 
 /** Everything a run carries from step to step (a checkpoint is exactly this). */
 export interface TrainState<S = unknown> {
@@ -40,6 +50,10 @@ export interface TrainState<S = unknown> {
   readonly step: number;
   /** Epochs completed. */
   readonly epoch: number;
+  /** Batches of epoch `epoch` already done (a mid-epoch checkpoint resumes after them). */
+  readonly batchInEpoch?: number;
+  /** Best value so far of `FitOptions.best` (higher is better). */
+  readonly best?: number;
   /** Where the validation source is: its epoch and the next batch's index (resumes exactly). */
   readonly valCursor?: { readonly epoch: number; readonly index: number };
 }
@@ -52,6 +66,10 @@ export interface StepMetrics {
   readonly loss: number;
   /** Fraction of the batch classified correctly by the clean pass. */
   readonly accuracy: number;
+  /** Examples of the batch the clean pass classified correctly. */
+  readonly correct: number;
+  /** Examples in the batch. */
+  readonly examples: number;
   /** ρ the optimizer will use next, when it is a SAM variant or LETS. */
   readonly rho?: number;
   /** LETS's report of the step (ρ, gap, hypergradient, estimator, gradient evaluations). */
@@ -70,6 +88,10 @@ export interface EpochMetrics {
   readonly trainLoss: number;
   readonly trainAccuracy: number;
   readonly evaluation?: EvalMetrics;
+  /** One entry per `FitOptions.evaluations` source (e.g. validation and test). */
+  readonly evaluations?: Readonly<Record<string, EvalMetrics>>;
+  /** This epoch's `FitOptions.best` value beat every earlier one (the state is the new best). */
+  readonly improved?: boolean;
   readonly rho?: number;
   readonly seconds: number;
 }
