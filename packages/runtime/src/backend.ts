@@ -100,7 +100,15 @@ async function load(name: BackendName, options: RuntimeOptions, explicit: boolea
       // runtime's cpu training kernels must be in place first.
       await import('@tensorflow/tfjs-backend-cpu');
       registerTrainingKernels('cpu');
-      const native = await import('@lets/native');
+      // require, not import(): a dynamic import() stays an ESM import under on-the-fly
+      // transpilers (the CLI launcher) and then resolves @lets/native to its unbuilt dist/.
+      let native: typeof import('@lets/native');
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        native = require('@lets/native') as typeof import('@lets/native');
+      } catch (e) {
+        throw new BackendUnavailableError('native', `@lets/native does not load (${firstLine(e)})`, INSTALL.native);
+      }
       if (!native.registerNativeBackend()) {
         throw new BackendUnavailableError('native', native.nativeInfo().reason ?? 'the addon is not built', INSTALL.native);
       }
