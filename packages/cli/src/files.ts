@@ -12,39 +12,13 @@
  *   report.html              the self-contained report
  */
 import * as E from 'fp-ts/Either';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { decodeCheckpoint as runtimeDecode, encodeCheckpoint as runtimeEncode } from '@lets/runtime';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { decodeCheckpoint as runtimeDecode, encodeCheckpoint as runtimeEncode, writeFileAtomicSync } from '@lets/runtime';
 
-/** Writes `data` to `file` atomically: temp file + fsync + rename (+ fsync of the directory). */
+/** Writes `data` (text as UTF-8) to `file` atomically: @lets/runtime's temp file + fsync + rename. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const dir = dirname(file);
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${Date.now()}-${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, file);
-  try {
-    const dfd = openSync(dir, 'r');
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch {
-    /* some filesystems refuse fsync on a directory; the rename is still atomic */
-  }
+  writeFileAtomicSync(file, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
 }
 
 export const writeJsonAtomic = (file: string, value: unknown): void => writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);

@@ -5,7 +5,7 @@ import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs-core';
 import { tensorsOf } from '@lets/tree';
 import { initRuntime } from './backend';
-import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint, writeFileAtomicSync } from './checkpoint';
 import { Rng } from './rng';
 
 function makeState(seed: number) {
@@ -127,5 +127,29 @@ describe('checkpoints', () => {
   it('reports a missing file by name', async () => {
     const res = await loadCheckpoint(path.join(dir, 'nope.ckpt'));
     expect(E.isLeft(res) && res.left.message).toMatch(/nope\.ckpt: cannot read checkpoint/);
+  });
+});
+
+describe('writeFileAtomicSync', () => {
+  it('replaces a file whole, creates its folder, and a crash before the rename keeps the old bytes', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lets-atomic-'));
+    const file = path.join(dir, 'sub', 'f.bin');
+    writeFileAtomicSync(file, Uint8Array.from([1, 2, 3]));
+    writeFileAtomicSync(file, Uint8Array.from([4, 5]));
+    expect(Array.from(fs.readFileSync(file))).toEqual([4, 5]);
+    let seenTemp = '';
+    expect(() =>
+      writeFileAtomicSync(file, Uint8Array.from([9, 9, 9, 9]), {
+        beforeRename: (t) => {
+          seenTemp = t;
+          expect(Array.from(fs.readFileSync(t))).toEqual([9, 9, 9, 9]); // fully written before the rename
+          throw new Error('simulated crash');
+        },
+      }),
+    ).toThrow('simulated crash');
+    expect(Array.from(fs.readFileSync(file))).toEqual([4, 5]);
+    expect(fs.existsSync(seenTemp)).toBe(false);
+    expect(fs.readdirSync(path.dirname(file))).toEqual(['f.bin']);
+    fs.rmSync(dir, { recursive: true });
   });
 });

@@ -14,6 +14,7 @@
  * checkpoint or the new one.
  */
 import { createHash, randomBytes } from 'crypto';
+import * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
@@ -99,40 +100,71 @@ export interface AtomicWriteHooks {
   readonly beforeRename?: (tempPath: string) => void | Promise<void>;
 }
 
-/**
- * Writes `bytes` to `file` atomically: a temporary file beside it, fsync, rename, fsync of
- * the directory. Readers see the old file or the new one, never a mix.
- */
-export async function writeFileAtomic(file: string, bytes: Uint8Array, hooks: AtomicWriteHooks = {}): Promise<void> {
+/** Phase 1: the bytes in a new temporary file beside `file` (its folder created), fsync'd. */
+function writeTemp(file: string, bytes: Uint8Array): string {
   const dir = path.dirname(path.resolve(file));
+  fs.mkdirSync(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await fsp.open(temp, 'wx', 0o644);
-  let renamed = false;
+  const fd = fs.openSync(temp, 'wx', 0o644);
   try {
     let off = 0;
-    while (off < bytes.byteLength) {
-      const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off);
-      off += bytesWritten;
-    }
-    await fh.sync();
-    await fh.close();
-    if (hooks.beforeRename) await hooks.beforeRename(temp);
-    await fsp.rename(temp, file);
-    renamed = true;
-    const d = await fsp.open(dir, 'r');
-    try {
-      await d.sync();
-    } catch {
-      // some filesystems refuse fsync on a directory; the rename is still atomic
-    } finally {
-      await d.close();
-    }
-  } finally {
-    if (!renamed) {
-      await fh.close().catch(() => undefined);
-      await fsp.unlink(temp).catch(() => undefined);
-    }
+    while (off < bytes.byteLength) off += fs.writeSync(fd, bytes, off, bytes.byteLength - off);
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(temp, { force: true });
+    throw e;
   }
+  fs.closeSync(fd);
+  return temp;
+}
+
+/** Phase 2: rename over the target, then fsync the folder so the rename itself is durable. */
+function commitTemp(temp: string, file: string): void {
+  try {
+    fs.renameSync(temp, file);
+  } catch (e) {
+    fs.rmSync(temp, { force: true });
+    throw e;
+  }
+  try {
+    const d = fs.openSync(path.dirname(path.resolve(file)), 'r');
+    try {
+      fs.fsyncSync(d);
+    } finally {
+      fs.closeSync(d);
+    }
+  } catch {
+    // some filesystems refuse fsync on a directory; the rename is still atomic
+  }
+}
+
+/**
+ * Writes `bytes` to `file` atomically: a temporary file beside it, fsync, rename, fsync of
+ * the directory. Readers see the old file or the new one, never a mix; a crash before the
+ * rename leaves the old file as it was.
+ */
+export function writeFileAtomicSync(file: string, bytes: Uint8Array, hooks: { readonly beforeRename?: (tempPath: string) => void } = {}): void {
+  const temp = writeTemp(file, bytes);
+  try {
+    hooks.beforeRename?.(temp);
+  } catch (e) {
+    fs.rmSync(temp, { force: true });
+    throw e;
+  }
+  commitTemp(temp, file);
+}
+
+/** {@link writeFileAtomicSync} with an awaitable test hook (the same two phases). */
+export async function writeFileAtomic(file: string, bytes: Uint8Array, hooks: AtomicWriteHooks = {}): Promise<void> {
+  const temp = writeTemp(file, bytes);
+  try {
+    if (hooks.beforeRename) await hooks.beforeRename(temp);
+  } catch (e) {
+    fs.rmSync(temp, { force: true });
+    throw e;
+  }
+  commitTemp(temp, file);
 }
 
 /** Saves `state` (a tree of trees) to `file` atomically with a checksum. */

@@ -17,5 +17,5 @@ export { Rng } from './rng';
 export type { RngState } from './rng';
 export { stepScope, stepScopeSync, tensorsIn, countLeaks, expectNoLeak } from './memory';
 export type { StepScopeOptions, LeakReport } from './memory';
-export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, writeFileAtomic } from './checkpoint';
+export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, writeFileAtomic, writeFileAtomicSync } from './checkpoint';
 export type { AtomicWriteHooks } from './checkpoint';
