@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { addScaled, dispose, scale, type Params } from '@lets/tree';
+import { gradFnOf } from '@lets/optim';
 import type { GradFn, LossFn } from '@lets/optim';
 import type { HvpEstimator, HvpEstimatorName } from './hvp';
 import { hvpEstimator } from './hvp_estimator';
@@ -47,17 +48,7 @@ export const implicitHypergradient = (problem: ImplicitProblem): number[] => {
   const keys = keysOf(problem.params);
   const lam = tf.tensor1d(problem.hyper as number[], 'float32');
   const lossFn: LossFn = (p) => problem.lowerLoss(p, lam);
-  const gradFn: GradFn = (p) =>
-    tf.tidy(() => {
-      const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
-        const t: Record<string, tf.Tensor> = {};
-        keys.forEach((k, i) => (t[k] = xs[i]!));
-        return lossFn(t);
-      })(keys.map((k) => p[k]!));
-      const g: Record<string, tf.Tensor> = {};
-      keys.forEach((k, i) => (g[k] = grads[i]!));
-      return { loss: value as tf.Scalar, grads: g };
-    });
+  const gradFn: GradFn = gradFnOf(lossFn);
   const hvpProblem = { params: problem.params, lossFn, gradFn };
 
   // Neumann series: r_0 = b, r_{j+1} = r_j − α H r_j, p = α Σ_j r_j.

@@ -46,21 +46,7 @@ export const mlpLoss =
     });
 
 /** Loss and gradients of a LossFn by reverse mode. */
-export const gradFnOf =
-  (lossFn: LossFn): GradFn =>
-  (p: Params) => {
-    const keys = Object.keys(p);
-    return tf.tidy(() => {
-      const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
-        const t: Record<string, tf.Tensor> = {};
-        keys.forEach((k, i) => (t[k] = xs[i]!));
-        return lossFn(t);
-      })(keys.map((k) => p[k]!));
-      const g: Record<string, tf.Tensor> = {};
-      keys.forEach((k, i) => (g[k] = grads[i]!));
-      return { loss: value as tf.Scalar, grads: g };
-    });
-  };
+export { gradFnOf } from '@lets/optim';
 
 /** SGD with heavy-ball momentum and coupled weight decay: m ← β m + g + wd θ; u = −η m. */
 export const localSgd = (lr: number, momentum = 0, weightDecay = 0): GradientTransformation<{ m: Params }> => ({

@@ -2,7 +2,7 @@
 // synthetic task: the loss must fall, ρ must move off ρ₀, and no tensor may leak.
 import * as tf from '@tensorflow/tfjs-core';
 import { initRuntime, softmaxCrossEntropy } from '@lets/runtime';
-import { sgd, applyUpdates, GradFn } from '@lets/optim';
+import { sgd, applyUpdates, gradFnOf } from '@lets/optim';
 import { sam } from '@lets/sam';
 import { lets, currentRho } from '@lets/lets';
 import { Params, dispose, disposeState } from '@lets/tree';
@@ -26,15 +26,10 @@ it('the README example trains, learns rho and leaks nothing', async () => {
   const last: number[] = [];
   const before = tf.memory().numTensors;
   // --- README example ---
-  // A softmax classifier; its loss is a function of the parameter tree.
+  // A softmax classifier; its loss is a function of the parameter tree, and gradFnOf turns
+  // such a loss into the GradFn that SAM and LETS call for their extra passes.
   const lossOn = (x: tf.Tensor, y: tf.Tensor) => (p: Params): tf.Scalar =>
     softmaxCrossEntropy(tf.add(tf.matMul(x, p.w!), p.b!), y);
-  const gradFnOf = (loss: (p: Params) => tf.Scalar): GradFn => (p) => {
-    const names = Object.keys(p);
-    const { value, grads } = tf.valueAndGrads((...ts: tf.Tensor[]) =>
-      loss(Object.fromEntries(names.map((k, i) => [k, ts[i]!]))))(names.map((k) => p[k]!));
-    return { loss: value as tf.Scalar, grads: Object.fromEntries(names.map((k, i) => [k, grads[i]!])) };
-  };
 
   let params: Params = { w: tf.randomNormal([20, 3], 0, 0.1, 'float32', 1), b: tf.zeros([3]) };
   const opt = lets(sam(sgd(0.1, { momentum: 0.9 }), { rho: 0.05 }), { estimator: 'fd', every: 5 });

@@ -1,6 +1,7 @@
 /** Fixtures of the lets tests: a softplus MLP with runtime's twice-differentiable cross-entropy. */
 import * as tf from '@tensorflow/tfjs-core';
 import { initRuntime, softmaxCrossEntropy } from '@lets/runtime';
+import { gradFnOf } from '@lets/optim';
 import type { Extra, GradFn, LossFn } from '@lets/optim';
 import type { Params } from '@lets/tree';
 
@@ -66,17 +67,7 @@ export const lossOf =
   (p: Params) =>
     tf.tidy(() => softmaxCrossEntropy(logits(p, b.x), b.y));
 
-export const gradOf =
-  (lossFn: LossFn): GradFn =>
-  (p: Params) => {
-    const keys = Object.keys(p);
-    return tf.tidy(() => {
-      const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) =>
-        lossFn(Object.fromEntries(keys.map((k, i) => [k, xs[i]!]))),
-      )(keys.map((k) => p[k]!));
-      return { loss: value as tf.Scalar, grads: Object.fromEntries(keys.map((k, i) => [k, grads[i]!])) };
-    });
-  };
+export const gradOf = gradFnOf;
 
 /** The clean pass and the extras of one training step on `b`, validating on `v`. */
 export const stepInputs = (p: Params, b: Batch, v?: Batch) => {

@@ -31,3 +31,4 @@ export {
   warmupCosineDecay,
   joinSchedules,
 } from './schedules';
+export { gradFnOf } from './gradFn';

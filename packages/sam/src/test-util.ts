@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
+import { gradFnOf } from '@lets/optim';
 import type { GradFn } from '@lets/optim';
 import { initRuntime } from '@lets/runtime';
 
@@ -90,13 +91,12 @@ export const quadratic = (ah: HostTree = A, ch: HostTree = C): { gradFn: GradFn;
   const a = toTree(ah);
   const c = toTree(ch);
   let n = 0;
+  const loss = gradFnOf((p) =>
+    tf.mul(tf.addN(Object.keys(p).map((k) => tf.sum(tf.mul(a[k] as tf.Tensor, tf.square(tf.sub(p[k] as tf.Tensor, c[k] as tf.Tensor)))))), 0.5) as tf.Scalar,
+  );
   const gradFn: GradFn = (p) => {
     n += 1;
-    const ks = Object.keys(p);
-    const f = (...xs: tf.Tensor[]): tf.Scalar =>
-      tf.mul(tf.addN(ks.map((k, i) => tf.sum(tf.mul(a[k] as tf.Tensor, tf.square(tf.sub(xs[i] as tf.Tensor, c[k] as tf.Tensor)))))), 0.5) as tf.Scalar;
-    const { value, grads } = tf.valueAndGrads(f)(ks.map((k) => p[k] as tf.Tensor));
-    return { loss: value, grads: T.fromEntries(ks.map((k, i) => [k, grads[i] as tf.Tensor] as const)) };
+    return loss(p);
   };
   return { gradFn, calls: () => n, dispose: () => { T.dispose(a); T.dispose(c); } };
 };

@@ -1,0 +1,24 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Params } from '@lets/tree';
+import type { GradFn, LossFn } from './types';
+
+/**
+ * `gradFnOf(lossFn)`: the {@link GradFn} of a loss of the parameter tree, by reverse mode
+ * (`tf.valueAndGrads` over the leaves): `(params) → { loss, grads }` with `grads` in the
+ * params' canonical order. This is what SAM's perturbed pass and LETS's validation pass call.
+ *
+ * The backend must have gradients registered (`initRuntime()` from @lets/runtime does it).
+ * Intermediate tensors are released; the loss and gradients are new and owned by the caller.
+ * As in tfjs, every leaf must influence the loss.
+ */
+export const gradFnOf =
+  (lossFn: LossFn): GradFn =>
+  (params: Params) => {
+    const names = Object.keys(params);
+    return tf.tidy(() => {
+      const { value, grads } = tf.valueAndGrads((...leaves: tf.Tensor[]) =>
+        lossFn(Object.fromEntries(names.map((k, i) => [k, leaves[i] as tf.Tensor]))),
+      )(names.map((k) => params[k] as tf.Tensor));
+      return { loss: value as tf.Scalar, grads: Object.fromEntries(names.map((k, i) => [k, grads[i] as tf.Tensor])) };
+    });
+  };
