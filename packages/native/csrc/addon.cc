@@ -2,8 +2,12 @@
 // tensors (read and written in place, no copy) and an Int32Array of geometry where needed.
 #include <node_api.h>
 
+#include <algorithm>
 #include <string>
 
+#include "blas.h"
+#include "cpu.h"
+#include "gemm.h"
 #include "kernels.h"
 #include "napi_util.h"
 
@@ -82,6 +86,35 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     need_len(nb, bB * K * N, "b");
     need_len(nc, batch * M * N, "c");
     gemm_batched(A, B, C, batch, bA, bB, M, N, K, tA, tB);
+    return undefined(env);
+  });
+}
+
+// gemmBuiltin(a, b, c, M, N, K, lda, ldb, ldc, transA, transB, beta, isa, threads): the built-in
+// GEMM on one micro-kernel level (0 portable, 1 avx2+fma, 2 avx512; lowered to what the CPU
+// has) and thread count, with explicit row strides. For tests and benchmarks.
+napi_value GemmBuiltin(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 14, "gemmBuiltin");
+    size_t na, nb, nc;
+    const float* A = f32(env, a.v[0], &na, "a");
+    const float* B = f32(env, a.v[1], &nb, "b");
+    float* C = f32(env, a.v[2], &nc, "c");
+    const int64_t M = integer(env, a.v[3], "M"), N = integer(env, a.v[4], "N"), K = integer(env, a.v[5], "K");
+    const int64_t lda = integer(env, a.v[6], "lda"), ldb = integer(env, a.v[7], "ldb"), ldc = integer(env, a.v[8], "ldc");
+    const bool tA = boolean(env, a.v[9], "transA"), tB = boolean(env, a.v[10], "transB");
+    const double beta = number(env, a.v[11], "beta");
+    const int64_t isa = integer(env, a.v[12], "isa"), threads = integer(env, a.v[13], "threads");
+    need(M >= 0 && N >= 0 && K >= 0 && threads >= 1 && threads <= 1024 && isa >= 0 && isa <= 2, "gemmBuiltin: bad size");
+    // Row r of op(A) spans (rows, cols) of the stored matrix; the last element read must be inside.
+    const int64_t aRows = tA ? K : M, aCols = tA ? M : K, bRows = tB ? N : K, bCols = tB ? K : N;
+    need(lda >= aCols && ldb >= bCols && ldc >= N, "gemmBuiltin: a leading dimension is below the row length");
+    if (M > 0 && N > 0 && K > 0) {
+      need(int64_t(na) >= (aRows - 1) * lda + aCols && int64_t(nb) >= (bRows - 1) * ldb + bCols, "gemmBuiltin: operand too short");
+    }
+    if (M > 0 && N > 0) need(int64_t(nc) >= (M - 1) * ldc + N, "gemmBuiltin: c too short");
+    const Isa path = Isa(std::min<int64_t>(isa, int64_t(cpu_info().isa)));
+    gemm_builtin(path, tA, tB, M, N, K, A, lda, B, ldb, float(beta), C, ldc, int(threads));
     return undefined(env);
   });
 }
@@ -294,21 +327,47 @@ napi_value SetChunkFloats(napi_env env, napi_callback_info info) {
   });
 }
 
+void set_str(napi_env env, napi_value obj, const char* key, const std::string& v) {
+  napi_value s;
+  check(env, napi_create_string_utf8(env, v.c_str(), v.size(), &s), "create_string");
+  check(env, napi_set_named_property(env, obj, key, s), "set");
+}
+
+void set_bool(napi_env env, napi_value obj, const char* key, bool v) {
+  napi_value b;
+  check(env, napi_get_boolean(env, v, &b), "get_boolean");
+  check(env, napi_set_named_property(env, obj, key, b), "set");
+}
+
+// info(): threads, BLAS configuration, the CPU as cpuid reports it and the GEMM path in use.
 napi_value Info(napi_env env, napi_callback_info) {
   return guard(env, [&] {
-    napi_value obj, threads, blas;
+    napi_value obj, threads;
     check(env, napi_create_object(env, &obj), "create_object");
     check(env, napi_create_int32(env, get_threads(), &threads), "create_int32");
-    check(env, napi_create_string_utf8(env, blas_config(), NAPI_AUTO_LENGTH, &blas), "create_string");
     check(env, napi_set_named_property(env, obj, "threads", threads), "set");
-    check(env, napi_set_named_property(env, obj, "blas", blas), "set");
+    const CpuInfo& cpu = cpu_info();
+    const BlasState& b = blas_state();
+    set_str(env, obj, "blas", blas_config());
+    set_str(env, obj, "cpu", cpu.model + " (" + cpu.vendor + " family " + std::to_string(cpu.family) + " model " +
+                                 std::to_string(cpu.model_id) + ")");
+    set_str(env, obj, "isa", isa_name(cpu.isa));
+    set_str(env, obj, "kernelIsa", isa_name(b.isa));
+    set_str(env, obj, "gemm", gemm_path());
+    set_str(env, obj, "blasMode", b.mode == BlasMode::Builtin ? "builtin" : b.mode == BlasMode::OpenBlas ? "openblas" : "auto");
+    set_bool(env, obj, "openblas", b.openblas);
+    set_str(env, obj, "openblasCore", b.openblas_core);
+    set_str(env, obj, "openblasCoreDetected", b.openblas_core_detected);
+    set_str(env, obj, "note", b.note);
     return obj;
   });
 }
 
 napi_value Init(napi_env env, napi_value exports) {
+  blas_init();
   const napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gemmBuiltin", nullptr, GemmBuiltin, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropInput", nullptr, Conv2DInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2DFilter, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -98,8 +98,12 @@ void sum_leading(const float* x, float* out, int64_t R, int64_t C) {
       const float* p = x + r * C;
       for (int64_t c = 0; c < C; c++) acc[c] += p[c];
     }
-#pragma omp critical
-    for (int64_t c = 0; c < C; c++) total[c] += acc[c];
+    const int nt = omp_get_num_threads();
+#pragma omp for ordered schedule(static, 1)
+    for (int t = 0; t < nt; t++) {
+#pragma omp ordered
+      for (int64_t c = 0; c < C; c++) total[c] += acc[c];
+    }
   }
   for (int64_t c = 0; c < C; c++) out[c] = float(total[c]);
 }

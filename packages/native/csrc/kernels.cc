@@ -1,4 +1,4 @@
-// NHWC float32 kernels: matmul through CBLAS sgemm (OpenBLAS), convolutions as im2col + sgemm
+// NHWC float32 kernels: matmul through sgemm (blas.cc: the built-in GEMM or OpenBLAS), convolutions as im2col + sgemm
 // (chunked over the batch so the column buffer stays in cache), depthwise convolution, pooling
 // and batch norm as direct loops parallelised with OpenMP.
 #include "kernels.h"
@@ -13,20 +13,11 @@
 #include <memory>
 #include <vector>
 
-// CBLAS, declared here so the addon builds against any CBLAS (only the library is needed).
-extern "C" {
-void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha,
-                 const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc);
-// OpenBLAS extras: weak, so another CBLAS still links.
-void openblas_set_num_threads(int) __attribute__((weak));
-int openblas_get_num_threads(void) __attribute__((weak));
-char* openblas_get_config(void) __attribute__((weak));
-}
+#include "blas.h"
 
 namespace lets {
 
 namespace {
-constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
 // Column buffer budget per chunk, in floats (default 2^17 = 512 KiB, LETS_NATIVE_CHUNK_FLOATS):
 // the chunk's im2col columns stay in L2 while sgemm reads them (measured 45 -> 65 GFLOP/s on
 // one core against 8 MiB chunks).
@@ -43,9 +34,6 @@ int64_t chunk_floats() {
 }
 
 int g_threads = 1;
-// Whether BLAS is OpenBLAS's OpenMP build: it then runs single-threaded inside our parallel
-// regions, so chunks can be spread over the threads, each with its own sgemm.
-bool g_blas_omp = false;
 
 // Per-thread scratch buffer, grown on demand and never zero-initialised.
 float* scratch(int64_t n) {
@@ -56,19 +44,6 @@ float* scratch(int64_t n) {
     cap = n;
   }
   return buf.get();
-}
-
-void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
-           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  if (M == 0 || N == 0) return;
-  if (K == 0) {
-    if (beta == 0.f)
-      for (int64_t i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
-    return;
-  }
-  cblas_sgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, int(M), int(N), int(K),
-              1.f, A, int(std::max<int64_t>(lda, 1)), B, int(std::max<int64_t>(ldb, 1)), beta, C,
-              int(std::max<int64_t>(ldc, 1)));
 }
 
 bool is_pointwise(const ConvGeom& g) {
@@ -135,8 +110,7 @@ void col2im(const float* col, float* dx, int64_t b0, int64_t nb, const ConvGeom&
 void set_threads(int n) {
   g_threads = std::max(1, n);
   omp_set_num_threads(g_threads);
-  if (openblas_set_num_threads) openblas_set_num_threads(g_threads);
-  g_blas_omp = openblas_get_config && std::strstr(openblas_get_config(), "USE_OPENMP") != nullptr;
+  blas_set_threads(g_threads);
 }
 
 int get_threads() { return g_threads; }
@@ -144,8 +118,8 @@ int get_threads() { return g_threads; }
 void set_chunk_floats(int64_t n) { g_chunk_override = n > 0 ? n : 0; }
 
 const char* blas_config() {
-  if (openblas_get_config) return openblas_get_config();
-  return "cblas";
+  const BlasState& s = blas_state();
+  return s.openblas ? s.openblas_config.c_str() : "builtin";
 }
 
 void gemm_batched(const float* a, const float* b, float* c, int64_t batch, int64_t batchA,
@@ -162,9 +136,10 @@ void gemm_batched(const float* a, const float* b, float* c, int64_t batch, int64
   }
 }
 
-// Chunks run one per thread (each im2col + a single-threaded sgemm) when BLAS is the OpenMP
-// build and there are enough of them; otherwise one after another with a multi-threaded sgemm.
-bool chunks_in_parallel(int64_t nchunks) { return g_blas_omp && g_threads > 1 && nchunks >= g_threads; }
+// Chunks run one per thread (each im2col + a single-threaded sgemm: inside an OpenMP region
+// sgemm runs on one thread, and never on pthreads OpenBLAS) when there are enough of them;
+// otherwise one after another with a multi-threaded sgemm.
+bool chunks_in_parallel(int64_t nchunks) { return g_threads > 1 && nchunks >= g_threads; }
 
 void conv2d(const float* x, const float* w, float* y, const ConvGeom& g) {
   const int64_t K = g.fh * g.fw * g.Ci, P = g.OH * g.OW;
@@ -204,9 +179,13 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const Co
       sgemm(true, false, K, g.Co, nb * P, col, K, dy + b0 * P * g.Co, g.Co, any ? 1.f : 0.f, acc.data(), g.Co);
       any = true;
     }
-    if (any) {
-#pragma omp critical
-      for (int64_t i = 0; i < K * g.Co; i++) dw[i] += acc[size_t(i)];
+    // Added in thread order (not first come), so the result is the same on every run.
+    const int nt = omp_get_num_threads();
+#pragma omp for ordered schedule(static, 1)
+    for (int t = 0; t < nt; t++) {
+#pragma omp ordered
+      if (any)
+        for (int64_t i = 0; i < K * g.Co; i++) dw[i] += acc[size_t(i)];
     }
   }
 }
@@ -321,8 +300,12 @@ void depthwise_backprop_filter(const float* x, const float* dy, float* dw, const
         }
       }
     }
-#pragma omp critical
-    for (int64_t i = 0; i < size; i++) dw[i] += acc[i];
+    const int nt = omp_get_num_threads();
+#pragma omp for ordered schedule(static, 1)
+    for (int t = 0; t < nt; t++) {
+#pragma omp ordered
+      for (int64_t i = 0; i < size; i++) dw[i] += acc[i];
+    }
   }
 }
 

@@ -1,18 +1,21 @@
 #!/usr/bin/env node
 // Builds the lets_native addon (packages/native/build/Release/lets_native.node) with the system
-// C++ compiler against Node's own headers (node_api.h), OpenBLAS (libopenblas-dev) and OpenMP.
-// No network, no node-gyp download. Where the compiler, the headers or the library are missing
-// it prints one line and exits 0: the 'native' backend is then simply unavailable and the
-// runtime falls back to wasm. Set LETS_NATIVE_SKIP_BUILD=1 to skip, LETS_NATIVE_STRICT=1 to make
-// a failed build exit 1 (CI jobs that require the addon), LETS_NATIVE_CXXFLAGS to add flags.
+// C++ compiler against Node's own headers (node_api.h) and OpenMP; nothing else. The addon has
+// its own GEMM and loads OpenBLAS at run time (dlopen) only where it is installed, so no BLAS
+// package is needed to build it. No network, no node-gyp download. Where the compiler or the
+// headers are missing it prints one line and exits 0: the 'native' backend is then simply
+// unavailable and the runtime falls back to wasm. Set LETS_NATIVE_SKIP_BUILD=1 to skip,
+// LETS_NATIVE_STRICT=1 to make a failed build exit 1 (CI jobs that require the addon),
+// LETS_NATIVE_CXXFLAGS to add flags, LETS_NATIVE_NO_OPENBLAS=1 to build an addon that never
+// loads OpenBLAS (what a machine without it gets; for measuring that case).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, readdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, readdirSync, readFileSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(pkg, 'build', 'Release', 'lets_native.node');
-const sources = ['addon.cc', 'kernels.cc', 'elementwise.cc'].map((f) => join(pkg, 'csrc', f));
+const sources = ['addon.cc', 'kernels.cc', 'elementwise.cc', 'fused.cc', 'gemm.cc', 'blas.cc', 'cpu.cc'].map((f) => join(pkg, 'csrc', f));
 const strict = process.env.LETS_NATIVE_STRICT === '1';
 
 function notice(reason) {
@@ -35,22 +38,19 @@ const headerDirs = [
 const nodeInclude = headerDirs.find((d) => existsSync(join(d, 'node_api.h')));
 if (!nodeInclude) notice('Node headers (node_api.h) not found; install nodejs headers (libnode-dev)');
 
-// Up to date? (newer than every source)
+const noOpenBlas = process.env.LETS_NATIVE_NO_OPENBLAS === '1';
+const extra = process.env.LETS_NATIVE_CXXFLAGS ? process.env.LETS_NATIVE_CXXFLAGS.split(/\s+/).filter(Boolean) : [];
+// The flags an addon was built with sit beside it; a build with other flags is not up to date.
+const stamp = `${out}.flags`;
+const flags = JSON.stringify({ noOpenBlas, extra, cxx });
+
+// Up to date? (newer than every source, same flags)
 const newest = Math.max(...sources.concat(readdirSync(join(pkg, 'csrc')).map((f) => join(pkg, 'csrc', f))).map((f) => statSync(f).mtimeMs), statSync(fileURLToPath(import.meta.url)).mtimeMs);
-if (existsSync(out) && statSync(out).mtimeMs > newest && process.env.LETS_NATIVE_REBUILD !== '1' && !process.env.LETS_NATIVE_BLAS) {
+const sameFlags = existsSync(stamp) && readFileSync(stamp, 'utf8') === flags;
+if (existsSync(out) && statSync(out).mtimeMs > newest && sameFlags && process.env.LETS_NATIVE_REBUILD !== '1') {
   console.log('@lets/native: addon up to date');
   process.exit(0);
 }
-
-// OpenBLAS: prefer Debian's OpenMP build (libopenblas0-openmp), so that BLAS and the addon's own
-// OpenMP loops share one thread pool instead of two pools spinning against each other; it is
-// linked by path with an rpath, since the system-wide libopenblas.so.0 may be the pthreads build.
-// LETS_NATIVE_BLAS=pthread forces -lopenblas (whatever the system default is).
-const ompBlas = ['/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0', '/usr/lib64/openblas-openmp/libopenblas.so.0']
-  .find((f) => existsSync(f));
-const blasLink = ompBlas && process.env.LETS_NATIVE_BLAS !== 'pthread'
-  ? [ompBlas, `-Wl,-rpath,${dirname(ompBlas)}`]
-  : ['-lopenblas'];
 
 mkdirSync(dirname(out), { recursive: true });
 const tmp = `${out}.${process.pid}.tmp`;
@@ -58,8 +58,9 @@ const base = [
   '-O3', '-std=c++17', '-shared', '-fPIC', '-fvisibility=hidden', '-fopenmp',
   '-DNODE_GYP_MODULE_NAME=lets_native', '-DNAPI_VERSION=8',
   `-I${nodeInclude}`,
-  ...(process.env.LETS_NATIVE_CXXFLAGS ? process.env.LETS_NATIVE_CXXFLAGS.split(/\s+/).filter(Boolean) : []),
-  ...sources, '-o', tmp, ...blasLink, '-lm',
+  ...(noOpenBlas ? ['-DLETS_NATIVE_NO_OPENBLAS'] : []),
+  ...extra,
+  ...sources, '-o', tmp, '-ldl', '-lm',
 ];
 // -march=native vectorises the direct loops for this machine (the addon is built where it runs);
 // retried without it for compilers that reject it.
@@ -68,7 +69,6 @@ if (res.status !== 0) res = spawnSync(cxx, base, { encoding: 'utf8' });
 if (res.status !== 0) {
   rmSync(tmp, { force: true });
   const err = `${res.stderr || ''}${res.error ? String(res.error) : ''}`;
-  if (/-lopenblas|cannot find -l/.test(err)) notice('OpenBLAS not found; install libopenblas-dev');
   if (/omp\.h|fopenmp|-lgomp/.test(err)) notice('OpenMP not available in the compiler');
   const first = err.split('\n').find((l) => /error/.test(l)) || err.split('\n')[0] || 'unknown error';
   notice(`compile failed: ${first.trim()}`);
@@ -79,9 +79,10 @@ closeSync(fd);
 renameSync(tmp, out);
 
 // Smoke test in a child process: the addon loads and its libraries resolve.
-const check = spawnSync(process.execPath, ['-e', `const a=require(${JSON.stringify(out)});const i=a.info();process.stdout.write(i.blas)`], { encoding: 'utf8' });
+const check = spawnSync(process.execPath, ['-e', `const a=require(${JSON.stringify(out)});const i=a.info();process.stdout.write(i.cpu+', '+i.isa+'; GEMM '+i.gemm)`], { encoding: 'utf8' });
 if (check.status !== 0) {
   rmSync(out, { force: true });
   notice(`built addon does not load: ${(check.stderr || '').split('\n').find((l) => l.trim()) || 'unknown error'}`);
 }
+writeFileSync(stamp, flags);
 console.log(`@lets/native: built ${out.slice(pkg.length + 1)} (${check.stdout.trim()})`);

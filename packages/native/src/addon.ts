@@ -32,10 +32,39 @@ export interface NativeAddon {
   unary(op: 0 | 1, x: Float32Array, y: Float32Array, alpha: number): void;
   /** x [R, C]: out[c] = Σ_r x[r, c] (leading) or out[r] = Σ_c x[r, c]; accumulated in double. */
   sum(x: Float32Array, out: Float32Array, R: number, C: number, leading: boolean): void;
+  /**
+   * The built-in GEMM with explicit row strides, on one micro-kernel level (0 portable, 1 AVX2+FMA,
+   * 2 AVX-512; lowered to what the CPU has) and thread count: c = op(a)·op(b) + beta·c. For tests.
+   */
+  gemmBuiltin(a: Float32Array, b: Float32Array, c: Float32Array, M: number, N: number, K: number,
+    lda: number, ldb: number, ldc: number, transA: boolean, transB: boolean, beta: number, isa: 0 | 1 | 2, threads: number): void;
   setThreads(n: number): void;
   /** Column-buffer floats per convolution chunk; 0 restores LETS_NATIVE_CHUNK_FLOATS or 2^17. */
   setChunkFloats(n: number): void;
-  info(): { threads: number; blas: string };
+  info(): AddonInfo;
+}
+
+/** What the addon reports about itself. */
+export interface AddonInfo {
+  readonly threads: number;
+  /** OpenBLAS's configuration string when it is loaded, else "builtin". */
+  readonly blas: string;
+  /** The CPU's brand string, vendor, family and model, from cpuid. */
+  readonly cpu: string;
+  /** The best vector ISA the CPU and OS support: "avx512", "avx2+fma" or "portable". */
+  readonly isa: string;
+  /** The micro-kernel level in use (the ISA, or lower with LETS_NATIVE_ISA). */
+  readonly kernelIsa: string;
+  /** Which GEMM runs for which products. */
+  readonly gemm: string;
+  /** LETS_NATIVE_BLAS: "auto" (default), "builtin" or "openblas". */
+  readonly blasMode: string;
+  readonly openblas: boolean;
+  /** OpenBLAS's kernel core in use, and the one it chose itself ("" when not loaded). */
+  readonly openblasCore: string;
+  readonly openblasCoreDetected: string;
+  /** Why OpenBLAS is not used, or what the addon did to it. */
+  readonly note: string;
 }
 
 /**
@@ -71,7 +100,7 @@ export function loadAddon(): AddonLoad {
   if (!fs.existsSync(file)) {
     cached = {
       ok: false,
-      reason: `addon not built (${file} missing; install libopenblas-dev and g++, then run \`node packages/native/scripts/build.mjs\`)`,
+      reason: `addon not built (${file} missing; install g++, then run \`node packages/native/scripts/build.mjs\`)`,
     };
     return cached;
   }

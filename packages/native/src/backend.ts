@@ -122,7 +122,7 @@ export class NativeBackend extends MathBackendCPU {
 
 export interface NativeOptions {
   /**
-   * Threads for OpenBLAS and the OpenMP loops. Default: `LETS_NATIVE_THREADS`, else
+   * Threads for the GEMM (and OpenBLAS) and the OpenMP loops. Default: `LETS_NATIVE_THREADS`, else
    * `os.availableParallelism()`.
    */
   readonly threads?: number;
@@ -135,8 +135,20 @@ export interface NativeInfo {
   /** Why the backend is unavailable (when it is). */
   readonly reason?: string;
   readonly threads?: number;
-  /** The BLAS library's configuration string, e.g. "OpenBLAS 0.3.21 ... Haswell MAX_THREADS=64". */
+  /** OpenBLAS's configuration string when it is loaded ("OpenBLAS 0.3.21 ... SkylakeX ..."), else "builtin". */
   readonly blas?: string;
+  /** The CPU as cpuid reports it, e.g. "Intel(R) Xeon(R) Processor (GenuineIntel family 6 model 207)". */
+  readonly cpu?: string;
+  /** The CPU's vector ISA ("avx512", "avx2+fma", "portable") and the micro-kernel level in use. */
+  readonly isa?: string;
+  readonly kernelIsa?: string;
+  /** The GEMM path actually used, e.g. "builtin avx512 (12x32 micro-kernel)". */
+  readonly gemm?: string;
+  /** OpenBLAS's core in use and the one it detected itself, when it is loaded. */
+  readonly openblasCore?: string;
+  readonly openblasCoreDetected?: string;
+  /** What was done about OpenBLAS, or why it is not used. */
+  readonly note?: string;
   /** The kernels that run natively; every other kernel is the cpu backend's. */
   readonly nativeKernels: readonly string[];
 }
@@ -160,10 +172,28 @@ export function nativeInfo(): NativeInfo {
   const nativeKernels = nativeKernelSpecs.map((s) => s.kernelName);
   if (!load.ok) return { available: false, reason: load.reason, nativeKernels };
   const i = load.addon.info();
-  return { available: true, threads: i.threads, blas: i.blas, nativeKernels };
+  const optional = (v: string): string | undefined => (v === '' ? undefined : v);
+  return {
+    available: true, threads: i.threads, blas: i.blas, cpu: i.cpu, isa: i.isa, kernelIsa: i.kernelIsa, gemm: i.gemm,
+    ...(i.openblas ? { openblasCore: i.openblasCore, openblasCoreDetected: i.openblasCoreDetected } : {}),
+    ...(optional(i.note) !== undefined ? { note: i.note } : {}),
+    nativeKernels,
+  };
 }
 
-/** Sets the thread count of OpenBLAS and the addon's loops (1..1024). */
+/**
+ * One line for logs and benchmarks: CPU, ISA, GEMM path, threads, e.g. "Intel(R) Xeon(R)
+ * Processor (GenuineIntel family 6 model 207), ISA avx512, GEMM builtin avx512 (12x32
+ * micro-kernel), 2 threads", or why the backend is unavailable.
+ */
+export function describeNative(): string {
+  const i = nativeInfo();
+  if (!i.available) return `native unavailable (${i.reason ?? 'unknown'})`;
+  const isa = i.kernelIsa !== i.isa ? `ISA ${i.isa} (kernels at ${i.kernelIsa})` : `ISA ${i.isa}`;
+  return `${i.cpu}, ${isa}, GEMM ${i.gemm}, ${i.threads} threads${i.note !== undefined ? ` (${i.note})` : ''}`;
+}
+
+/** Sets the thread count of the GEMM (and OpenBLAS) and the addon's loops (1..1024). */
 export function setNativeThreads(threads: number): void {
   if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
     throw new Error(`setNativeThreads: threads must be an integer in 1..1024, got ${threads}`);

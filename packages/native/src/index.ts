@@ -1,3 +1,3 @@
-export { registerNativeBackend, isNativeAvailable, nativeInfo, setNativeThreads, NativeBackend } from './backend';
+export { registerNativeBackend, isNativeAvailable, nativeInfo, describeNative, setNativeThreads, NativeBackend } from './backend';
 export type { NativeOptions, NativeInfo } from './backend';
 export { BACKEND_NAME as NATIVE_BACKEND_NAME } from './kernels';
