@@ -119,6 +119,96 @@ napi_value GemmBuiltin(napi_env env, napi_callback_info info) {
   });
 }
 
+// denseForward(x, w, b|null, y, M, K, N, act): y = act(x·w + b).
+napi_value DenseForward(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 8, "denseForward");
+    size_t nx, nw, nb = 0, ny;
+    const float* x = f32(env, a.v[0], &nx, "x");
+    const float* w = f32(env, a.v[1], &nw, "w");
+    const float* b = f32_opt(env, a.v[2], &nb, "b");
+    float* y = f32(env, a.v[3], &ny, "y");
+    const int64_t M = integer(env, a.v[4], "M"), K = integer(env, a.v[5], "K"), N = integer(env, a.v[6], "N");
+    const int64_t act = integer(env, a.v[7], "act");
+    need(M >= 0 && K >= 0 && N >= 0 && (act == 0 || act == 1), "denseForward: bad size or activation");
+    need_len(nx, M * K, "x"); need_len(nw, K * N, "w"); need_len(ny, M * N, "y");
+    if (b) need_len(nb, N, "b");
+    dense_forward(x, w, b, int(act), y, M, K, N);
+    return undefined(env);
+  });
+}
+
+// denseBackpropInput(dy, w, y, dx, M, K, N, act): dx = (dy ⊙ act'(y))·wᵀ.
+napi_value DenseBackpropInput(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 8, "denseBackpropInput");
+    size_t ndy, nw, ny, ndx;
+    const float* dy = f32(env, a.v[0], &ndy, "dy");
+    const float* w = f32(env, a.v[1], &nw, "w");
+    const float* y = f32(env, a.v[2], &ny, "y");
+    float* dx = f32(env, a.v[3], &ndx, "dx");
+    const int64_t M = integer(env, a.v[4], "M"), K = integer(env, a.v[5], "K"), N = integer(env, a.v[6], "N");
+    const int64_t act = integer(env, a.v[7], "act");
+    need(M >= 0 && K >= 0 && N >= 0 && (act == 0 || act == 1), "denseBackpropInput: bad size or activation");
+    need_len(ndy, M * N, "dy"); need_len(nw, K * N, "w"); need_len(ny, M * N, "y"); need_len(ndx, M * K, "dx");
+    dense_backprop_input(dy, w, y, int(act), dx, M, K, N);
+    return undefined(env);
+  });
+}
+
+// denseBackpropParams(dy, x, y, dw, db|null, M, K, N, act): dw = xᵀ·g, db = Σ_rows g.
+napi_value DenseBackpropParams(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 9, "denseBackpropParams");
+    size_t ndy, nx, ny, ndw, ndb = 0;
+    const float* dy = f32(env, a.v[0], &ndy, "dy");
+    const float* x = f32(env, a.v[1], &nx, "x");
+    const float* y = f32(env, a.v[2], &ny, "y");
+    float* dw = f32(env, a.v[3], &ndw, "dw");
+    float* db = const_cast<float*>(f32_opt(env, a.v[4], &ndb, "db"));
+    const int64_t M = integer(env, a.v[5], "M"), K = integer(env, a.v[6], "K"), N = integer(env, a.v[7], "N");
+    const int64_t act = integer(env, a.v[8], "act");
+    need(M >= 0 && K >= 0 && N >= 0 && (act == 0 || act == 1), "denseBackpropParams: bad size or activation");
+    need_len(ndy, M * N, "dy"); need_len(nx, M * K, "x"); need_len(ny, M * N, "y"); need_len(ndw, K * N, "dw");
+    if (db) need_len(ndb, N, "db");
+    dense_backprop_params(dy, x, y, int(act), dw, db, M, K, N);
+    return undefined(env);
+  });
+}
+
+// softmaxXent(z, y, B, C) → mean_b(logΣexp(z_b) − Σ_k y_bk z_bk)
+napi_value SoftmaxXent(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 4, "softmaxXent");
+    size_t nz, ny;
+    const float* z = f32(env, a.v[0], &nz, "logits");
+    const float* y = f32(env, a.v[1], &ny, "labels");
+    const int64_t B = integer(env, a.v[2], "B"), C = integer(env, a.v[3], "C");
+    need(B >= 0 && C > 0, "softmaxXent: bad size");
+    need_len(nz, B * C, "logits"); need_len(ny, B * C, "labels");
+    napi_value out;
+    check(env, napi_create_double(env, double(softmax_xent(z, y, B, C)), &out), "create_double");
+    return out;
+  });
+}
+
+// softmaxXentGrad(dl, z, y, dz, B, C): dz = dl · (softmax(z) − y) / B.
+napi_value SoftmaxXentGrad(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 6, "softmaxXentGrad");
+    size_t nz, ny, nd;
+    const double dl = number(env, a.v[0], "dl");
+    const float* z = f32(env, a.v[1], &nz, "logits");
+    const float* y = f32(env, a.v[2], &ny, "labels");
+    float* dz = f32(env, a.v[3], &nd, "dz");
+    const int64_t B = integer(env, a.v[4], "B"), C = integer(env, a.v[5], "C");
+    need(B >= 0 && C > 0, "softmaxXentGrad: bad size");
+    need_len(nz, B * C, "logits"); need_len(ny, B * C, "labels"); need_len(nd, B * C, "dz");
+    softmax_xent_grad(float(dl), z, y, dz, B, C);
+    return undefined(env);
+  });
+}
+
 enum class Op { Conv, ConvInput, ConvFilter, Dw, DwInput, DwFilter };
 
 // (in0, in1, out, geometry) for the six convolution kernels.
@@ -368,6 +458,11 @@ napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemmBuiltin", nullptr, GemmBuiltin, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"denseForward", nullptr, DenseForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"denseBackpropInput", nullptr, DenseBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"denseBackpropParams", nullptr, DenseBackpropParams, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmaxXent", nullptr, SoftmaxXent, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmaxXentGrad", nullptr, SoftmaxXentGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropInput", nullptr, Conv2DInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2DFilter, nullptr, nullptr, nullptr, napi_default, nullptr},

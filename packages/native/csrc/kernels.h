@@ -69,3 +69,14 @@ void unary(int op, const float* x, float* y, int64_t n, float alpha);
 void sum_leading(const float* x, float* out, int64_t R, int64_t C);
 void sum_trailing(const float* x, float* out, int64_t R, int64_t C);
 }  // namespace lets
+
+namespace lets {
+// Fused dense layer and softmax cross-entropy (fused.cc); act 0 linear, 1 relu.
+void dense_forward(const float* x, const float* w, const float* b, int act, float* y, int64_t M, int64_t K, int64_t N);
+void dense_backprop_input(const float* dy, const float* w, const float* y, int act, float* dx, int64_t M, int64_t K,
+                          int64_t N);
+void dense_backprop_params(const float* dy, const float* x, const float* y, int act, float* dw, float* db, int64_t M,
+                           int64_t K, int64_t N);
+float softmax_xent(const float* z, const float* y, int64_t B, int64_t C);
+void softmax_xent_grad(float dl, const float* z, const float* y, float* dz, int64_t B, int64_t C);
+}  // namespace lets

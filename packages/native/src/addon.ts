@@ -38,6 +38,17 @@ export interface NativeAddon {
    */
   gemmBuiltin(a: Float32Array, b: Float32Array, c: Float32Array, M: number, N: number, K: number,
     lda: number, ldb: number, ldc: number, transA: boolean, transB: boolean, beta: number, isa: 0 | 1 | 2, threads: number): void;
+  /** y = act(x·w + b), x [M,K], w [K,N], b [N] or null; act 0 linear, 1 relu. */
+  denseForward(x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array, M: number, K: number, N: number, act: 0 | 1): void;
+  /** dx = (dy ⊙ act'(y))·wᵀ. */
+  denseBackpropInput(dy: Float32Array, w: Float32Array, y: Float32Array, dx: Float32Array, M: number, K: number, N: number, act: 0 | 1): void;
+  /** dw = xᵀ·g, db = Σ_rows g with g = dy ⊙ act'(y). */
+  denseBackpropParams(dy: Float32Array, x: Float32Array, y: Float32Array, dw: Float32Array, db: Float32Array | null,
+    M: number, K: number, N: number, act: 0 | 1): void;
+  /** mean_b(logΣexp(z_b) − Σ_k y_bk z_bk) for z, y [B, C]. */
+  softmaxXent(z: Float32Array, y: Float32Array, B: number, C: number): number;
+  /** dz = dl · (softmax(z) − y) / B. */
+  softmaxXentGrad(dl: number, z: Float32Array, y: Float32Array, dz: Float32Array, B: number, C: number): void;
   setThreads(n: number): void;
   /** Column-buffer floats per convolution chunk; 0 restores LETS_NATIVE_CHUNK_FLOATS or 2^17. */
   setChunkFloats(n: number): void;

@@ -12,7 +12,7 @@ describe('registerNativeBackend', () => {
   test('registers every cpu kernel for native, the heavy ones replaced', () => {
     if (skip) return;
     const cpu = tf.getKernelsForBackend('cpu').map((k) => k.kernelName).sort();
-    const native = tf.getKernelsForBackend('native').map((k) => k.kernelName).sort();
+    const native = tf.getKernelsForBackend('native').map((k) => k.kernelName).filter((n) => !n.startsWith('Lets')).sort();
     expect(native).toEqual(cpu);
     for (const spec of nativeKernelSpecs) {
       expect(tf.getKernel(spec.kernelName, 'native')!.kernelFunc).not.toBe(tf.getKernel(spec.kernelName, 'cpu')!.kernelFunc);

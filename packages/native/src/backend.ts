@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from './addon';
 import { BACKEND_NAME, nativeKernelSpecs } from './kernels';
+import { fusedKernelConfigs, registerFusedGradients } from './kernels/fused';
 import type { KernelArgs } from './kernels/util';
 
 /** Most memory the output-buffer pool keeps (bytes); `LETS_NATIVE_POOL_MB` overrides. */
@@ -235,6 +236,12 @@ export function registerNativeBackend(options: NativeOptions = {}): boolean {
       kernelFunc: ((args: KernelArgs) => body(args, fallback)) as unknown as tf.KernelFunc,
     });
   }
+  // The fused dense and softmax cross-entropy kernels (no cpu counterpart; their ops fall back
+  // to tfjs ops on other backends).
+  for (const config of fusedKernelConfigs(addon)) {
+    if (tf.getKernel(config.kernelName, BACKEND_NAME) === undefined) tf.registerKernel(config);
+  }
+  registerFusedGradients();
   tf.registerBackend(BACKEND_NAME, () => new NativeBackend(), options.priority ?? 3);
   registered = true;
   return true;
