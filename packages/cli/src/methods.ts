@@ -72,9 +72,15 @@ export function outerOptimizer(o: TrainOptions, schedule: Schedule): GradientTra
   return o.weightDecay > 0 ? (optim.chain(optim.addDecayedWeights(o.weightDecay), a) as GradientTransformation<unknown>) : a;
 }
 
-/** The rate transform of log ρ. */
-const rhoOptimizer = (o: TrainOptions): GradientTransformation<unknown> =>
-  (o.rhoOptimizer === 'adam' ? optim.adam(o.rhoLr) : optim.sgd(o.rhoLr)) as GradientTransformation<unknown>;
+/**
+ * The rate transform of log ρ: its learning rate is constant, or cosine-decayed to 0 over the
+ * run's `updates` ρ updates (the ρ optimizer's own step count).
+ */
+const rhoOptimizer = (o: TrainOptions, updates: number): GradientTransformation<unknown> => {
+  const lr: Schedule | number =
+    o.rhoLrSchedule === 'cosine' ? (t: number) => o.rhoLr * 0.5 * (1 + Math.cos((Math.PI * Math.min(t, updates)) / updates)) : o.rhoLr;
+  return (o.rhoOptimizer === 'adam' ? optim.adam(lr) : optim.sgd(lr)) as GradientTransformation<unknown>;
+};
 
 /** Builds the method's optimizer; Left when a package that it needs does not offer it. */
 export function buildMethod(o: TrainOptions, stepsPerEpoch: number): E.Either<string, Method> {
@@ -87,7 +93,14 @@ export function buildMethod(o: TrainOptions, stepsPerEpoch: number): E.Either<st
   const variant = isLets ? o.method.slice('lets-'.length) : o.method;
   const preset = lookup(samPkg, camel(variant));
   if (preset === undefined) return E.left(`--method ${o.method}: @lets/sam does not export the preset '${camel(variant)}'`);
-  const samTx = preset(outer, { rho: o.rho }) as GradientTransformation<unknown>;
+  // GSAM ties ρ to the learning-rate schedule (its ProportionScheduler); LE-SAM anneals its σ
+  // over the run's length.
+  const presetOptions = {
+    rho: o.rho,
+    ...(variant === 'gsam' ? { lr: schedule } : {}),
+    ...(variant === 'le-sam' ? { totalSteps: Math.max(2, total) } : {}),
+  };
+  const samTx = preset(outer, presetOptions) as GradientTransformation<unknown>;
   const samRho = lookup(samPkg, 'currentRho');
   if (!isLets) {
     return E.right({ name: o.method, tx: samTx, learnsRho: false, rhoOf: (s) => (samRho === undefined ? o.rho : (samRho(s) as number)), reportOf: none });
@@ -96,11 +109,14 @@ export function buildMethod(o: TrainOptions, stepsPerEpoch: number): E.Either<st
   const currentRho = lookup(letsPkg, 'currentRho');
   if (lets === undefined || currentRho === undefined) return E.left(`--method ${o.method}: @lets/lets does not export lets and currentRho`);
   const tx = lets(samTx, {
-    rhoOptimizer: rhoOptimizer(o),
+    rhoOptimizer: rhoOptimizer(o, Math.max(1, Math.floor(total / o.every))),
     estimator: o.estimator,
     every: o.every,
     rhoMin: o.rhoMin,
     rhoMax: o.rhoMax,
+    objective: o.objective === 'gap-val' ? 'gapVal' : o.objective,
+    lambda: o.objectiveWeight,
+    stallGuard: o.stallGuard === 'on' ? {} : false,
   }) as GradientTransformation<unknown>;
   return E.right({
     name: o.method,
@@ -109,8 +125,14 @@ export function buildMethod(o: TrainOptions, stepsPerEpoch: number): E.Either<st
     rhoOf: (s) => currentRho(s) as number,
     reportOf: (s): Readonly<Record<string, number>> => {
       // LETS reports δ and dF/dρ on the steps that update ρ.
-      const r = (s as { report?: { updated?: boolean; gap?: number; hypergradient?: number } }).report;
-      return r?.updated === true && typeof r.gap === 'number' ? { gap: r.gap, hypergradient: r.hypergradient ?? NaN } : {};
+      const r = (s as { report?: { updated?: boolean; gap?: number; hypergradient?: number; valLoss?: number; stalled?: boolean } }).report;
+      if (r?.updated !== true || typeof r.gap !== 'number') return {};
+      return {
+        gap: r.gap,
+        hypergradient: r.hypergradient ?? NaN,
+        ...(typeof r.valLoss === 'number' ? { valLoss: r.valLoss } : {}),
+        ...(typeof r.stalled === 'boolean' ? { stalled: r.stalled ? 1 : 0 } : {}),
+      };
     },
   });
 }

@@ -19,6 +19,10 @@ export interface TrainOptions {
   readonly every: number;
   readonly rhoMin: number;
   readonly rhoMax: number;
+  readonly objective: 'gap' | 'val' | 'gap-val';
+  readonly objectiveWeight: number;
+  readonly rhoLrSchedule: 'constant' | 'cosine';
+  readonly stallGuard: 'on' | 'off';
   readonly optimizer: 'sgd' | 'adam';
   readonly lr: number;
   readonly momentum: number;
@@ -33,6 +37,7 @@ export interface TrainOptions {
   readonly valFraction: number;
   readonly labelNoise: number;
   readonly noiseType: 'symmetric' | 'pairflip';
+  readonly valLabels: 'noisy' | 'clean';
   readonly trainSize: number;
   readonly testSize: number;
   readonly model: string;
@@ -90,9 +95,7 @@ export const PRESETS: Readonly<Record<string, RawValues>> = {
     epochs: 3,
     'batch-size': 128,
     'val-fraction': 0.05,
-    every: 10,
     estimator: 'fd',
-    'rho-lr': 0.05,
     seeds: [0],
   },
   smoke: {
@@ -138,11 +141,33 @@ function crossCheck(command: Command, v: Resolved): E.Either<string, Resolved> {
     const rho = v['rho'] as number;
     if (rho < rhoMin || rho > rhoMax) return E.left(`--rho (ρ₀ = ${rho}) must lie in [--rho-min, --rho-max] = [${rhoMin}, ${rhoMax}]`);
   }
+  return dataCheck(v);
+}
+
+/** Datasets read from files the user provides (not bundled), and those generated from the seed. */
+const NEEDS_DATA_DIR = ['fashion-mnist', 'kmnist', 'cifar10', 'cifar100'];
+const GENERATED = ['blobs', 'spirals', 'teacher'];
+const MAX_SEED = 2 ** 32 - 1;
+
+/** --data-dir against --dataset, and seeds within what the random streams take. */
+function dataCheck(v: Resolved): E.Either<string, Resolved> {
+  const dataset = v['dataset'] as string | undefined;
+  const dataDir = v['dataDir'] as string | undefined;
+  if (dataset !== undefined && NEEDS_DATA_DIR.includes(dataset) && dataDir === undefined) {
+    return E.left(`--dataset ${dataset} needs --data-dir DIR: the directory with its files (it is not bundled)`);
+  }
+  if (dataset !== undefined && GENERATED.includes(dataset) && dataDir !== undefined) {
+    return E.left(`--data-dir is for datasets read from files; --dataset ${dataset} is generated from the seed`);
+  }
+  for (const [flag, xs] of [['--seed', [v['seed']]], ['--seeds', v['seeds'] ?? []]] as const) {
+    const big = (xs as unknown[]).find((x) => typeof x === 'number' && x > MAX_SEED);
+    if (big !== undefined) return E.left(`${flag}: expected an integer ≥ 0 and ≤ ${MAX_SEED}, got ${String(big)}`);
+  }
   return E.right(v);
 }
 
 /** Flags that may go with --resume: a resumed run keeps the options in its config.json. */
-const RESUME_FLAGS = ['resume', 'quiet', 'json', 'no-report', 'events', 'halt-after', 'help'];
+const RESUME_FLAGS = ['resume', 'quiet', 'json', 'no-report', 'events', 'halt-after', 'help', 'debug'];
 
 function resumeCheck(command: Command, argv: readonly string[]): E.Either<string, void> {
   if (command !== 'train') return E.right(undefined);
@@ -194,10 +219,23 @@ export function resolve(command: Command, argv: readonly string[]): E.Either<str
 }
 
 const TRAIN_KEYS: readonly (keyof TrainOptions)[] = [
-  'method', 'rho', 'rhoLr', 'rhoOptimizer', 'estimator', 'every', 'rhoMin', 'rhoMax', 'optimizer', 'lr', 'momentum',
-  'weightDecay', 'schedule', 'warmup', 'epochs', 'batchSize', 'seed', 'dataset', 'dataDir', 'valFraction', 'labelNoise',
-  'noiseType', 'trainSize', 'testSize', 'model', 'backend', 'checkpointEvery', 'logEvery',
+  'method', 'rho', 'rhoLr', 'rhoOptimizer', 'estimator', 'every', 'rhoMin', 'rhoMax', 'objective', 'objectiveWeight',
+  'rhoLrSchedule', 'stallGuard', 'optimizer', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmup', 'epochs', 'batchSize', 'seed',
+  'dataset', 'dataDir', 'valFraction', 'labelNoise', 'noiseType', 'valLabels', 'trainSize', 'testSize', 'model',
+  'backend', 'checkpointEvery', 'logEvery',
 ];
+
+/**
+ * Keys added after runs were first written, with the value that reproduces how those runs
+ * were trained: a config.json without them resumes exactly as it ran.
+ */
+const LEGACY_VALUES: Readonly<Partial<Record<keyof TrainOptions, unknown>>> = {
+  objective: 'gap',
+  objectiveWeight: 1,
+  rhoLrSchedule: 'constant',
+  stallGuard: 'off',
+  valLabels: 'clean',
+};
 
 /** The training options out of resolved values (keys a command lacks take the train defaults). */
 export function trainOptionsOf(v: Resolved): TrainOptions {
@@ -237,6 +275,7 @@ export function validateTrainOptions(raw: unknown, source: string): E.Either<str
     out[k] = r.right;
   }
   for (const k of TRAIN_KEYS) {
+    if (!(k in out) && k in LEGACY_VALUES) out[k] = LEGACY_VALUES[k];
     if (!(k in out) && k !== 'dataDir') return E.left(`${source}: missing key '${k}'`);
   }
   return E.right(out as unknown as TrainOptions);

@@ -46,7 +46,8 @@ function specOf(o: TrainOptions): DatasetSpec {
 
 /**
  * Loads the dataset and prepares it: subset (`train-size`, split evenly over the classes) →
- * validation hold-out (stratified, seeded) → label noise on the training labels only; then
+ * label noise on the whole training pool → validation hold-out (stratified, seeded), or with
+ * `--val-labels clean` hold-out first and noise on the training part only; then
  * `test-size` keeps the first examples of the test split.
  */
 export function loadData(o: TrainOptions): E.Either<string, Dataset> {
@@ -58,6 +59,7 @@ export function loadData(o: TrainOptions): E.Either<string, Dataset> {
         ...(o.trainSize > 0 ? { subset: { perClass: Math.max(1, Math.floor(o.trainSize / ds.numClasses)), seed: o.seed } } : {}),
         validation: { fraction: o.valFraction, seed: o.seed, stratified: true },
         ...(o.labelNoise > 0 ? { noise: { kind: o.noiseType, rate: o.labelNoise, seed: o.seed } } : {}),
+        validationLabels: o.valLabels,
       };
       return pipe(
         data.prepare(prep)(ds),

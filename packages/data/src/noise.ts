@@ -12,7 +12,9 @@
  *   al., CVPR 2017: truck→automobile, bird→airplane, deer→horse, cat↔dog); classes mapped
  *   to themselves never change.
  * - `asymmetric`: `map` when one is given, otherwise `pairflip`.
- * Validation and test labels are never touched (hold out validation before adding noise).
+ * Only the `train` split is touched. `prepare` adds the noise before the validation hold-out by
+ * default (validation labels as noisy as training labels), or after it with
+ * `validationLabels: 'clean'`; test labels are never touched.
  */
 import * as E from 'fp-ts/Either';
 import { Dataset, Examples } from './dataset';

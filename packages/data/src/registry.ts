@@ -48,11 +48,18 @@ export const DATASET_NAMES: readonly DatasetName[] = [
   'mnist', 'fashion-mnist', 'kmnist', 'cifar10', 'cifar100', 'spam', 'csv', 'text', 'blobs', 'spirals', 'teacher',
 ];
 
-/** Preparation applied after reading, in this order. */
+/** Preparation applied after reading: subset, then validation hold-out and label noise. */
 export interface Preparation {
   readonly subset?: SubsetOptions;
   readonly validation?: HoldOutOptions;
   readonly noise?: NoiseOptions;
+  /**
+   * With both `validation` and `noise`: 'noisy' (default) adds the noise to the whole training
+   * pool before the validation split, so validation labels are as noisy as training labels (a
+   * user's own noisy data has no clean labels to validate on); 'clean' holds the validation
+   * split out first and adds noise to the rest only. Test labels are never touched.
+   */
+  readonly validationLabels?: 'noisy' | 'clean';
 }
 
 /** Reads a dataset by name (no preparation). */
@@ -89,16 +96,26 @@ export function readDataset(spec: DatasetSpec): Result<Dataset> {
   }
 }
 
-/** Applies subset → validation hold-out → label noise (data-last). */
+/**
+ * Applies subset → label noise → validation hold-out (data-last), or subset → hold-out → noise
+ * with `validationLabels: 'clean'`.
+ */
 export const prepare =
   (p: Preparation) =>
-  (ds: Dataset): Result<Dataset> =>
-    pipe(
+  (ds: Dataset): Result<Dataset> => {
+    const v = p.validationLabels ?? 'noisy';
+    if (v !== 'noisy' && v !== 'clean') {
+      return fail('prepare', `validationLabels '${String(v)}', expected 'noisy' or 'clean'`);
+    }
+    const split = (d: Dataset): Result<Dataset> => (p.validation ? holdOut(p.validation)(d) : E.right(d));
+    const noise = (d: Dataset): Result<Dataset> => (p.noise ? labelNoise(p.noise)(d) : E.right(d));
+    return pipe(
       E.right<never, Dataset>(ds),
       E.chain((d) => (p.subset ? subsetTrain(p.subset)(d) : E.right(d))),
-      E.chain((d) => (p.validation ? holdOut(p.validation)(d) : E.right(d))),
-      E.chain((d) => (p.noise ? labelNoise(p.noise)(d) : E.right(d))),
+      E.chain(v === 'noisy' ? noise : split),
+      E.chain(v === 'noisy' ? split : noise),
     );
+  };
 
 /** Reads a dataset by name and prepares it. */
 export const loadDataset = (spec: DatasetSpec, preparation: Preparation = {}): Result<Dataset> =>

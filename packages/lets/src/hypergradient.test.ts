@@ -1,8 +1,11 @@
 /**
  * The done-when check of LETS's hypergradient: on a softplus MLP, the dF/dρ LETS reports at
- * step t+1 matches a central finite difference of the one-step unrolled objective
- *   F(ρ) = ½ (L(B^vl; θ_{t+1}(ρ)) − L(B^tr_{t+1}; θ_{t+1}(ρ)))²,  θ_{t+1}(ρ) = θ_t + SAM step with ρ,
- * within 1% ('exact') and 5% ('fd'), for plain SGD, SGD + momentum and weight decay in the chain.
+ * step t+1 matches a central finite difference of the one-step unrolled objective, for each
+ * upper objective (δ = L(B^vl; θ_{t+1}(ρ)) − L(B^tr_{t+1}; θ_{t+1}(ρ)), θ_{t+1}(ρ) = θ_t + SAM step with ρ)
+ *   gap:    F(ρ) = ½ δ²
+ *   val:    F(ρ) = L(B^vl; θ_{t+1}(ρ))
+ *   gapVal: F(ρ) = ½ δ² + λ L(B^vl; θ_{t+1}(ρ))     (λ = 0.7)
+ * within 1% ('exact') and 5% ('fd'), for plain SGD, SGD + momentum, weight decay in the chain and Adam.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
@@ -27,7 +30,14 @@ const richardson = (f: (x: number) => number, x: number, h: number): number => {
   return (4 * D(h / 2) - D(h)) / 3;
 };
 
-describe.each(outers)('LETS hypergradient vs finite differences of F(ρ) (%s)', (_name, makeOuter) => {
+const objectives = [
+  ['gap', (lv: number, lt: number) => 0.5 * (lv - lt) ** 2],
+  ['val', (lv: number) => lv],
+  ['gapVal', (lv: number, lt: number) => 0.5 * (lv - lt) ** 2 + 0.7 * lv],
+] as const;
+const cases = outers.flatMap(([o, make]) => objectives.map(([name, f]) => [`${o}, objective ${name}`, make, name, f] as const));
+
+describe.each(cases)('LETS hypergradient vs finite differences of F(ρ) (%s)', (_name, makeOuter, objective, objectiveOf) => {
   it.each([
     ['exact', 0.01],
     ['fd', 0.05],
@@ -36,7 +46,7 @@ describe.each(outers)('LETS hypergradient vs finite differences of F(ρ) (%s)', 
     const rho0 = 0.2;
     const batches = [makeBatch(48, 5, 3, 1), makeBatch(48, 5, 3, 2), makeBatch(48, 5, 3, 3)];
     const val: Batch = makeBatch(48, 5, 3, 4, 1); // shifted labels: a large gap
-    const opt = lets(sam(makeOuter(), { rho: rho0 }), { estimator, every: 1, rhoOptimizer: sgd(0) });
+    const opt = lets(sam(makeOuter(), { rho: rho0 }), { estimator, every: 1, rhoOptimizer: sgd(0), objective, lambda: 0.7, stallGuard: false });
     let params: Params = mlpInit(5, 8, 3, 10);
     let state: LetsState<any> = opt.init(params);
 
@@ -65,12 +75,12 @@ describe.each(outers)('LETS hypergradient vs finite differences of F(ρ) (%s)', 
       const p1 = applyUpdates(inputsOf.params!, s.updates);
       const lv = lossOf(val)(p1);
       const lt = lossOf(batches[2]!)(p1);
-      const d = num(lv) - num(lt);
+      const value = objectiveOf(num(lv), num(lt));
       [s.updates, s.direction, s.perturbedGrads, p1].forEach(T.dispose);
       T.disposeState(s.state);
       lv.dispose();
       lt.dispose();
-      return 0.5 * d * d;
+      return value;
     };
     // h = 0.04 on ρ = 0.2; Richardson makes truncation O(h⁴) while the F differences stay far
     // above float32 rounding of the losses (|dF/dρ|·h ≫ 1e-7·F).

@@ -36,15 +36,19 @@ import { type SamState, type SamStep, type SamTransformation, withRho } from '@l
 import {
   differenceStep,
   hvpEstimator,
+  objectiveHypergradient,
+  upperObjective,
   type HvpEstimator,
   type HvpEstimatorName,
+  type UpperObjective,
+  type UpperObjectiveName,
 } from '@lets/bilevel';
 
 /** How the tangent dθ_{t+1}/dρ is obtained. */
 export type TangentMode = 'auto' | 'linearized' | 'wholeStep';
 
 export interface LetsOptions {
-  /** The transformation that updates s = log ρ (default adam(1e-2)). */
+  /** The transformation that updates s = log ρ (default adam(0.15); decay its rate to let ρ settle). */
   readonly rhoOptimizer?: GradientTransformation<any>;
   /** H̃·n estimator: 'exact' | 'fd' | 'central' | 'fisher' | 'identity' or an estimator (default 'fd'). */
   readonly estimator?: HvpEstimatorName | HvpEstimator;
@@ -61,6 +65,68 @@ export interface LetsOptions {
   readonly tangent?: TangentMode;
   /** relStep of the 'fd' / whole-step differences (default 1e-3; see @lets/bilevel). */
   readonly relStep?: number;
+  /**
+   * The upper objective F at θ_{t+1}: 'gap' (the paper's ½δ²), 'val' (the validation loss),
+   * 'gapVal' (½δ² + λ·L_val) or an objective of @lets/bilevel (default: see docs/lets.md).
+   */
+  readonly objective?: UpperObjectiveName | UpperObjective;
+  /** λ of the 'gapVal' objective (default 1). */
+  readonly lambda?: number;
+  /**
+   * The stall guard (default on; `false` turns it off): while the clean training loss shows
+   * that training is not progressing, the objective's hypergradient is replaced by a push
+   * down on log ρ. See {@link StallGuardOptions}.
+   */
+  readonly stallGuard?: StallGuardOptions | false;
+}
+
+/**
+ * The stall guard. A radius that stalls training (SAM attracted to a saddle: train and
+ * validation losses both at chance) gives the one-step objectives nothing to act on, since
+ * every nearby ρ leaves θ_{t+1} where it is. So LETS watches the clean training loss: with
+ * L₀ the loss at the first step, L̄ an EMA of the loss at ρ updates and L* its minimum, it
+ * calls the run stalled when, after `patience` updates,
+ *
+ *   L̄ ≥ (1 − margin)·L₀        (training has not started, or has fallen back to its start)
+ *   or L̄ ≥ (1 + rise)·L*        (the loss has climbed well above its best).
+ *
+ * While stalled, dF/ds is replaced by +1 (the objective becomes F = log ρ), so the ρ
+ * optimizer walks ρ down at its own rate (Adam: exactly lr per update, since its state is
+ * reset when a stall starts and again when it ends). A zero learning rate still never moves ρ.
+ */
+export interface StallGuardOptions {
+  /** ρ updates before the guard may act, and the EMA's horizon (default 3). */
+  readonly patience?: number;
+  /** Relative decrease below L₀ that counts as progress (default 0.02). */
+  readonly margin?: number;
+  /** Relative rise above the best EMA that counts as a stall (default 0.5). */
+  readonly rise?: number;
+  /** EMA factor of the loss at ρ updates (default 0.8). */
+  readonly beta?: number;
+  /**
+   * Until training has started (the clean loss below (1 − margin)·L₀), a step whose perturbed
+   * gradient points away from the clean one, cos(g, g_p) < minCosine, multiplies ρ by
+   * `shrink` for the next step (defaults 0.8 and 0.5): SAM with too large a radius collapses a
+   * fresh network to the flat, constant predictor within a few steps, before any ρ update.
+   */
+  readonly minCosine?: number;
+  readonly shrink?: number;
+}
+
+/** What the stall guard remembers (host numbers). */
+export interface StallGuardState {
+  /** L₀: the clean loss at the first step. */
+  readonly initLoss: number;
+  /** L̄: EMA of the clean loss at ρ updates (NaN before the first). */
+  readonly ema: number;
+  /** L*: the minimum of L̄. */
+  readonly best: number;
+  /** ρ updates seen. */
+  readonly updates: number;
+  /** Whether the last ρ update was taken as stalled. */
+  readonly stalled: boolean;
+  /** Whether training has started (a step's clean loss below (1 − margin)·L₀). */
+  readonly started: boolean;
 }
 
 /** What LETS did at one step (host numbers only, so it serializes with the state). */
@@ -73,6 +139,14 @@ export interface LetsReport {
   readonly gap?: number;
   /** dF/dρ when ρ was updated. */
   readonly hypergradient?: number;
+  /** L_vl(θ_t), the validation loss, when ρ was updated. */
+  readonly valLoss?: number;
+  /** F, the upper objective's value, when ρ was updated. */
+  readonly objective?: number;
+  /** Whether the stall guard replaced the hypergradient at this update. */
+  readonly stalled?: boolean;
+  /** Whether the start guard halved ρ after this step (cos(g, g_p) below its minimum). */
+  readonly shrunk?: boolean;
   /** The estimator's name, or 'wholeStep'. */
   readonly estimator: string;
   /** Gradient evaluations this step: the variant's (counting the clean one) + LETS's own. */
@@ -92,6 +166,8 @@ export interface LetsState<S> {
   readonly tangentRho?: number;
   /** A tangent was due but the variant took no perturbed pass (LookSAM's in-between steps): take it at the next step that does. */
   readonly tangentDue?: boolean;
+  /** The stall guard's memory (absent when the guard is off or before the first step). */
+  readonly guard?: StallGuardState;
   readonly report?: LetsReport;
 }
 
@@ -99,6 +175,12 @@ export interface LetsTransformation<S> extends GradientTransformation<LetsState<
   readonly name: string;
   readonly variant: SamTransformation<S>;
 }
+
+/** The upper objective when none is given (see docs/lets.md for the measurement behind it). */
+export const DEFAULT_OBJECTIVE: UpperObjectiveName = 'val';
+
+/** The learning rate of log ρ (Adam) when no `rhoOptimizer` is given. */
+export const DEFAULT_RHO_LR = 0.15;
 
 const WHOLE_STEP_VARIANTS = new Set(['msam', 'gam', 'lookSam']);
 // Variants whose reported g_p is not the full-batch gradient at θ + ρn (ESAM's data selection):
@@ -115,6 +197,37 @@ const checkOptions = (o: LetsOptions): void => {
   if (o.tangent !== undefined && !['auto', 'linearized', 'wholeStep'].includes(o.tangent)) {
     throw new Error(`lets: tangent must be 'auto', 'linearized' or 'wholeStep', got '${String(o.tangent)}'`);
   }
+  if (o.stallGuard !== undefined && o.stallGuard !== false) {
+    const g = o.stallGuard;
+    if (typeof g !== 'object' || g === null) throw new Error(`lets: stallGuard must be an options object or false, got ${String(g)}`);
+    const p = g.patience ?? 3;
+    if (!Number.isInteger(p) || p < 1) throw new Error(`lets: stallGuard.patience must be an integer ≥ 1, got ${p}`);
+    for (const [k, v, hi] of [['margin', g.margin, 1], ['rise', g.rise, Infinity], ['beta', g.beta, 1], ['minCosine', g.minCosine, 1], ['shrink', g.shrink, 1]] as const) {
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0 && (hi === Infinity || v < hi))) {
+        throw new Error(`lets: stallGuard.${k} must be a finite number in [0, ${hi}), got ${String(v)}`);
+      }
+    }
+  }
+};
+
+interface Guard {
+  readonly patience: number;
+  readonly margin: number;
+  readonly rise: number;
+  readonly beta: number;
+  readonly minCosine: number;
+  readonly shrink: number;
+}
+
+/** The guard's next memory after a ρ update that saw the clean loss `loss`. */
+const observe = (g: Guard, st: StallGuardState, loss: number): StallGuardState => {
+  const initLoss = Number.isNaN(st.initLoss) ? loss : st.initLoss;
+  const ema = Number.isNaN(st.ema) ? loss : g.beta * st.ema + (1 - g.beta) * loss;
+  const best = Number.isFinite(ema) ? Math.min(st.best, ema) : st.best;
+  const updates = st.updates + 1;
+  const stalled =
+    updates >= g.patience && Number.isFinite(ema) && (ema >= (1 - g.margin) * initLoss || ema >= (1 + g.rise) * best);
+  return { initLoss, ema, best, updates, stalled, started: st.started };
 };
 
 /** A deep copy of nested state with every tensor cloned (pass-through leaves must be new). */
@@ -143,11 +256,23 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
   const rhoMin = options.rhoMin ?? 1e-4;
   const rhoMax = options.rhoMax ?? 10;
   const relStep = options.relStep ?? 1e-3;
-  const rhoOpt: GradientTransformation<any> = options.rhoOptimizer ?? adam(1e-2);
+  const rhoOpt: GradientTransformation<any> = options.rhoOptimizer ?? adam(DEFAULT_RHO_LR);
   const mode = options.tangent ?? 'auto';
   const wholeStep = mode === 'wholeStep' || (mode === 'auto' && WHOLE_STEP_VARIANTS.has(variant.name));
   const estimator = hvpEstimator(options.estimator ?? 'fd', { relStep });
   const estimatorName = wholeStep ? 'wholeStep' : estimator.name;
+  const guard: Guard | undefined =
+    options.stallGuard === false
+      ? undefined
+      : {
+          patience: options.stallGuard?.patience ?? 3,
+          margin: options.stallGuard?.margin ?? 0.02,
+          rise: options.stallGuard?.rise ?? 0.5,
+          beta: options.stallGuard?.beta ?? 0.8,
+          minCosine: options.stallGuard?.minCosine ?? 0.8,
+          shrink: options.stallGuard?.shrink ?? 0.5,
+        };
+  const objective = upperObjective(options.objective ?? DEFAULT_OBJECTIVE, options.lambda === undefined ? {} : { lambda: options.lambda });
 
   const init = (params: Params): LetsState<S> => {
     const v = variant.init(params);
@@ -166,7 +291,17 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     state: LetsState<S>,
     params: Params,
     extra: Extra,
-  ): { variant: SamState<S>; rhoOptimizer: unknown; gap: number; hypergradient: number; evals: number } => {
+  ): {
+    variant: SamState<S>;
+    rhoOptimizer: unknown;
+    gap: number;
+    hypergradient: number;
+    valLoss: number;
+    objective: number;
+    evals: number;
+    guard: StallGuardState | undefined;
+    stalled: boolean;
+  } => {
     const tangent = state.tangent!;
     const valGradFn = extra.valGradFn;
     if (valGradFn === undefined) {
@@ -187,23 +322,37 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
       evals += 1;
       trainLoss = ownedLoss;
     }
-    const gap = host(val.loss) - host(trainLoss);
-    const uTau = tf.tidy(() => host(T.vdot(T.sub(val.grads, grads), tangent)));
+    const valLoss = host(val.loss);
+    const trainLossValue = host(trainLoss);
+    const gap = valLoss - trainLossValue;
+    const o = objective.at(valLoss, trainLossValue);
+    // dF/dρ = ∂F/∂δ ⟨u, τ⟩ + ∂F/∂L_vl ⟨∇L_vl, τ⟩ (for 'gap': δ ⟨u, τ⟩, as the paper).
+    const uTau = o.dGap === 0 ? 0 : tf.tidy(() => host(T.vdot(T.sub(val.grads, grads), tangent)));
+    const vTau = o.dVal === 0 ? 0 : tf.tidy(() => host(T.vdot(val.grads, tangent)));
     disposeGrad(val);
     ownedLoss?.dispose();
-    const hypergradient = gap * uTau;
+    const hypergradient = objectiveHypergradient(o, uTau, vTau);
     const rho = state.variant.rho;
     const tangentRho = state.tangentRho ?? rho;
-    const dFds = tangentRho * hypergradient;
+    const prevGuard = state.guard;
+    const nextGuard = guard !== undefined && prevGuard !== undefined ? observe(guard, prevGuard, trainLossValue) : prevGuard;
+    const stalled = nextGuard?.stalled === true;
+    // While stalled the objective is F = log ρ (dF/ds = 1): ρ walks down at the ρ optimizer's rate.
+    const dFds = stalled ? 1 : tangentRho * hypergradient;
+    const base = { gap, hypergradient, valLoss, objective: o.value, evals, guard: nextGuard, stalled };
     if (!Number.isFinite(dFds) || rho === 0) {
       // A NaN/inf hypergradient (diverged losses) leaves ρ and the ρ optimizer as they were; so
       // does a scheduled ρ that has reached 0 (GSAM at the end of a decay), which has no scale to learn.
-      return { variant: state.variant, rhoOptimizer: cloneState(state.rhoOptimizer), gap, hypergradient, evals };
+      return { ...base, variant: state.variant, rhoOptimizer: cloneState(state.rhoOptimizer) };
     }
+    // A stall's start and end reset the ρ optimizer, so neither regime's statistics (Adam's
+    // moments) carry over into the other.
+    const reset = prevGuard !== undefined && stalled !== prevGuard.stalled;
     const [delta, rhoOptState] = tf.tidy(() => {
       const g = { logRho: tf.scalar(dFds) };
       const p = { logRho: tf.scalar(Math.log(rho)) };
-      const [u, s] = rhoOpt.update(g, state.rhoOptimizer, p, {});
+      const from = reset ? rhoOpt.init(p) : state.rhoOptimizer;
+      const [u, s] = rhoOpt.update(g, from, p, {});
       const d = host(u['logRho']!);
       T.dispose(u);
       return [d, s] as unknown as [number, tf.TensorContainer];
@@ -212,7 +361,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     // is then bit-for-bit the plain variant.
     const next = delta === 0 ? rho : Math.min(rhoMax, Math.max(rhoMin, rho * Math.exp(delta)));
     const v = next === rho ? state.variant : withRho(state.variant, next);
-    return { variant: v, rhoOptimizer: rhoOptState, gap, hypergradient, evals };
+    return { ...base, variant: v, rhoOptimizer: rhoOptState };
   };
 
   /** τ = dθ_{t+1}/dρ for this step: [tangent, gradient evaluations it cost]. */
@@ -274,13 +423,26 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     let rhoOptState: unknown;
     let gap: number | undefined;
     let hypergradient: number | undefined;
+    let valLoss: number | undefined;
+    let objectiveValue: number | undefined;
+    let stalled: boolean | undefined;
+    // L₀ for the stall guard: the clean loss at the first step (one read, once).
+    let guardState: StallGuardState | undefined = state.guard;
+    if (guard !== undefined && guardState === undefined) {
+      const l0 = extra.loss !== undefined ? host(extra.loss) : NaN;
+      guardState = { initLoss: l0, ema: NaN, best: Infinity, updates: 0, stalled: false, started: false };
+    }
     const updated = state.tangent !== undefined;
     if (updated) {
-      const r = updateRho(grads, state, params, extra);
+      const r = updateRho(grads, guardState === state.guard ? state : { ...state, guard: guardState }, params, extra);
+      guardState = r.guard;
+      stalled = r.stalled;
       variantState = r.variant;
       rhoOptState = r.rhoOptimizer;
       gap = r.gap;
       hypergradient = r.hypergradient;
+      valLoss = r.valLoss;
+      objectiveValue = r.objective;
       evals += r.evals;
     } else {
       rhoOptState = cloneState(state.rhoOptimizer);
@@ -288,6 +450,25 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
 
     const s = variant.step(grads, variantState, params, extra);
     evals += s.state.report?.gradEvals ?? 0;
+
+    // The start guard: before training has started, a perturbed gradient that points away
+    // from the clean one halves ρ for the next step (one host read of the loss and cos a step).
+    let sState = s.state;
+    let shrunk = false;
+    if (guard !== undefined && guardState !== undefined && !guardState.started && extra.loss !== undefined) {
+      const loss = host(extra.loss);
+      const l0 = Number.isNaN(guardState.initLoss) ? loss : guardState.initLoss;
+      const started = loss < (1 - guard.margin) * l0;
+      const perturbedPass = (s.state.report?.gradEvals ?? 2) > 1 && s.rho > 0;
+      if (!started && perturbedPass && sState.rho > 0) {
+        const cos = host(s.state.report!.cosine);
+        if (cos < guard.minCosine) {
+          sState = withRho(sState, Math.max(rhoMin, sState.rho * guard.shrink));
+          shrunk = true;
+        }
+      }
+      guardState = { ...guardState, initLoss: l0, started };
+    }
 
     let tangent: Params | undefined;
     // A step without a perturbed pass (LookSAM between its SAM steps) does not depend on ρ at
@@ -307,15 +488,20 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
       updated,
       ...(gap !== undefined ? { gap } : {}),
       ...(hypergradient !== undefined ? { hypergradient } : {}),
+      ...(valLoss !== undefined ? { valLoss } : {}),
+      ...(objectiveValue !== undefined ? { objective: objectiveValue } : {}),
+      ...(stalled !== undefined && guard !== undefined ? { stalled } : {}),
+      ...(shrunk ? { shrunk } : {}),
       estimator: estimatorName,
       gradEvals: evals,
     };
     const next: LetsState<S> = {
       count: state.count + 1,
-      variant: s.state,
+      variant: sState,
       rhoOptimizer: rhoOptState,
       ...(tangent !== undefined ? { tangent, tangentRho: s.rho } : {}),
       ...(defer ? { tangentDue: true } : {}),
+      ...(guardState !== undefined ? { guard: guardState } : {}),
       report,
     };
     return [s.updates, next];

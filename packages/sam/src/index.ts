@@ -16,6 +16,7 @@ export { subtractEma, type SubtractEmaState } from './subtractEma';
 export { randomMask, type RandomMaskOptions, type RandomMaskState } from './randomMask';
 export { selectSubset, isNormalizationParam } from './selectSubset';
 export { gaussianSmoothing, type GaussianSmoothingState } from './gaussianSmoothing';
+export { lossEquated, type LossEquatedOptions } from './lossEquated';
 export { perturbedGradient, surrogateGap, normMatch } from './combiners';
 export {
   twoPass,
@@ -40,6 +41,9 @@ export {
   gam,
   randomSam,
   stableSam,
+  leSam,
+  leSamSchedule,
+  type LeSamOptions,
   type RhoOption,
   type AsamOptions,
   type GsamOptions,

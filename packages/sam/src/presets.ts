@@ -13,7 +13,8 @@ import { selectSubset, isNormalizationParam } from './selectSubset';
 import { gaussianSmoothing } from './gaussianSmoothing';
 import { normMatch, surrogateGap } from './combiners';
 import { gradientNormAware, lookAhead, microBatches, sharpnessSensitiveData, twoPass } from './procedures';
-import { checkNumber } from './numerics';
+import { checkInteger, checkNumber } from './numerics';
+import { lossEquated } from './lossEquated';
 
 /** ρ of every preset: a number or a schedule of the outer step count. */
 export interface RhoOption {
@@ -262,3 +263,63 @@ export const stableSam = <S>(outer: GradientTransformation<S>, options: RhoOptio
     perturbation: perturbation(normalize()),
     procedure: twoPass(normMatch()),
   });
+
+/** Options of {@link leSam}. */
+export interface LeSamOptions {
+  /**
+   * σ, the loss budget of the ascent (default 0.35, the LE-SAM code's): a number, or a schedule
+   * of the step count. With `totalSteps`, a number is the peak of the warm-up/cosine schedule.
+   */
+  readonly rho?: ScalarOrSchedule;
+  /** ρ_max, the cap on the radius (default 0.3). */
+  readonly rhoMax?: number;
+  /** ϱ in σ/(‖g‖ + ϱ) (default 1e-12). */
+  readonly varrho?: number;
+  /** The run's length in steps: σ is warmed up, held, then cosine-annealed to 0 at this step. */
+  readonly totalSteps?: number;
+  /** Linear warm-up of σ from 0 (default 5 % of totalSteps: 10 of the paper's 200 epochs). */
+  readonly warmupSteps?: number;
+  /** Steps σ is held at its peak after the warm-up (default 0). */
+  readonly holdSteps?: number;
+}
+
+/**
+ * σ_t of LE-SAM: linear warm-up σ(t+1)/W over W steps, hold for H steps, then
+ * σ·½(1 + cos(π (t − W − H)/(T − W − H))) down to 0 at step T.
+ */
+export const leSamSchedule = (sigma: number, totalSteps: number, warmupSteps: number, holdSteps = 0): Schedule => {
+  checkNumber('leSamSchedule: sigma', sigma, 0);
+  const T = checkInteger('leSamSchedule: totalSteps', totalSteps, 1);
+  const W = checkInteger('leSamSchedule: warmupSteps', warmupSteps, 0);
+  const H = checkInteger('leSamSchedule: holdSteps', holdSteps, 0);
+  if (W + H >= T) throw new Error(`leSamSchedule: warmupSteps + holdSteps (${W + H}) must be below totalSteps (${T})`);
+  return (t: number) => {
+    if (t < W) return (sigma * (t + 1)) / W;
+    if (t < W + H) return sigma;
+    const x = Math.min(1, (t - W - H) / (T - W - H));
+    return sigma * 0.5 * (1 + Math.cos(Math.PI * x));
+  };
+};
+
+/**
+ * LE-SAM (loss-equated SAM, ICML 2026, arXiv 2605.10183): a per-step radius that makes the
+ * first-order loss increase of the ascent equal to a budget σ_t,
+ *   ρ_t = min(σ_t/(‖g_t‖ + ϱ), ρ_max),  ε_t = ρ_t g_t/‖g_t‖,
+ * with σ_t warmed up, held and cosine-annealed to 0 when `totalSteps` is given (constant σ
+ * otherwise). Defaults from its public code: σ = 0.35, ρ_max = 0.3. The wrapper's ρ is σ, so
+ * LETS on LE-SAM learns a multiplier on the σ schedule.
+ */
+export const leSam = <S>(outer: GradientTransformation<S>, options: LeSamOptions = {}): SamTransformation<S> => {
+  const sigma = options.rho ?? 0.35;
+  let rho: ScalarOrSchedule = sigma;
+  if (options.totalSteps !== undefined) {
+    if (typeof sigma === 'function') throw new Error('leSam: give either a schedule as rho or totalSteps, not both');
+    const T = options.totalSteps;
+    rho = leSamSchedule(sigma, T, options.warmupSteps ?? Math.max(1, Math.round(0.05 * T)), options.holdSteps ?? 0);
+  }
+  return sharpnessAware(outer, {
+    name: 'leSam',
+    rho,
+    perturbation: perturbation(lossEquated({ ...(options.rhoMax !== undefined ? { rhoMax: options.rhoMax } : {}), ...(options.varrho !== undefined ? { varrho: options.varrho } : {}) })),
+  });
+};

@@ -1,0 +1,212 @@
+// docs/results.md and its SVG plots, from the study's run records (tools/study.mjs).
+// Pure: records in, text out. Numbers are reported as measured; nothing is filtered.
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const pct = (x) => (x * 100).toFixed(2);
+const fmtRho = (x) => (x === 0 ? '–' : Number(x.toPrecision(3)).toString());
+
+/** Runs of one setting grouped by method and ρ (or ρ₀). */
+const cellsOf = (records) => {
+  const cells = new Map();
+  for (const r of records) {
+    const key = `${r.method}|${r.rho}`;
+    if (!cells.has(key)) cells.set(key, { method: r.method, rho: r.rho, runs: [], failed: [] });
+    (r.failed ? cells.get(key).failed : cells.get(key).runs).push(r);
+  }
+  const order = (m) => ['sgd', 'sam', 'lets-sam', 'asam', 'lets-asam', 'le-sam', 'gsam'].indexOf(m);
+  return [...cells.values()].sort((a, b) => order(a.method) - order(b.method) || a.rho - b.rho);
+};
+
+const stats = (cell) => {
+  const acc = cell.runs.map((r) => r.summary.testAccuracy);
+  const gap = cell.runs.map((r) => r.summary.gap);
+  const wall = cell.runs.map((r) => r.summary.wallSeconds);
+  const rho = cell.runs.map((r) => r.summary.finalRho ?? r.rho);
+  return { n: acc.length, acc: acc.length ? mean(acc) : NaN, accStd: std(acc), gap: gap.length ? mean(gap) : NaN, wall: wall.length ? mean(wall) : NaN, rho: rho.length ? mean(rho) : NaN, rhos: rho };
+};
+
+// ---- SVG ----
+const W = 560;
+const H = 320;
+const M = { l: 56, r: 16, t: 28, b: 44 };
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+/** A line/scatter plot with a log-x axis option. series: {label, points:[[x,y]], line?, marker?} */
+const plot = ({ title, xLabel, yLabel, series, logX = false, logY = false }) => {
+  const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!logX || x > 0) && (!logY || y > 0));
+  if (pts.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="60"><text x="10" y="30">${esc(title)}: no data yet</text></svg>\n`;
+  const tx = (x) => (logX ? Math.log10(x) : x);
+  const ty = (y) => (logY ? Math.log10(y) : y);
+  let [x0, x1] = [Math.min(...pts.map((p) => tx(p[0]))), Math.max(...pts.map((p) => tx(p[0])))];
+  let [y0, y1] = [Math.min(...pts.map((p) => ty(p[1]))), Math.max(...pts.map((p) => ty(p[1])))];
+  if (x1 === x0) [x0, x1] = [x0 - 1, x1 + 1];
+  if (y1 === y0) [y0, y1] = [y0 - 1, y1 + 1];
+  const pad = (y1 - y0) * 0.06;
+  [y0, y1] = [y0 - pad, y1 + pad];
+  const X = (x) => M.l + ((tx(x) - x0) / (x1 - x0)) * (W - M.l - M.r);
+  const Y = (y) => H - M.b - ((ty(y) - y0) / (y1 - y0)) * (H - M.t - M.b);
+  const ticks = (a, b, log) => {
+    if (log) {
+      const out = [];
+      for (let e = Math.floor(a); e <= Math.ceil(b); e++) if (e >= a - 1e-9 && e <= b + 1e-9) out.push(10 ** e);
+      return out.length >= 2 ? out : [10 ** a, 10 ** b];
+    }
+    const step = 10 ** Math.floor(Math.log10((b - a) / 4 || 1));
+    const s = [1, 2, 5, 10].map((k) => k * step).find((k) => (b - a) / k <= 6) ?? step * 10;
+    const out = [];
+    for (let v = Math.ceil(a / s) * s; v <= b + 1e-12; v += s) out.push(Number(v.toPrecision(6)));
+    return out;
+  };
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="16" text-anchor="middle" font-size="13">${esc(title)}</text>`,
+    `<line x1="${M.l}" y1="${H - M.b}" x2="${W - M.r}" y2="${H - M.b}" stroke="black"/>`,
+    `<line x1="${M.l}" y1="${M.t}" x2="${M.l}" y2="${H - M.b}" stroke="black"/>`,
+    `<text x="${(W + M.l) / 2}" y="${H - 8}" text-anchor="middle">${esc(xLabel)}</text>`,
+    `<text x="14" y="${(H - M.b + M.t) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(H - M.b + M.t) / 2})">${esc(yLabel)}</text>`,
+  ];
+  for (const v of ticks(x0, x1, logX)) {
+    const x = X(v);
+    if (x < M.l - 1 || x > W - M.r + 1) continue;
+    parts.push(`<line x1="${x}" y1="${H - M.b}" x2="${x}" y2="${H - M.b + 4}" stroke="black"/><text x="${x}" y="${H - M.b + 16}" text-anchor="middle">${v}</text>`);
+  }
+  for (const v of ticks(y0, y1, logY)) {
+    const y = Y(v);
+    if (y < M.t - 1 || y > H - M.b + 1) continue;
+    parts.push(`<line x1="${M.l - 4}" y1="${y}" x2="${M.l}" y2="${y}" stroke="black"/><text x="${M.l - 6}" y="${y + 4}" text-anchor="end">${v}</text>`);
+  }
+  series.forEach((s, i) => {
+    const c = s.color ?? COLORS[i % COLORS.length];
+    const ps = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!logX || x > 0) && (!logY || y > 0));
+    if (s.line !== false && ps.length > 1) parts.push(`<polyline fill="none" stroke="${c}" stroke-width="1.5" points="${ps.map(([x, y]) => `${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join(' ')}"/>`);
+    if (s.marker !== false) for (const [x, y] of ps) parts.push(s.marker === 'star' ? `<path d="M${X(x)},${Y(y) - 6} l2,4 l4,0 l-3,3 l1,5 l-4,-3 l-4,3 l1,-5 l-3,-3 l4,0 z" fill="${c}"/>` : `<circle cx="${X(x).toFixed(1)}" cy="${Y(y).toFixed(1)}" r="2.5" fill="${c}"/>`);
+    parts.push(`<rect x="${W - M.r - 150}" y="${M.t + 4 + i * 14}" width="10" height="3" fill="${c}"/><text x="${W - M.r - 136}" y="${M.t + 9 + i * 14}">${esc(s.label)}</text>`);
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+};
+
+/** The page. */
+export const renderReport = ({ records, groups, plan, plotsRel, smoke }) => {
+  const plots = {};
+  const out = [];
+  const commits = [...new Set(records.map((r) => r.commit))];
+  const machines = [...new Set(records.map((r) => r.machine))];
+  out.push(smoke ? '# LETS study (smoke)' : '# Results: does LETS stop the tuning of ρ?');
+  out.push('');
+  out.push('Generated by `npx nx run tools:study` (`node tools/study.mjs`) from the run records in');
+  out.push('`docs/results/runs/`; do not edit by hand. Each row is `lets train` at its defaults except');
+  out.push('for the settings named; LETS rows use the default LETS options (objective `val`, Adam on');
+  out.push('log ρ with lr 0.15 cosine-decayed over the run, ρ updated every 5 steps, `fd` estimator,');
+  out.push('stall guard on; docs/lets.md). Test accuracy is mean ± sample std over seeds; gap is the');
+  out.push('final validation − training loss; wall time is one run on a 2-core machine shared by two');
+  out.push('runs at a time.');
+  out.push('');
+  out.push(`- commits: ${commits.map((c) => `\`${c}\``).join(', ') || '–'}`);
+  out.push(`- machine: ${machines.join('; ') || '–'}`);
+  out.push(`- runs recorded: ${records.length} of ${plan.length} planned by this invocation (${records.filter((r) => r.failed).length} failed)`);
+  out.push('');
+
+  const byGroup = new Map();
+  for (const r of records) {
+    const k = `${r.group}${r.variant ? `/${r.variant}` : ''}`;
+    if (!byGroup.has(k)) byGroup.set(k, []);
+    byGroup.get(k).push(r);
+  }
+  for (const [key, recs] of [...byGroup.entries()].sort()) {
+    const [g, variant] = key.split('/');
+    const group = groups[g];
+    out.push(`## ${group?.title ?? g}${variant ? ` — ${variant}` : ''}`);
+    out.push('');
+    const sample = recs.find((r) => !r.failed);
+    if (sample) out.push(`Command of each run: \`${sample.command.replace(/--method \S+ (--rho \S+ )?--seed \S+/, '--method M [--rho ρ] --seed S')}\``);
+    out.push('');
+    out.push('| method | ρ / ρ₀ | seeds | test acc % | gap | final ρ | wall s |');
+    out.push('|---|---|---|---|---|---|---|');
+    const cells = cellsOf(recs);
+    for (const c of cells) {
+      const s = stats(c);
+      const learned = c.method.startsWith('lets-');
+      out.push(`| ${c.method} | ${fmtRho(c.rho)} | ${s.n}${c.failed.length ? ` (+${c.failed.length} failed)` : ''} | ${s.n ? `${pct(s.acc)} ± ${pct(s.accStd)}` : '–'} | ${s.n ? s.gap.toFixed(3) : '–'} | ${learned ? s.rhos.map(fmtRho).join(', ') : c.method === 'sgd' ? '–' : c.method === 'gsam' || c.method === 'le-sam' ? 'scheduled' : 'fixed'} | ${s.n ? s.wall.toFixed(0) : '–'} |`);
+    }
+    out.push('');
+    // The done-when reading: each LETS ρ₀ against the best fixed ρ of its variant.
+    for (const [fixed, learned] of [['sam', 'lets-sam'], ['asam', 'lets-asam']]) {
+      const grid = cells.filter((c) => c.method === fixed && c.runs.length > 0).map((c) => ({ c, s: stats(c) }));
+      const lets = cells.filter((c) => c.method === learned && c.runs.length > 0).map((c) => ({ c, s: stats(c) }));
+      if (grid.length === 0 || lets.length === 0) continue;
+      const best = grid.reduce((a, b) => (b.s.acc > a.s.acc ? b : a));
+      const near = grid.filter((x) => x.s.acc >= best.s.acc - 0.005).map((x) => x.c.rho);
+      out.push(`Best fixed-ρ ${fixed.toUpperCase()}: ρ = ${fmtRho(best.c.rho)}, ${pct(best.s.acc)} ± ${pct(best.s.accStd)} (${best.s.n} seeds); fixed ρ within 0.5 points of it: ${near.map(fmtRho).join(', ')}.`);
+      out.push('');
+      out.push(`| ${learned} ρ₀ | test acc % | − best ${fixed} | within one std of it? | final ρ (mean) | in the 0.5-point region? |`);
+      out.push('|---|---|---|---|---|---|');
+      const lo = Math.min(...near);
+      const hi = Math.max(...near);
+      for (const { c, s } of lets) {
+        const d = s.acc - best.s.acc;
+        const within = s.acc >= best.s.acc - Math.max(best.s.accStd, 1e-9);
+        const inRegion = s.rhos.every((r) => r >= lo * 0.999 && r <= hi * 1.001);
+        out.push(`| ${fmtRho(c.rho)} | ${pct(s.acc)} ± ${pct(s.accStd)} | ${(d * 100).toFixed(2)} | ${within ? 'yes' : 'no'} | ${fmtRho(s.rho)} | ${inRegion ? 'yes' : 'no'} (${fmtRho(lo)}–${fmtRho(hi)}) |`);
+      }
+      out.push('');
+    }
+    // Plots.
+    const slug = key.replace('/', '-');
+    const series = [];
+    for (const [m, color] of [['sam', '#1f77b4'], ['asam', '#2ca02c']]) {
+      const grid = cells.filter((c) => c.method === m && c.runs.length > 0);
+      if (grid.length) series.push({ label: `${m} (fixed ρ)`, color, points: grid.map((c) => [c.rho, stats(c).acc * 100]) });
+      const lets = cells.filter((c) => c.method === `lets-${m}` && c.runs.length > 0);
+      if (lets.length) series.push({ label: `lets-${m} (at final ρ)`, color: m === 'sam' ? '#d62728' : '#9467bd', line: false, marker: 'star', points: lets.flatMap((c) => c.runs.map((r) => [r.summary.finalRho, r.summary.testAccuracy * 100])) });
+    }
+    if (series.length) {
+      plots[`${slug}-accuracy.svg`] = plot({ title: `${group?.title ?? g}: test accuracy against ρ`, xLabel: 'ρ (log scale)', yLabel: 'test accuracy %', series, logX: true });
+      out.push(`![accuracy against ρ](${plotsRel}/${slug}-accuracy.svg)`);
+      out.push('');
+    }
+    const letsRuns = recs.filter((r) => !r.failed && r.method.startsWith('lets-') && r.seed === Math.min(...recs.map((x) => x.seed)));
+    if (letsRuns.length) {
+      plots[`${slug}-rho.svg`] = plot({
+        title: 'learned ρ over training (first seed)', xLabel: 'step', yLabel: 'ρ (log scale)', logY: true,
+        series: letsRuns.map((r) => ({ label: `${r.method} ρ₀=${fmtRho(r.rho)}`, marker: false, points: r.trace.map((p) => [p.step, p.rho]) })),
+      });
+      out.push(`![ρ over time](${plotsRel}/${slug}-rho.svg)`);
+      out.push('');
+    }
+    const fixed = cells.filter((c) => (c.method === 'sam' || c.method === 'asam') && c.runs.length > 0);
+    if (fixed.length) {
+      const final = (c, f) => mean(c.runs.map(f));
+      plots[`${slug}-gap.svg`] = plot({
+        title: 'final gap and validation loss against fixed ρ', xLabel: 'ρ (log scale)', yLabel: 'loss', logX: true,
+        series: ['sam', 'asam'].flatMap((m) => {
+          const cs = fixed.filter((c) => c.method === m);
+          return cs.length ? [
+            { label: `${m}: val − train loss`, points: cs.map((c) => [c.rho, final(c, (r) => r.summary.gap)]) },
+            { label: `${m}: validation loss`, points: cs.map((c) => [c.rho, final(c, (r) => r.summary.valLoss)]) },
+          ] : [];
+        }),
+      });
+      out.push(`![gap and validation loss against ρ](${plotsRel}/${slug}-gap.svg)`);
+      out.push('');
+    }
+  }
+  const failed = records.filter((r) => r.failed);
+  if (failed.length) {
+    out.push('## Failed runs');
+    out.push('');
+    for (const r of failed) out.push(`- ${r.group}/${r.id} (exit ${r.exitCode}): ${r.message}`);
+    out.push('');
+  }
+  const missing = plan.filter((p) => !records.some((r) => r.group === p.group && r.id === p.id));
+  if (missing.length) {
+    out.push('## Not yet run');
+    out.push('');
+    out.push(`${missing.length} planned runs have no record yet (the study resumes with them): ${missing.slice(0, 40).map((p) => `${p.group}/${p.id}`).join(', ')}${missing.length > 40 ? ', …' : ''}.`);
+    out.push('');
+  }
+  return { markdown: `${out.join('\n')}\n`, plots };
+};
