@@ -5,11 +5,11 @@
 //
 //   node tools/native-bench.mjs [--iters 10] [--threads N] [--backends native,wasm,cpu]
 //                               [--models mlp,cnn] [--rounds 3] [--cpu-cnn] [--no-torch] [--torch-default-omp]
-//                               [--json out.json]
+//                               [--torch-coretypes default,Haswell,SkylakeX] [--unfused] [--json out.json]
+// LETS_NATIVE_BLAS=builtin|openblas|auto chooses native's GEMM (see docs/native.md).
 //
-// MLP: 784-256-256-10, ReLU, batch 128. CNN: conv3x3(3→16, same)+bias, ReLU, conv3x3(16→32,
-// same)+bias, ReLU, avgPool 2x2/2, dense 8192→10; input 128×32×32×3. Loss: softmax
-// cross-entropy, mean over the batch. A step = tf.variableGrads + SGD assign of every variable,
+// Models: tools/lib/native-models.mjs (MLP 784-256-256-10 and a two-conv CNN, batch 128, softmax
+// cross-entropy; dense layers and loss fused unless --unfused). A step = tf.variableGrads + SGD assign of every variable,
 // synchronised by reading the loss. Median of --iters timed steps after one warm-up step.
 // Every backend starts from the same parameters and data, so the losses must agree (printed).
 // The stock cpu CNN step takes minutes (its Conv2DBackpropFilter), so it runs only with --cpu-cnn.
@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeData, makeModel, makeParams } from './lib/native-models.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -34,6 +35,12 @@ const backends = opt('backends', 'native,wasm,cpu').split(',');
 const models = opt('models', 'mlp,cnn').split(',');
 const cpuCnn = argv.includes('--cpu-cnn');
 const jsonOut = opt('json', undefined);
+// --unfused: the dense layers and the loss as separate tfjs ops (MatMul, Add, Relu, logSumExp...)
+// instead of @lets/native's fused dense and softmaxCrossEntropy.
+const fused = !argv.includes('--unfused');
+// PyTorch runs once per OPENBLAS_CORETYPE per round ('default': OpenBLAS's own detection) and
+// keeps its fastest, so native is compared with PyTorch at its best setting on this machine.
+const torchCores = opt('torch-coretypes', 'default,Haswell,SkylakeX').split(',').filter(Boolean);
 
 // Bundle the package sources and tfjs's gradient registrations (no build of dist needed).
 const { buildSync } = require('esbuild');
@@ -65,55 +72,6 @@ try {
   wasmLoaded = true;
 } catch { /* not installed */ }
 
-// Deterministic values in [-1, 1) (xorshift32), identical on every backend.
-function uniform(n, seed) {
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
-const scaled = (n, seed, scale) => uniform(n, seed).map((v) => v * scale);
-const size = (shape) => shape.reduce((a, b) => a * b, 1);
-
-function makeParams(kind) {
-  const spec = kind === 'mlp'
-    ? [['w1', [784, 256]], ['b1', [256]], ['w2', [256, 256]], ['b2', [256]], ['w3', [256, 10]], ['b3', [10]]]
-    : [['k1', [3, 3, 3, 16]], ['c1', [16]], ['k2', [3, 3, 16, 32]], ['c2', [32]], ['w', [8192, 10]], ['b', [10]]];
-  return spec.map(([name, shape], i) => {
-    const fanIn = shape.length === 1 ? 1 : size(shape.slice(0, -1));
-    // Uniform(-a, a) with a = sqrt(6 / fanIn) (He-uniform); biases start at 0.
-    const values = shape.length === 1 ? new Float32Array(size(shape)) : scaled(size(shape), 100 + i, Math.sqrt(6 / fanIn));
-    return [name, values, shape];
-  });
-}
-
-function makeData(kind) {
-  const B = 128;
-  const xShape = kind === 'mlp' ? [B, 784] : [B, 32, 32, 3];
-  const labels = uniform(B, 7).map((v) => Math.floor((v + 1) * 5) % 10);
-  const y = new Float32Array(B * 10);
-  labels.forEach((l, i) => { y[i * 10 + l] = 1; });
-  return { x: uniform(size(xShape), 5), xShape, y, yShape: [B, 10] };
-}
-
-// Softmax cross-entropy, mean over the batch: mean(logSumExp(z) − Σ y·z).
-const crossEntropy = (logits, y) => tf.mean(tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(y, logits), 1)));
-
-function forward(kind, p, x) {
-  if (kind === 'mlp') {
-    const h1 = tf.relu(tf.add(tf.matMul(x, p.w1), p.b1));
-    const h2 = tf.relu(tf.add(tf.matMul(h1, p.w2), p.b2));
-    return tf.add(tf.matMul(h2, p.w3), p.b3);
-  }
-  const a1 = tf.relu(tf.add(tf.conv2d(x, p.k1, 1, 'same'), p.c1));
-  const a2 = tf.relu(tf.add(tf.conv2d(a1, p.k2, 1, 'same'), p.c2));
-  const pooled = tf.avgPool(a2, 2, 2, 'valid');
-  return tf.add(tf.matMul(tf.reshape(pooled, [pooled.shape[0], 8192]), p.w), p.b);
-}
-
 async function benchStep(backend, kind) {
   const ok = await tf.setBackend(backend);
   if (!ok) throw new Error(`backend ${backend} failed to initialise`);
@@ -122,9 +80,10 @@ async function benchStep(backend, kind) {
   const d = makeData(kind);
   const x = tf.tensor(d.x, d.xShape), y = tf.tensor(d.y, d.yShape);
   const lr = 0.01;
+  const model = makeModel(tf, native, kind, fused);
   const step = async () => {
     const lossValue = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => crossEntropy(forward(kind, params, x), y));
+      const { value, grads } = tf.variableGrads(() => model.loss(params, x, y));
       for (const [name, g] of Object.entries(grads)) {
         const v = Object.values(params).find((p) => p.name === name);
         v.assign(tf.sub(v, tf.mul(g, lr)));
@@ -155,18 +114,23 @@ const load0 = (await import('node:os')).loadavg()[0];
 const results = { machine: { threads, node: process.version, cores: availableParallelism(), loadavg1: load0 }, tfjs: {}, torch: null };
 if (load0 > availableParallelism()) console.log(`warning: load average ${load0.toFixed(1)} on ${availableParallelism()} cores; wall times are inflated, compare ratios and min times`);
 const info = native.registerNativeBackend({ threads }) ? native.nativeInfo() : native.nativeInfo();
-console.log(`native: ${info.available ? `${info.threads} threads, ${info.blas}, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'default'}` : `unavailable (${info.reason})`}`);
+console.log(`native: ${info.available ? `${native.describeNative()}; OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'default'}; ${fused ? 'fused' : 'unfused'} dense layers and loss` : `unavailable (${info.reason})`}`);
+console.log(`load average ${load0.toFixed(2)} on ${availableParallelism()} cores`);
+results.machine.native = info.available ? { cpu: info.cpu, isa: info.isa, gemm: info.gemm, blas: info.blas, openblasCore: info.openblasCore ?? null, note: info.note ?? null } : null;
+results.machine.fused = fused;
 // PyTorch runs with the same OpenMP settings (it inherits this environment).
 results.machine.ompWaitPolicy = process.env.OMP_WAIT_POLICY ?? null;
 // Rounds: each round runs PyTorch, then native (and, in the first round, every other backend).
 // On a shared machine the load changes within a minute, so native and PyTorch each keep their
 // fastest round (lowest median), the same rule for both.
-function runTorch() {
+function runTorch(core) {
   const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   // By default PyTorch inherits the OpenMP settings native runs with (OMP_WAIT_POLICY=PASSIVE
   // unless set); --torch-default-omp runs it with OpenMP's own default (spinning) instead.
   const env = { ...process.env };
   if (argv.includes('--torch-default-omp') && process.env.LETS_BENCH_OMP_WAIT_POLICY_SET !== '1') delete env.OMP_WAIT_POLICY;
+  if (core === 'default') delete env.OPENBLAS_CORETYPE;
+  else env.OPENBLAS_CORETYPE = core;
   const r = spawnSync(py, [join(root, 'tools/native-bench-torch.py'), '--threads', String(threads), '--iters', String(Math.max(iters, 20)), '--models', models.join(',')], { encoding: 'utf8', env });
   const line = (r.stdout || '').trim().split('\n').pop() || '';
   try {
@@ -183,11 +147,12 @@ results.machine.rounds = rounds;
 if (wantTorch) results.machine.torchOmpWaitPolicy = argv.includes('--torch-default-omp') ? 'default' : results.machine.ompWaitPolicy;
 
 for (let round = 1; round <= rounds; round++) {
-  if (wantTorch) {
-    const t = runTorch();
+  for (const core of wantTorch ? torchCores : []) {
+    const t = runTorch(core);
     if (t) {
-      console.log(`round ${round}: torch ${t.version}, ${threads} threads: ` +
+      console.log(`round ${round}: torch ${t.version}, ${threads} threads, OPENBLAS_CORETYPE=${core}: ` +
         models.map((m) => `${m} ${t[m].ms.toFixed(1)} ms/step (min ${t[m].min.toFixed(1)}, cpu time ${t[m].cpu_ms.toFixed(1)})`).join(', '));
+      for (const m of models) t[m].core = core;
       const prev = results.torch;
       results.torch = { ...t, ...Object.fromEntries(models.map((m) => [m, faster(prev?.[m], t[m])])) };
     }
@@ -229,7 +194,7 @@ for (const kind of models) {
   const n = results.tfjs[`native/${kind}`]?.ms;
   const nr = results.tfjs[`native/${kind}`], tr = results.torch?.[kind];
   const ratio = t && n ? `${(n / t).toFixed(2)}× (min ${(nr.min / tr.min).toFixed(2)}×, cpu ${(nr.cpuMs / tr.cpu_ms).toFixed(2)}×)` : 'n/a';
-  console.log(`| ${kind} | ${backends.map(cell).join(' | ')} | ${t ? `${t.toFixed(1)} ms` : 'n/a'} | ${ratio} |`);
+  console.log(`| ${kind} | ${backends.map(cell).join(' | ')} | ${t ? `${t.toFixed(1)} ms (OPENBLAS_CORETYPE=${results.torch[kind].core})` : 'n/a'} | ${ratio} |`);
 }
 if (jsonOut) {
   const tmp = `${jsonOut}.${process.pid}.tmp`;

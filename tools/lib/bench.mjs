@@ -25,9 +25,9 @@ export const median = (a) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-// @lets/native is not aliased: it locates its compiled addon relative to its own files, so it
-// must load from its package (the runtime's dynamic import), never from inside a bundle.
-const PACKAGES = ['tree', 'optim', 'sam', 'bilevel', 'lets', 'runtime', 'data', 'models'];
+// @lets/native finds its compiled addon through the installed package when it is bundled
+// (addonPath in packages/native/src/addon.ts), so it can be bundled like the others.
+const PACKAGES = ['tree', 'optim', 'sam', 'bilevel', 'lets', 'runtime', 'data', 'models', 'native'];
 
 /**
  * `{ [name]: module }` for the named workspace packages, from their sources.

@@ -264,8 +264,9 @@ void gemm_serial(const Path& P, bool ta, bool tb, int64_t m0, int64_t m1, int64_
   }
 }
 
-// Below this many multiply-adds one thread is faster than waking the other.
-constexpr int64_t kParallelMacs = int64_t(1) << 18;
+// Below this many multiply-adds (~40 µs of work) one thread: waking the other costs tens of µs,
+// and on a busy machine a parallel region waits until its slowest thread is scheduled.
+constexpr int64_t kParallelMacs = int64_t(1) << 22;
 
 }  // namespace
 

@@ -433,7 +433,9 @@ void batch_norm(const float* x, int64_t n, const float* mean, int64_t nM, const 
 }
 
 void bias_act(float* y, int64_t rows, int64_t C, const float* bias, int act) {
-#pragma omp parallel for schedule(static)
+  // Small outputs (a dense layer's [128, 256]) on one thread: waking the other costs more, and
+  // on a busy machine a parallel region waits for its slowest thread to be scheduled.
+#pragma omp parallel for schedule(static) if (rows * C >= (int64_t(1) << 18))
   for (int64_t r = 0; r < rows; r++) {
     float* p = y + r * C;
     if (bias)

@@ -7,9 +7,10 @@ import { registerSoftmaxGradients } from './softmax';
 /**
  * Kernels whose stock gradient saves the op's output but only uses it where the second
  * derivative is zero anyway (as a mask, or as an argument of a piecewise-constant kernel),
- * so double back-propagation through them is exact.
+ * so double back-propagation through them is exact. LetsDense is @lets/native's fused dense
+ * layer: its output is read only for the ReLU mask step(y).
  */
-export const SAVED_OUTPUT_IS_SAFE: ReadonlySet<string> = new Set(['Max', 'Min', 'MaxPool']);
+export const SAVED_OUTPUT_IS_SAFE: ReadonlySet<string> = new Set(['Max', 'Min', 'MaxPool', 'LetsDense']);
 
 /**
  * Registers gradient configs that are themselves differentiable, on top of tfjs's own,
