@@ -36,6 +36,7 @@ function run(c: Case, isa: 0 | 1 | 2, threads: number, seed: number): { c: Float
 
 const shapes: Array<[number, number, number]> = [
   [1, 1, 1], [3, 5, 7], [13, 37, 5], [17, 16, 300], [12, 32, 256], [25, 33, 513], [50, 8, 20], [64, 100, 33], [7, 130, 2],
+  [2101, 20, 9], // transposed A with rows >= 2048 floats: the packed-A path
 ];
 const cases: Case[] = [];
 shapes.forEach(([M, N, K], i) => {
