@@ -15,6 +15,7 @@ import * as E from 'fp-ts/Either';
 import { readJson, writeJsonAtomic } from './files';
 import { CompareOptions, RunFlags, TrainOptions } from './options';
 import { barProgress, silentProgress } from './progress';
+import { openNewRun } from './rundir';
 import { prepareRun, train, TrainSummary } from './train';
 
 export interface CompareRun {
@@ -204,11 +205,18 @@ export async function runCompare(opts: CompareOptions, dir: string, flags: RunFl
       }
       backend = ctx.right.backend;
       const progress = flags.quiet ? silentProgress : barProgress(p.id, err);
+      const opened = openNewRun(join(dir, 'runs', p.id), 'run', 'compare');
+      if (E.isLeft(opened)) {
+        runs[i] = { ...(runs[i] as CompareRun), error: opened.left };
+        continue;
+      }
       try {
-        const s = await train(ctx.right, join(dir, 'runs', p.id), { ...flags, json: false, events: false }, { progress });
+        const s = await train(ctx.right, opened.right.dir, { ...flags, json: false, events: false }, { progress, stderr: err });
         runs[i] = { ...(runs[i] as CompareRun), summary: s };
       } catch (e) {
         runs[i] = { ...(runs[i] as CompareRun), error: (e as Error).message };
+      } finally {
+        opened.right.lock.release();
       }
       save(backend);
     }

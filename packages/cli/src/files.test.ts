@@ -24,7 +24,7 @@ describe('run-directory files', () => {
     const dir = tempDir();
     const before = tf.memory().numTensors;
     const state = {
-      params: { 'dense/kernel': tf.tensor2d([[1.5, -2], [Math.PI, 1e-30]]), 'dense/bias': tf.tensor1d([0.1, NaN]) },
+      params: { 'dense/kernel': tf.tensor2d([[1.5, -2], [Math.PI, 1e-30]]), 'dense/bias': tf.tensor1d([0.1, -0]) },
       optState: [{ count: 7, mu: tf.tensor1d([3, 4]) }, { rho: 0.05 }],
     };
     writeCheckpoint(join(dir, 'x.ckpt'), { counters: { step: 7 } }, state);
@@ -39,6 +39,18 @@ describe('run-directory files', () => {
     expect(bits(back.optState[0]?.mu as tf.Tensor)).toBe(bits(state.optState[0]?.mu as tf.Tensor));
     expect(back.optState[1]).toEqual({ rho: 0.05 });
     tf.dispose([...Object.values(state.params), ...Object.values(back.params), state.optState[0]?.mu as tf.Tensor, back.optState[0]?.mu as tf.Tensor]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses a checkpoint holding NaN or Inf, naming the tensor, and leaks nothing', () => {
+    const dir = tempDir();
+    const before = tf.memory().numTensors;
+    const good = tf.tensor1d([1, 2]);
+    const bad = tf.tensor1d([1, Infinity]);
+    writeCheckpoint(join(dir, 'inf.ckpt'), {}, { params: { w: good }, optState: [{ mu: bad }] });
+    tf.dispose([good, bad]);
+    const r = readCheckpoint(join(dir, 'inf.ckpt'));
+    expect(E.isLeft(r) && r.left).toContain('non-finite values (optState/0/mu: Infinity)');
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -12,13 +12,23 @@
  *   report.html              the self-contained report
  */
 import * as E from 'fp-ts/Either';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { flattenState, disposeState } from '@lets/tree';
 import { decodeCheckpoint as runtimeDecode, encodeCheckpoint as runtimeEncode, writeFileAtomicSync } from '@lets/runtime';
+import { fault } from './faults';
+import { nonFiniteHost } from './finite';
 
-/** Writes `data` (text as UTF-8) to `file` atomically: @lets/runtime's temp file + fsync + rename. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  writeFileAtomicSync(file, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+/**
+ * Writes `data` (text as UTF-8) to `file` atomically: @lets/runtime's temp file + fsync + rename.
+ * Fault points (./faults.ts): `before:<name>` before the temporary file is written,
+ * `rename:<name>` between its fsync and the rename, `after:<name>` once it is in place
+ * (`name`: the file's base name unless given).
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array, name = basename(file)): void {
+  fault(`before:${name}`, file);
+  writeFileAtomicSync(file, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, { beforeRename: () => void fault(`rename:${name}`, file) });
+  fault(`after:${name}`, file);
 }
 
 export const writeJsonAtomic = (file: string, value: unknown): void => writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
@@ -51,15 +61,32 @@ export function readJsonLines(file: string): E.Either<string, readonly Record<st
   );
 }
 
-/** Appends JSON lines to a file (opened once; each line is one write). */
+/**
+ * Appends JSON lines to a file (opened once; each line is one write). `bytes` is the file's
+ * length after the lines written so far: a checkpoint records it (after `sync`), and a resume
+ * truncates the file back to it, so no line is kept twice.
+ */
 export class JsonLinesWriter {
   private readonly fd: number;
+  private length: number;
   constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true });
     this.fd = openSync(file, 'a');
+    this.length = fstatSync(this.fd).size;
+  }
+  get bytes(): number {
+    return this.length;
   }
   write(record: Record<string, unknown>): void {
-    writeSync(this.fd, `${JSON.stringify(record)}\n`);
+    const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+    fault('before:metrics.jsonl', this.file);
+    let off = 0;
+    while (off < line.length) off += writeSync(this.fd, line, off, line.length - off);
+    this.length += line.length;
+  }
+  /** Makes the lines written so far durable (before a checkpoint names their length). */
+  sync(): void {
+    fsyncSync(this.fd);
   }
   close(): void {
     fsyncSync(this.fd);
@@ -76,8 +103,41 @@ export function encodeCheckpoint(meta: Record<string, unknown>, state: unknown):
   return runtimeEncode({ meta, state });
 }
 
-export function writeCheckpoint(file: string, meta: Record<string, unknown>, state: unknown): void {
-  writeFileAtomic(file, encodeCheckpoint(meta, state));
+export function writeCheckpoint(file: string, meta: Record<string, unknown>, state: unknown, name?: string): string {
+  const bytes = encodeCheckpoint(meta, state);
+  writeFileAtomic(file, bytes, name);
+  return digestOf(bytes);
+}
+
+/** The SHA-256 a checkpoint's header records for its contents (its identity), from its bytes. */
+function digestOf(bytes: Uint8Array): string {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = buf.readUInt32LE(8);
+  return (JSON.parse(buf.subarray(12, 12 + n).toString('utf8')) as { sha256: string }).sha256;
+}
+
+/** The digest of a checkpoint file (its header's SHA-256), or undefined when it is missing or unreadable. Reads only the header. */
+export function checkpointDigest(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const head = Buffer.alloc(12);
+    if (readSync(fd, head, 0, 12, 0) !== 12 || head.subarray(0, 8).toString('ascii') !== 'LETSCKPT') return undefined;
+    const n = head.readUInt32LE(8);
+    if (n > 64 * 1024) return undefined;
+    const header = Buffer.alloc(n);
+    if (readSync(fd, header, 0, n, 12) !== n) return undefined;
+    const sha = (JSON.parse(header.toString('utf8')) as { sha256?: unknown }).sha256;
+    return typeof sha === 'string' ? sha : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Reads a checkpoint: its meta and the state (tensors owned by the caller). */
@@ -92,7 +152,14 @@ export function readCheckpoint(file: string): E.Either<string, { meta: Record<st
   if (E.isLeft(decoded)) return E.left(decoded.left.message.startsWith(file) ? decoded.left.message : `${file}: ${decoded.left.message}`);
   const v = decoded.right as { meta?: Record<string, unknown>; state?: unknown } | null;
   if (v === null || typeof v !== 'object' || typeof v.meta !== 'object' || !('state' in v)) {
+    if (v !== null && typeof v === 'object') disposeState(v);
     return E.left(`${file}: not a lets run checkpoint (expected {meta, state})`);
+  }
+  // A diverged state is never a starting point: refuse NaN/Inf before anyone computes with it.
+  const bad = nonFiniteHost(flattenState(v.state).tensors);
+  if (bad !== undefined) {
+    disposeState(v.state);
+    return E.left(`${file}: holds non-finite values (${bad}); a diverged run's state is not loaded (resume from an earlier checkpoint or start again with a lower --lr or ρ)`);
   }
   return E.right({ meta: v.meta, state: v.state });
 }

@@ -89,7 +89,8 @@ export function parseArgv(command: Command, argv: readonly string[]): E.Either<s
   return E.right({ values, positionals });
 }
 
-const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
+// JSON.stringify writes Infinity and NaN (YAML's .inf, .nan) as null: say what was given.
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : typeof v === 'number' ? String(v) : JSON.stringify(v));
 
 function inRange(x: number, k: { min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean }): boolean {
   if (k.min !== undefined && (k.exclusiveMin ? !(x > k.min) : !(x >= k.min))) return false;
@@ -97,9 +98,12 @@ function inRange(x: number, k: { min?: number; max?: number; exclusiveMin?: bool
   return true;
 }
 
+/** A decimal number as written by a person: 0.05, -3, 1e-4, .5 (not 0x10, 0b1, Infinity or ''). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 function toNumber(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
-  if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
+  if (typeof v === 'string' && DECIMAL.test(v.trim())) return Number(v);
   return undefined;
 }
 
@@ -115,7 +119,8 @@ export function coerce(kind: FlagKind, v: unknown): E.Either<string, unknown> {
   switch (kind.type) {
     case 'int': {
       const x = toNumber(v);
-      return x !== undefined && Number.isInteger(x) && inRange(x, kind) ? E.right(x) : bad;
+      // A safe integer: 99999999999999999999 would round to another number.
+      return x !== undefined && Number.isSafeInteger(x) && inRange(x, kind) ? E.right(x) : bad;
     }
     case 'number': {
       const x = toNumber(v);
@@ -136,7 +141,7 @@ export function coerce(kind: FlagKind, v: unknown): E.Either<string, unknown> {
     }
     case 'ints': {
       const xs = toList(v).map(toNumber);
-      return xs.length > 0 && xs.every((x) => x !== undefined && Number.isInteger(x) && inRange(x, kind)) ? E.right(xs) : bad;
+      return xs.length > 0 && xs.every((x) => x !== undefined && Number.isSafeInteger(x) && inRange(x, kind)) ? E.right(xs) : bad;
     }
     case 'enums': {
       const xs = toList(v);
@@ -144,6 +149,9 @@ export function coerce(kind: FlagKind, v: unknown): E.Either<string, unknown> {
     }
   }
 }
+
+/** Flags a config file cannot carry (they choose the run directory, or are internal). */
+const NOT_IN_CONFIG: readonly string[] = ['resume', 'out', 'halt-after', 'events'];
 
 /**
  * Parses a config file's text (JSON, or YAML for .yaml/.yml; YAML is a superset of JSON so an
@@ -173,6 +181,10 @@ export function parseConfigText(command: Command, text: string, file: string): E
           return E.left(`config file ${file}: unknown key '${key}' for 'lets ${command}'${suggestion(key, specs).replace('--', '')}`);
         }
         if (spec.name in out) return E.left(`config file ${file}: key '${key}' is given twice`);
+        // Where a run is written and whether it continues another are the command line's to say.
+        if (NOT_IN_CONFIG.includes(spec.name)) {
+          return E.left(`config file ${file}: key '${key}' is not allowed in a config file; give --${spec.name} on the command line`);
+        }
         out[spec.name] = value;
       }
       return E.right(out);

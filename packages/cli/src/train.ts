@@ -14,15 +14,20 @@
  * backend).
  */
 import * as E from 'fp-ts/Either';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import * as data from '@lets/data';
 import type { Dataset, Examples } from '@lets/data';
 import type { Model } from '@lets/models';
 import { disposeTrainState, evaluate as evaluateBatches, fit, makeTrainStep } from '@lets/lets';
 import type { BatchItem, BatchSource, TrainBatch, TrainState } from '@lets/lets';
-import { disposeState, Params, Tree } from '@lets/tree';
-import { JsonLinesWriter, readCheckpoint, readJson, readJsonLines, writeCheckpoint, writeFileAtomic, writeJsonAtomic } from './files';
+import { disposeState, flattenState, Params, Tree } from '@lets/tree';
+import { fault, faultAsync, fixedClock, nowMs } from './faults';
+import { checkpointDigest, JsonLinesWriter, readCheckpoint, readJson, readJsonLines, writeCheckpoint, writeFileAtomic, writeJsonAtomic } from './files';
+import { nonFiniteDevice } from './finite';
+import { errnoText } from './lock';
+import { removeOrphans } from './rundir';
+import { Interrupted, StopSignal, watchSignals } from './signals';
 import { buildMethod, Method } from './methods';
 import { RunFlags, TrainOptions, validateTrainOptions } from './options';
 import { Progress } from './progress';
@@ -63,29 +68,21 @@ export interface TrainSummary {
 /** Thrown by `--halt-after` (as if the process were killed); used by tests. */
 export class Halted extends Error {}
 
+/** A run refused before it trained (its checkpoint does not fit its config.json): exit 2. */
+export class RunRefused extends Error {}
+
+/** A run that failed while training; the message says what the run directory now allows. */
+export class RunFailed extends Error {}
+
 /** The default output directory of a command: runs/<command>-<UTC time>. */
 export const defaultOutDir = (command: string): string =>
   resolvePath('runs', `${command}-${new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '')}`);
 
-/** Refuses an output directory that already holds files (a run never overwrites another). */
-export function checkOutDir(dir: string, flag: string): E.Either<string, string> {
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) return E.left(`${flag} ${dir}: exists and is not a directory`);
-    if (readdirSync(dir).length > 0) return E.left(`${flag} ${dir}: directory is not empty (choose a new one, or --resume it)`);
-  }
-  return E.right(dir);
-}
+/** A path as one shell word. */
+export const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
-/** The checkpoint file of `--resume` (a run directory or a .ckpt file) and its run directory. */
-export function resumeTarget(path: string): E.Either<string, { dir: string; ckpt: string }> {
-  const p = resolvePath(path);
-  if (!existsSync(p)) return E.left(`--resume ${path}: no such run directory or checkpoint`);
-  if (statSync(p).isDirectory()) {
-    const ckpt = join(p, 'checkpoints', 'last.ckpt');
-    return existsSync(ckpt) ? E.right({ dir: p, ckpt }) : E.left(`--resume ${path}: no checkpoints/last.ckpt in that directory`);
-  }
-  return E.right({ dir: resolvePath(p, '..', '..'), ckpt: p });
-}
+/** The command that continues a run. */
+export const resumeCommand = (dir: string): string => `lets train --resume ${shellWord(dir)}`;
 
 interface Counters {
   step: number;
@@ -223,30 +220,145 @@ const trainProbe = (ds: Dataset): Examples => {
 export interface TrainIO {
   /** Progress display (bars, events or nothing). */
   readonly progress: Progress;
+  /** Where notes go (a signal received); default: nowhere. */
+  readonly stderr?: NodeJS.WritableStream;
+}
+
+/** Keys of config.json a resume may find changed (they do not change what the state means). */
+const MAY_CHANGE: readonly string[] = ['backend', 'logEvery', 'checkpointEvery', 'dataDir'];
+
+/**
+ * The first key whose value differs between the config a checkpoint was written with and
+ * config.json (keys the checkpoint does not know are options added since, read as the value
+ * that reproduces the old run).
+ */
+function changedKey(then: Record<string, unknown>, now: TrainOptions): string | undefined {
+  return Object.keys(then).find((k) => !MAY_CHANGE.includes(k) && JSON.stringify(then[k]) !== JSON.stringify((now as unknown as Record<string, unknown>)[k]));
+}
+
+/** Tensor paths, dtypes and shapes of a state: what a checkpoint must match to be continued by a method and model. */
+const layout = (state: unknown): string[] => Object.entries(flattenState(state).tensors).map(([p, t]) => `${p} ${t.dtype}[${t.shape.join(',')}]`);
+
+/** The first difference between a checkpoint's state and the state the configured method and model start from. */
+function layoutMismatch(ctx: RunContext, st: { params: Params; modelState: Tree; optState: unknown }): string | undefined {
+  const v = ctx.model.init(ctx.o.seed);
+  const fresh = { params: v.params, modelState: v.state, optState: ctx.method.tx.init(v.params) };
+  try {
+    for (const part of ['params', 'modelState'] as const) {
+      const a = layout(st[part]);
+      const b = layout(fresh[part]);
+      const i = a.findIndex((x, j) => x !== b[j]);
+      if (i >= 0 || a.length !== b.length) {
+        const j = i >= 0 ? i : Math.min(a.length, b.length);
+        return `its ${part} has ${a[j] ?? 'nothing'} where --method ${ctx.o.method} with --model ${ctx.o.model} has ${b[j] ?? 'nothing'}`;
+      }
+    }
+    // Optimizer state grows after the first steps (reports, pending tangents): every tensor a
+    // fresh state has must be there.
+    const have = new Set(layout(st.optState));
+    const lacking = layout(fresh.optState).find((x) => !have.has(x));
+    if (lacking !== undefined) return `its optimizer state lacks ${lacking}, which --method ${ctx.o.method} keeps`;
+    return undefined;
+  } finally {
+    disposeState([fresh.params, fresh.modelState, fresh.optState]);
+  }
+}
+
+/** Where best.ckpt is recorded inside last.ckpt: the step and digest of the state it must hold. */
+interface BestRef {
+  readonly step: number;
+  readonly epoch: number;
+  readonly sha256: string;
+}
+
+const stagedBest = (step: number): string => `.best-${step}.ckpt`;
+
+/** fsync a directory (a rename in it becomes durable); some file systems refuse, which is harmless. */
+function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* not supported here */
+  }
 }
 
 /**
- * Runs (or resumes) one training run into `dir`. Assumes options were validated and, for a
- * new run, that `dir` is free. Returns the summary (also written to summary.json).
+ * Runs (or resumes) one training run into `dir`. The caller holds the directory's lock and
+ * validated the options; `resumeFrom` is the checkpoint to continue from (none: a new run, or
+ * one restarted from step 0). Returns the summary (also written to summary.json).
+ *
+ * Commit order (crash consistency). A checkpoint commit is: the metric lines so far fsync'd;
+ * an improved epoch's state staged as checkpoints/.best-<step>.ckpt; last.ckpt written, naming
+ * the metrics length and best's step and digest (this rename is the commit point); then the
+ * staged file renamed to best.ckpt. A resume reads last.ckpt only and derives the rest from it:
+ * metrics.jsonl truncated to the recorded length, best.ckpt put in place from the staged file if
+ * the crash came before that rename, other staged and temporary files removed. summary.json is
+ * written only after the final checkpoint, and removed when a resume has training left to do.
  */
 export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: TrainIO, resumeFrom?: string): Promise<TrainSummary> {
   const { o, ds, model, method, stepsPerEpoch } = ctx;
-  const started = Date.now();
+  const started = nowMs();
   const cpu0 = process.cpuUsage();
+  const ckDir = join(dir, 'checkpoints');
+  const metricsFile = join(dir, 'metrics.jsonl');
   let start: TrainState<unknown>;
   let c: Counters;
+  let bestRef: BestRef | null = null;
+  /** Step of the checkpoint a failure would leave to resume from (undefined: none yet). */
+  let savedStep: number | undefined;
   if (resumeFrom !== undefined) {
     const ck = readCheckpoint(resumeFrom);
-    if (E.isLeft(ck)) throw new Error(ck.left);
+    if (E.isLeft(ck)) throw new RunRefused(ck.left);
     const st = ck.right.state as { params: Params; modelState: Tree; optState: unknown };
-    c = { ...(ck.right.meta['counters'] as Counters) };
+    const meta = ck.right.meta;
+    c = { ...(meta['counters'] as Counters) };
+    const then = meta['config'] as Record<string, unknown> | undefined;
+    const changed = then !== undefined ? changedKey(then, o) : undefined;
+    const mismatch = changed === undefined ? layoutMismatch(ctx, st) : undefined;
+    if (changed !== undefined || mismatch !== undefined) {
+      disposeState([st.params, st.modelState, st.optState]);
+      const why =
+        changed !== undefined
+          ? `key '${changed}' is ${JSON.stringify((o as unknown as Record<string, unknown>)[changed])} in config.json but was ${JSON.stringify(then?.[changed])} when the checkpoint of step ${c.step} was written`
+          : `the checkpoint of step ${c.step} does not fit config.json: ${mismatch}`;
+      throw new RunRefused(`${join(dir, 'config.json')}: ${why}; a resumed run keeps its options (restore config.json, or start a new run with --out)`);
+    }
     start = { params: st.params, modelState: st.modelState, optState: st.optState, step: c.step, epoch: c.epoch };
-    // Metrics written after the checkpoint belong to the lost part of the run: drop them.
-    const lines = readJsonLines(join(dir, 'metrics.jsonl'));
-    const kept = E.isRight(lines) ? lines.right.filter((r) => (r['step'] as number) <= c.step) : [];
-    writeFileAtomic(join(dir, 'metrics.jsonl'), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    savedStep = c.step;
+    // Metrics written after the checkpoint belong to the lost part of the run: cut them off.
+    const recorded = meta['metricsBytes'];
+    const size = existsSync(metricsFile) ? statSync(metricsFile).size : 0;
+    if (typeof recorded === 'number' && size >= recorded) {
+      if (size > recorded) truncateSync(metricsFile, recorded);
+    } else {
+      const lines = readJsonLines(metricsFile);
+      const kept = E.isRight(lines) ? lines.right.filter((r) => (r['step'] as number) <= c.step) : [];
+      writeFileAtomic(metricsFile, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    }
+    // best.ckpt is what last.ckpt says it is: put the staged file in place if a crash came first.
+    bestRef = (meta['best'] as BestRef | null | undefined) ?? null;
+    const bestFile = join(ckDir, 'best.ckpt');
+    if (bestRef !== null && checkpointDigest(bestFile) !== bestRef.sha256) {
+      const staged = join(ckDir, stagedBest(bestRef.step));
+      if (checkpointDigest(staged) === bestRef.sha256) {
+        renameSync(staged, bestFile);
+        syncDir(ckDir);
+      } else {
+        io.stderr?.write(`lets train: note: ${bestFile} does not hold the best state (step ${bestRef.step}) that last.ckpt names, and no staged copy is left; it is rewritten at the next improved epoch\n`);
+      }
+    }
+    removeOrphans(dir);
+    if (c.epoch < o.epochs) rmSync(join(dir, 'summary.json'), { force: true });
   } else {
-    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+    if (!existsSync(ckDir)) mkdirSync(ckDir);
+    // A run restarted from step 0 (it failed before its first checkpoint) starts with a clean slate.
+    for (const f of [metricsFile, join(dir, 'summary.json'), join(ckDir, 'best.ckpt'), join(dir, 'report.html')]) rmSync(f, { force: true });
+    removeOrphans(dir);
     writeJsonAtomic(join(dir, 'config.json'), o);
     const v = model.init(o.seed);
     start = { params: v.params, modelState: v.state, optState: method.tx.init(v.params), step: 0, epoch: 0 };
@@ -254,23 +366,66 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
   }
   start = { ...start, batchInEpoch: c.batchInEpoch, best: c.bestValAccuracy, valCursor: valCursorAt(ctx, c.step) };
   const wallBefore = c.wallSeconds;
-  const metrics = new JsonLinesWriter(join(dir, 'metrics.jsonl'));
+  const metrics = new JsonLinesWriter(metricsFile);
   const validation = ds.validation as Examples;
   const probe = trainProbe(ds);
   let haltIn = flags.haltAfter;
+  const signals = watchSignals((s) => {
+    io.stderr?.write(`lets train: ${s}: finishing step ${c.step + 1}, then writing a checkpoint (${s === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again stops at once)\n`);
+  });
 
-  const saveLast = (st: TrainState<unknown>, best: boolean): void => {
-    c.wallSeconds = wallBefore + (Date.now() - started) / 1000;
+  const rho0 = o.rho;
+  let rhoNow = method.rhoOf(start.optState);
+
+  /** The divergence error: where, what, and which knob (lr or ρ) most likely caused it. */
+  const diverged = (what: string, paramsFinite: boolean): RunFailed => {
+    const learns = method.learnsRho;
+    const rhoBlamed = !Number.isFinite(rhoNow) ? paramsFinite || learns : method.name !== 'sgd' && (rhoNow >= 1 || (learns && rhoNow >= o.rhoMax * 0.999));
+    const cause = rhoBlamed
+      ? learns
+        ? `ρ (LETS's learned ρ, now ${rhoNow}): lower --rho-lr (${o.rhoLr}) or --rho-max (${o.rhoMax})`
+        : `ρ: lower --rho (${o.rho})`
+      : `the learning rate: lower --lr (${o.lr})`;
+    const kept =
+      savedStep !== undefined
+        ? `; the last good checkpoint (step ${savedStep}) is kept`
+        : `; nothing was checkpointed (${resumeCommand(dir)} starts it again from step 0, or remove ${shellWord(dir)})`;
+    return new RunFailed(`training diverged at step ${c.step}: ${what}; likely cause: ${cause}${kept}`);
+  };
+
+  const saveLast = (st: TrainState<unknown>, improved: boolean): void => {
+    // Never checkpoint a diverged state: the last good checkpoint stays.
+    const bad = nonFiniteDevice({ params: st.params, modelState: st.modelState, optState: st.optState });
+    if (bad !== undefined) throw diverged(`non-finite values in ${bad}`, !bad.startsWith('params/'));
+    c.wallSeconds = wallBefore + (nowMs() - started) / 1000;
     const state = { params: st.params, modelState: st.modelState, optState: st.optState };
-    const meta = { counters: c, method: o.method, savedAt: new Date().toISOString() };
-    writeCheckpoint(join(dir, 'checkpoints', 'last.ckpt'), meta, state);
-    if (best) writeCheckpoint(join(dir, 'checkpoints', 'best.ckpt'), meta, state);
+    metrics.sync();
+    const meta: Record<string, unknown> = {
+      counters: c,
+      method: o.method,
+      config: o,
+      savedAt: new Date(fixedClock() ? 0 : Date.now()).toISOString(),
+      metricsBytes: metrics.bytes,
+    };
+    const staged = join(ckDir, stagedBest(c.step));
+    if (improved) bestRef = { step: c.step, epoch: c.epoch, sha256: writeCheckpoint(staged, meta, state, 'best.ckpt') };
+    writeCheckpoint(join(ckDir, 'last.ckpt'), { ...meta, best: bestRef }, state, 'last.ckpt');
+    savedStep = c.step;
+    if (improved) {
+      fault('best-link');
+      renameSync(staged, join(ckDir, 'best.ckpt'));
+      syncDir(ckDir);
+    }
+  };
+
+  /** After a signal: checkpoint this state (unless just done) and stop. */
+  const stopFor = (s: StopSignal, st: TrainState<unknown>, saved: boolean): Interrupted => {
+    if (!saved) saveLast(st, false);
+    return new Interrupted(s, `stopped by ${s} after step ${c.step}; checkpoint written. Continue with: ${resumeCommand(dir)}`);
   };
 
   let last: { trainLoss: number; trainAccuracy: number; val: Evaluation; test: Evaluation; probe: Evaluation } | undefined;
-  const rho0 = o.rho;
-  let rhoNow = method.rhoOf(start.optState);
-  let tStep = Date.now();
+  let tStep = nowMs();
   let final: TrainState<unknown>;
   try {
     const r = await fit<unknown>({
@@ -286,17 +441,18 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
       callbacks: {
         onEpochStart: (epoch, done) => {
           io.progress.epochStart(epoch, o.epochs, stepsPerEpoch, done);
-          tStep = Date.now();
+          tStep = nowMs();
         },
-        onStep: (m, st) => {
+        onStep: async (m, st) => {
           c.step = st.step;
           c.batchInEpoch = st.batchInEpoch ?? 0;
           c.lossSum += m.loss * m.examples;
           c.correct += m.correct;
           c.seen += m.examples;
           rhoNow = method.rhoOf(st.optState);
-          if (!Number.isFinite(m.loss)) throw new Error(`training diverged at step ${c.step}: loss ${m.loss} (lower --lr?)`);
-          const now = Date.now();
+          if (!Number.isFinite(m.loss)) throw diverged(`loss ${m.loss}`, false);
+          if (!Number.isFinite(rhoNow)) throw diverged(`ρ became ${rhoNow}`, nonFiniteDevice({ params: st.params }) === undefined);
+          const now = nowMs();
           const dt = (now - tStep) / 1000;
           tStep = now;
           const report = method.reportOf(st.optState);
@@ -313,10 +469,15 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
           // Every --log-every steps, at epoch ends, and on every step where LETS updated ρ.
           if (c.step % o.logEvery === 0 || c.batchInEpoch === stepsPerEpoch || 'gap' in report) metrics.write(rec);
           io.progress.step({ batch: c.batchInEpoch, loss: c.lossSum / c.seen, accuracy: c.correct / c.seen, rho: rhoNow, examplesPerSecond: m.examples / Math.max(dt, 1e-6), step: c.step });
-          if (o.checkpointEvery > 0 && c.step % o.checkpointEvery === 0 && c.batchInEpoch < stepsPerEpoch) saveLast(st, false);
+          await faultAsync(`step:${c.step}`);
+          await signals.poll();
+          const due = o.checkpointEvery > 0 && c.step % o.checkpointEvery === 0 && c.batchInEpoch < stepsPerEpoch;
+          if (due) saveLast(st, false);
+          const s = signals.requested();
+          if (s !== undefined) throw stopFor(s, st, due);
           if (haltIn !== undefined && --haltIn <= 0) throw new Halted(`halted after ${flags.haltAfter} steps`);
         },
-        onEpoch: (m, st) => {
+        onEpoch: async (m, st) => {
           const ev = m.evaluations as Readonly<Record<'val' | 'test' | 'probe', Evaluation>>;
           const { val, test, probe: pr } = ev;
           last = { trainLoss: c.lossSum / Math.max(1, c.seen), trainAccuracy: c.correct / Math.max(1, c.seen), val, test, probe: pr };
@@ -336,7 +497,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
             gap: test.loss - pr.loss,
             valGap: val.loss - pr.loss,
             rho: rhoNow,
-            wallSeconds: wallBefore + (Date.now() - started) / 1000,
+            wallSeconds: wallBefore + (nowMs() - started) / 1000,
           });
           io.progress.epochEnd({ epoch: st.epoch, valAccuracy: val.accuracy, testAccuracy: test.accuracy, rho: rhoNow });
           c.epoch = st.epoch;
@@ -345,11 +506,25 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
           c.correct = 0;
           c.seen = 0;
           saveLast(st, m.improved === true);
+          await signals.poll();
+          const s = signals.requested();
+          if (s !== undefined && st.epoch < o.epochs) throw stopFor(s, st, true);
         },
       },
     });
     final = r.state;
+  } catch (e) {
+    if (e instanceof Halted || e instanceof Interrupted || e instanceof RunFailed) throw e;
+    const err = e as NodeJS.ErrnoException;
+    const what = err.code !== undefined && err.syscall !== undefined ? `cannot ${err.syscall} ${err.path ?? ''}: ${errnoText(e)}`.replace('  ', ' ') : err.message;
+    // An internal error about NaN after a finite loss is divergence seen from inside a step.
+    if (err.code === undefined && /\bNaN\b|non-finite|not finite|Infinity/.test(err.message)) throw diverged(`a non-finite value inside the step (${err.message})`, false);
+    const kept = savedStep !== undefined ? `the checkpoint of step ${savedStep} is intact: continue with ${resumeCommand(dir)}` : `nothing was checkpointed: ${resumeCommand(dir)} starts it again from step 0, or remove ${shellWord(dir)}`;
+    const failed = new RunFailed(`${what}; ${kept}`);
+    failed.stack = err.stack;
+    throw failed;
   } finally {
+    signals.dispose();
     metrics.close();
   }
   const { params, modelState: mstate } = final;
@@ -360,7 +535,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
     const pr = await evaluate(model, params, mstate, ds, probe);
     last = { trainLoss: pr.loss, trainAccuracy: pr.accuracy, val, test, probe: pr };
   }
-  const wallSeconds = wallBefore + (Date.now() - started) / 1000;
+  const wallSeconds = wallBefore + (nowMs() - started) / 1000;
   const summary: TrainSummary = {
     command: 'train',
     method: o.method,
@@ -383,6 +558,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
     bestValAccuracy: c.bestValAccuracy,
     wallSeconds,
     cpuSeconds: (() => {
+      if (fixedClock()) return 0;
       const u = process.cpuUsage(cpu0);
       return (u.user + u.system) / 1e6;
     })(),
