@@ -424,6 +424,19 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
     return new Interrupted(s, `stopped by ${s} after step ${c.step}; checkpoint written. Continue with: ${resumeCommand(dir)}`);
   };
 
+  /** Any other error of the run, as one line that says what the directory now allows. */
+  const failure = (e: unknown): Error => {
+    if (e instanceof Halted || e instanceof Interrupted || e instanceof RunFailed) return e;
+    const err = e as NodeJS.ErrnoException;
+    const what = err.code !== undefined && err.syscall !== undefined ? `cannot ${err.syscall} ${err.path ?? ''}: ${errnoText(e)}`.replace('  ', ' ') : err.message;
+    // An internal error about NaN after a finite loss is divergence seen from inside a step.
+    if (err.code === undefined && /\bNaN\b|non-finite|not finite|Infinity/.test(err.message)) return diverged(`a non-finite value inside the step (${err.message})`, false);
+    const kept = savedStep !== undefined ? `the checkpoint of step ${savedStep} is intact: continue with ${resumeCommand(dir)}` : `nothing was checkpointed: ${resumeCommand(dir)} starts it again from step 0, or remove ${shellWord(dir)}`;
+    const failed = new RunFailed(`${what}; ${kept}`);
+    failed.stack = err.stack;
+    return failed;
+  };
+
   let last: { trainLoss: number; trainAccuracy: number; val: Evaluation; test: Evaluation; probe: Evaluation } | undefined;
   let tStep = nowMs();
   let final: TrainState<unknown>;
@@ -514,15 +527,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
     });
     final = r.state;
   } catch (e) {
-    if (e instanceof Halted || e instanceof Interrupted || e instanceof RunFailed) throw e;
-    const err = e as NodeJS.ErrnoException;
-    const what = err.code !== undefined && err.syscall !== undefined ? `cannot ${err.syscall} ${err.path ?? ''}: ${errnoText(e)}`.replace('  ', ' ') : err.message;
-    // An internal error about NaN after a finite loss is divergence seen from inside a step.
-    if (err.code === undefined && /\bNaN\b|non-finite|not finite|Infinity/.test(err.message)) throw diverged(`a non-finite value inside the step (${err.message})`, false);
-    const kept = savedStep !== undefined ? `the checkpoint of step ${savedStep} is intact: continue with ${resumeCommand(dir)}` : `nothing was checkpointed: ${resumeCommand(dir)} starts it again from step 0, or remove ${shellWord(dir)}`;
-    const failed = new RunFailed(`${what}; ${kept}`);
-    failed.stack = err.stack;
-    throw failed;
+    throw failure(e);
   } finally {
     signals.dispose();
     metrics.close();
@@ -566,8 +571,13 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
     runDir: dir,
     resumed: resumeFrom !== undefined,
   };
-  writeJsonAtomic(join(dir, 'summary.json'), summary);
-  disposeTrainState(final);
+  try {
+    writeJsonAtomic(join(dir, 'summary.json'), summary);
+  } catch (e) {
+    throw failure(e);
+  } finally {
+    disposeTrainState(final);
+  }
   return summary;
 }
 
