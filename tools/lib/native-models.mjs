@@ -4,7 +4,9 @@
 //   same)+bias, ReLU, avgPool 2x2/2, dense 8192→10; input 128×32×32×3. Loss: softmax
 //   cross-entropy, mean over the batch.
 // With `fused`, the dense layers and the loss are @lets/native's dense / softmaxCrossEntropy
-// (one kernel each on 'native'; the same tfjs ops as the unfused model on other backends).
+// (one kernel each on 'native'; the same tfjs ops as the unfused model on other backends), and
+// the convolutions tfjs's tf.fused.conv2d with bias and ReLU (FusedConv2D: bias and ReLU in place
+// on 'native'; its gradient is a customGrad, fine for these first-order steps).
 
 export function uniform(n, seed) {
   let s = (seed * 2654435761) >>> 0 || 1;
@@ -50,8 +52,11 @@ export function makeModel(tf, native, kind, fused) {
     : (z, y) => tf.mean(tf.sub(tf.logSumExp(z, 1), tf.sum(tf.mul(y, z), 1)));
   const forward = (p, x) => {
     if (kind === 'mlp') return dense(dense(dense(x, p.w1, p.b1, 'relu'), p.w2, p.b2, 'relu'), p.w3, p.b3, 'linear');
-    const a1 = tf.relu(tf.add(tf.conv2d(x, p.k1, 1, 'same'), p.c1));
-    const a2 = tf.relu(tf.add(tf.conv2d(a1, p.k2, 1, 'same'), p.c2));
+    const conv = fused
+      ? (h, k, c) => tf.fused.conv2d({ x: h, filter: k, strides: 1, pad: 'same', bias: c, activation: 'relu' })
+      : (h, k, c) => tf.relu(tf.add(tf.conv2d(h, k, 1, 'same'), c));
+    const a1 = conv(x, p.k1, p.c1);
+    const a2 = conv(a1, p.k2, p.c2);
     const pooled = tf.avgPool(a2, 2, 2, 'valid');
     return dense(tf.reshape(pooled, [pooled.shape[0], 8192]), p.w, p.b, 'linear');
   };

@@ -4,7 +4,7 @@
  *
  * Order for 'auto': tensorflow (tfjs-node-gpu / tfjs-node, only if the user installed one)
  * → webgpu (the `webgpu` package + @tensorflow/tfjs-backend-webgpu, with a real GPU
- * adapter) → native (@lets/native: OpenBLAS through a Node addon, when it was built) → wasm
+ * adapter) → native (@lets/native: a C++ Node addon with its own GEMM, when it was built) → wasm
  * (SIMD; the default on a fresh machine without the addon) → cpu. `LETS_BACKEND` overrides
  * the choice; asking for a backend that cannot start throws, naming what is missing and how
  * to install it. WebGPU on a machine without a GPU (Dawn's OpenGL ES backend on Mesa
@@ -58,7 +58,7 @@ const INSTALL: Record<BackendName, string> = {
     'Install the optional packages `webgpu@0.6.2` and `@tensorflow/tfjs-backend-webgpu@4.22.0` and a GPU driver with Vulkan; ' +
     'without a GPU, set LETS_WEBGPU_SOFTWARE=1 with Mesa EGL installed (Debian: libegl-mesa0 libgl1-mesa-dri)',
   native:
-    'Install a C++ compiler and OpenBLAS (Debian: apt-get install g++ libopenblas-dev libopenblas0-openmp), ' +
+    'Install a C++ compiler (Debian: apt-get install g++; OpenBLAS, libopenblas0-openmp, is optional and used where faster), ' +
     'then build the addon: node packages/native/scripts/build.mjs (npm install runs it)',
   wasm: 'Reinstall @tensorflow/tfjs-backend-wasm@4.22.0 (a dependency of @lets/runtime)',
   cpu: 'Reinstall @tensorflow/tfjs-backend-cpu@4.22.0 (a dependency of @lets/runtime)',
