@@ -35,6 +35,8 @@ export interface RuntimeInfo {
   readonly simd?: boolean;
   readonly threads?: number;
   readonly gpuAdapter?: string;
+  /** On 'native': the CPU model, its ISA and the GEMM path in use (@lets/native's describeNative). */
+  readonly native?: string;
   readonly memory: { readonly numTensors: number; readonly numBytes: number };
 }
 
@@ -81,6 +83,7 @@ async function quietly<T>(f: () => Promise<T>): Promise<T> {
 }
 
 let nativeThreads: number | undefined;
+let nativeDescription: string | undefined;
 
 // Module names in variables so that bundlers and TypeScript leave optional packages alone.
 const TFJS_NODE_GPU = '@tensorflow/tfjs-node-gpu';
@@ -113,6 +116,7 @@ async function load(name: BackendName, options: RuntimeOptions, explicit: boolea
         throw new BackendUnavailableError('native', native.nativeInfo().reason ?? 'the addon is not built', INSTALL.native);
       }
       nativeThreads = native.nativeInfo().threads;
+      nativeDescription = native.describeNative();
       return;
     }
     case 'tensorflow': {
@@ -224,7 +228,7 @@ export function describe(): RuntimeInfo {
   const backend = tf.getBackend();
   const mem = tf.memory();
   const info: {
-    backend: string; tfjsVersion: string; simd?: boolean; threads?: number; gpuAdapter?: string;
+    backend: string; tfjsVersion: string; simd?: boolean; threads?: number; gpuAdapter?: string; native?: string;
     memory: { numTensors: number; numBytes: number };
   } = { backend, tfjsVersion: tf.version_core, memory: { numTensors: mem.numTensors, numBytes: mem.numBytes } };
   if (backend === 'wasm') {
@@ -232,6 +236,7 @@ export function describe(): RuntimeInfo {
     info.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 2 : 1;
   }
   if (backend === 'native' && nativeThreads !== undefined) info.threads = nativeThreads;
+  if (backend === 'native' && nativeDescription !== undefined) info.native = nativeDescription;
   if (backend === 'webgpu') {
     const a = webgpuAdapterName();
     if (a !== undefined) info.gpuAdapter = a;
