@@ -16,6 +16,7 @@ import { readJson, writeJsonAtomic } from './files';
 import { CompareOptions, RunFlags, TrainOptions } from './options';
 import { barProgress, silentProgress } from './progress';
 import { openNewRun } from './rundir';
+import { Interrupted } from './signals';
 import { prepareRun, train, TrainSummary } from './train';
 
 export interface CompareRun {
@@ -215,6 +216,11 @@ export async function runCompare(opts: CompareOptions, dir: string, flags: RunFl
         runs[i] = { ...(runs[i] as CompareRun), summary: s };
       } catch (e) {
         runs[i] = { ...(runs[i] as CompareRun), error: (e as Error).message };
+        // A signal stops the whole comparison (the run checkpointed; compare.json says so).
+        if (e instanceof Interrupted) {
+          save(backend);
+          throw e;
+        }
       } finally {
         opened.right.lock.release();
       }

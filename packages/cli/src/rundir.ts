@@ -122,13 +122,18 @@ export function openNewRun(target: string, flag: string, command: string): E.Eit
   const made = makeOutputDir(target, flag);
   if (E.isLeft(made)) return made;
   const dir = made.right;
-  const lock = acquireLock(dir, `lets ${command}`);
-  if (E.isLeft(lock)) return E.left(`${flag} ${lock.left}`);
-  const rest = contents(dir);
-  if (rest.length > 0) {
-    lock.right.release();
+  const notEmpty = (): E.Either<string, OpenedRun> => {
     const hint = existsSync(join(dir, 'config.json')) && command === 'train' ? ` (it holds a run: continue it with --resume ${target})` : ' (choose a new one)';
     return E.left(`${flag} ${target}: directory is not empty${hint}`);
+  };
+  // Refuse a used directory without writing to it (unless a writer holds it: then name the
+  // writer); check again under the lock (a race).
+  if (!existsSync(join(dir, 'lock')) && contents(dir).length > 0) return notEmpty();
+  const lock = acquireLock(dir, `lets ${command}`);
+  if (E.isLeft(lock)) return E.left(`${flag} ${lock.left}`);
+  if (contents(dir).length > 0) {
+    lock.right.release();
+    return notEmpty();
   }
   const removed = removeOrphans(dir);
   return E.right({ dir, lock: lock.right, notes: [...lock.right.notes, ...(removed > 0 ? [`removed ${removed} temporary file(s) of a killed run`] : [])] });
