@@ -10,14 +10,15 @@
  */
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { readJson, writeJsonAtomic } from './files';
 import { CompareOptions, RunFlags, TrainOptions } from './options';
 import { barProgress, silentProgress } from './progress';
 import { openNewRun } from './rundir';
-import { Interrupted } from './signals';
-import { prepareRun, train, TrainSummary } from './train';
+import { Interrupted, watchSignals } from './signals';
+import { prepareRun, resumeCommand, shellWord, train, TrainSummary } from './train';
 
 export interface CompareRun {
   readonly id: string;
@@ -228,6 +229,8 @@ export async function runCompare(opts: CompareOptions, dir: string, flags: RunFl
     }
     return save(backend);
   }
+  // Every run's config up front: a comparison stopped early says how to start the rest.
+  for (const p of plan) writeJsonAtomic(join(dir, 'configs', `${p.id}.json`), p.options);
   const statuses: Status[] = plan.map(() => ({ text: 'waiting' }));
   const tty = err.isTTY === true && !flags.quiet;
   let lastDraw = 0;
@@ -241,12 +244,14 @@ export async function runCompare(opts: CompareOptions, dir: string, flags: RunFl
     if (!flags.quiet) err.write(`${tty ? '\r\x1b[K' : ''}${msg}\n`);
   };
   let next = 0;
+  // A signal (Ctrl-C reaches the workers too): start no new run, let the running ones
+  // checkpoint (or finish), then stop; a second signal ends this process at once.
+  const signals = watchSignals((s) => err.write(`${tty ? '\r\x1b[K' : ''}lets compare: ${s}: starting no new runs; waiting for the running ones to checkpoint or finish (${s === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again exits at once)\n`));
   const worker = async (): Promise<void> => {
-    while (next < plan.length) {
+    while (next < plan.length && signals.requested() === undefined) {
       const i = next++;
       const p = plan[i] as (typeof plan)[number];
       const configFile = join(dir, 'configs', `${p.id}.json`);
-      writeJsonAtomic(configFile, p.options);
       say(`started ${p.id}`);
       (statuses[i] as Status).text = 'starting';
       let decile = -1;
@@ -273,6 +278,20 @@ export async function runCompare(opts: CompareOptions, dir: string, flags: RunFl
       save(backend);
     }
   };
-  await Promise.all(Array.from({ length: jobs }, worker));
-  return save(backend);
+  try {
+    await Promise.all(Array.from({ length: jobs }, worker));
+  } finally {
+    signals.dispose();
+  }
+  const result = save(backend);
+  const stopped = signals.requested();
+  if (stopped !== undefined) {
+    const open = plan.filter((_, i) => (runs[i] as CompareRun).summary === null);
+    const how = open.map((p) => {
+      const runDir = join(dir, 'runs', p.id);
+      return existsSync(join(runDir, 'config.json')) ? resumeCommand(runDir) : `lets train --config ${shellWord(join(dir, 'configs', `${p.id}.json`))} --out ${shellWord(runDir)}`;
+    });
+    throw new Interrupted(stopped, `stopped by ${stopped}: ${plan.length - open.length} of ${plan.length} runs finished; the others: ${how.join('; ')}`);
+  }
+  return result;
 }

@@ -227,6 +227,34 @@ describe('7. signals', () => {
   });
 });
 
+describe('7. signals in a comparison', () => {
+  it('Ctrl-C (SIGINT to the process group) stops compare: workers checkpoint, compare exits 130 naming how to continue each run', async () => {
+    const root = tempDir();
+    const out = join(root, 'cmp');
+    const release = join(root, 'go');
+    const child = spawn(process.execPath, [LAUNCHER, 'compare', ...TINY, '--methods', 'sam,lets-sam', '--rhos', '0.05', '--seeds', '0,1', '--jobs', '2', '--no-report', '--out', out], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, LETS_CLI_ENTRY: LAUNCHER, LETS_FIXED_CLOCK: '1', LETS_FAULT: 'hold@step:2', LETS_FAULT_RELEASE: release },
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const done = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    // Both workers are held after step 2 (their metric line for step 2 is written first).
+    const held = (id: string): boolean => existsSync(join(out, 'runs', id, 'metrics.jsonl')) && readFileSync(join(out, 'runs', id, 'metrics.jsonl'), 'utf8').includes('"step":2,');
+    while (!(held('sam-rho0.05-seed0') && held('sam-rho0.05-seed1'))) await new Promise((r) => setTimeout(r, 50));
+    process.kill(-(child.pid as number), 'SIGINT');
+    while (!err.includes('starting no new runs')) await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(release, '');
+    expect(await done).toBe(130);
+    const seed0 = join(out, 'runs', 'sam-rho0.05-seed0');
+    expect(err).toContain(`lets compare: stopped by SIGINT: 0 of 4 runs finished; the others: lets train --resume ${seed0}; lets train --resume ${join(out, 'runs', 'sam-rho0.05-seed1')}; lets train --config ${join(out, 'configs', 'lets-sam-rho0.05-seed0.json')} --out ${join(out, 'runs', 'lets-sam-rho0.05-seed0')};`);
+    expect(existsSync(join(out, 'lock'))).toBe(false);
+    const r = await run(['train', '--resume', seed0, '--quiet', '--no-report']);
+    expect(r.code).toBe(0);
+  });
+});
+
 describe('5. failures before the first checkpoint', () => {
   it('a directory left by a start killed before config.json (a stale lock, an empty checkpoints/) can be reused with --out', async () => {
     const dir = join(tempDir(), 'early');
