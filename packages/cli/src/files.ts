@@ -8,8 +8,10 @@
  *   metrics.jsonl            one JSON object a line: {"type":"step",…} and {"type":"epoch",…}
  *   checkpoints/last.ckpt    the latest state (params, model state, optimizer state, counters)
  *   checkpoints/best.ckpt    the state at the epoch with the best validation accuracy
- *   summary.json             the final summary (what --json prints)
+ *   summary.json             the final summary (what --json prints), once the run is finished
  *   report.html              the self-contained report
+ *   lock                     while a process writes the directory (./lock.ts)
+ * last.ckpt is the commit point of a run (see `train` in ./train.ts for the commit order).
  */
 import * as E from 'fp-ts/Either';
 import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
