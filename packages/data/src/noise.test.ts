@@ -69,12 +69,12 @@ describe('label noise', () => {
     expect(Array.from(a)).toEqual(Array.from(b));
   });
 
-  it('touches training labels only, keeping the clean ones; validation and test unchanged', () => {
+  it("with validationLabels 'clean': touches training labels only, keeping the clean ones; validation and test unchanged", () => {
     const mk = (count: number, off: number) =>
       examples(new Float32Array(count), Int32Array.from({ length: count }, (_, i) => (i + off) % K));
     const ds: Dataset = { name: 'fixture', kind: 'features', train: mk(n, 0), test: mk(3000, 1), numClasses: K, inputShape: [1] };
     const r = 0.4;
-    const out = right(prepare({ validation: { fraction: 0.25, seed: 1 }, noise: { kind: 'symmetric', rate: r, seed: 5 } })(ds));
+    const out = right(prepare({ validation: { fraction: 0.25, seed: 1 }, noise: { kind: 'symmetric', rate: r, seed: 5 }, validationLabels: 'clean' })(ds));
     const ntr = out.train.count;
     expect(Math.abs(noiseFraction(out.train) - r)).toBeLessThan(5 * Math.sqrt((r * (1 - r)) / ntr));
     expect(noiseFraction(out.validation!)).toBe(0);
@@ -84,6 +84,25 @@ describe('label noise', () => {
     const v = right(prepare({ validation: { fraction: 0.25, seed: 1 } })(ds));
     expect(Array.from(out.train.cleanY)).toEqual(Array.from(v.train.y));
     expect(Array.from(out.validation!.y)).toEqual(Array.from(v.validation!.y));
+  });
+
+  it('by default the noise goes on the whole pool before the split: validation labels as noisy as training labels', () => {
+    const mk = (count: number, off: number) =>
+      examples(new Float32Array(count), Int32Array.from({ length: count }, (_, i) => (i + off) % K));
+    const ds: Dataset = { name: 'fixture', kind: 'features', train: mk(n, 0), test: mk(3000, 1), numClasses: K, inputShape: [1] };
+    const r = 0.4;
+    const out = right(prepare({ validation: { fraction: 0.25, seed: 1 }, noise: { kind: 'symmetric', rate: r, seed: 5 } })(ds));
+    for (const part of [out.train, out.validation!]) {
+      expect(Math.abs(noiseFraction(part) - r)).toBeLessThan(5 * Math.sqrt((r * (1 - r)) / part.count));
+    }
+    expect(out.train.count + out.validation!.count).toBe(n);
+    expect(out.test).toBe(ds.test);
+    // Exactly the examples the whole-pool noise corrupted, split: noise then hold-out.
+    const pool = right(labelNoise({ kind: 'symmetric', rate: r, seed: 5 })(ds));
+    const split = right(prepare({ validation: { fraction: 0.25, seed: 1 } })(pool));
+    expect(Array.from(out.validation!.y)).toEqual(Array.from(split.validation!.y));
+    expect(Array.from(out.validation!.cleanY)).toEqual(Array.from(split.validation!.cleanY));
+    expect(leftMessage(prepare({ validationLabels: 'x' as never })(ds))).toMatch(/validationLabels 'x', expected 'noisy' or 'clean'/);
   });
 
   it('refuses bad rates, kinds and maps', () => {

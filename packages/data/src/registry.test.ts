@@ -30,7 +30,7 @@ describe('dataset registry', () => {
     const ds = right(
       loadDataset(
         { name: 'mnist' },
-        { subset: { perClass: 100 }, validation: { fraction: 0.1, stratified: true }, noise: { kind: 'symmetric', rate: 0.5, seed: 1 } },
+        { subset: { perClass: 100 }, validation: { fraction: 0.1, stratified: true }, noise: { kind: 'symmetric', rate: 0.5, seed: 1 }, validationLabels: 'clean' },
       ),
     );
     expect(ds.train.count + ds.validation!.count).toBe(1000);

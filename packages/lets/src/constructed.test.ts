@@ -21,11 +21,11 @@ beforeAll(setupCpu);
 
 const quad = (c: number, k = 0): LossFn => (p: Params) => tf.tidy(() => tf.add(tf.mul(0.5, tf.sum(tf.square(tf.sub(p['w']!, c)))), k) as tf.Scalar);
 
-const run = (val: LossFn, estimator: 'exact' | 'fd' | 'fisher' | 'identity') => {
+const run = (val: LossFn, estimator: 'exact' | 'fd' | 'fisher' | 'identity', objective: 'gap' | 'val' = 'gap') => {
   const train: LossFn = quad(1);
   const gradFn: GradFn = gradOf(train);
   const valGradFn: GradFn = gradOf(val);
-  const opt = lets(sam(sgd(0.1), { rho: 0.05 }), { estimator, every: 1, rhoOptimizer: sgd(0.5) });
+  const opt = lets(sam(sgd(0.1), { rho: 0.05 }), { estimator, every: 1, rhoOptimizer: sgd(0.5), objective, stallGuard: false });
   let params: Params = { w: tf.tensor1d([0]) };
   let state = opt.init(params);
   const rhos: number[] = [currentRho(state)];
@@ -75,6 +75,25 @@ describe('constructed cases: ρ moves the way the gap asks', () => {
   it('a gap that does not depend on ρ leaves ρ where it is', () => {
     const { rhos, signs } = run(quad(1, -1), 'exact');
     expect(signs.every((s) => s === 0)).toBe(true);
+    expect(new Set(rhos).size).toBe(1);
+  });
+});
+
+// The validation-loss objective: dF/dρ = ⟨∇L_vl, dw/dρ⟩ = (dL_vl/dw)·η, whatever the training loss.
+describe("constructed cases: ρ moves the way the validation loss asks (objective 'val')", () => {
+  it.each(['exact', 'fd'] as const)('%s: L_vl = ½(w − 3)², moving right lowers it → ρ grows', (est) => {
+    const { rhos, signs } = run(quad(3), est, 'val');
+    expect(signs.every((s) => s < 0)).toBe(true);
+    for (let i = 2; i < rhos.length; i++) expect(rhos[i]!).toBeGreaterThan(rhos[i - 1]!);
+  });
+  it.each(['exact', 'fd'] as const)('%s: L_vl = ½(w + 2)², moving right raises it → ρ shrinks', (est) => {
+    const { rhos, signs } = run(quad(-2), est, 'val');
+    expect(signs.every((s) => s > 0)).toBe(true);
+    for (let i = 2; i < rhos.length; i++) expect(rhos[i]!).toBeLessThan(rhos[i - 1]!);
+  });
+  it('a validation loss at its minimum wherever w moves (L_vl = 0·w) leaves ρ where it is', () => {
+    const flat: LossFn = (p: Params) => tf.tidy(() => tf.mul(0, tf.sum(p['w']!)) as tf.Scalar);
+    const { rhos } = run(flat, 'exact', 'val');
     expect(new Set(rhos).size).toBe(1);
   });
 });

@@ -113,6 +113,7 @@ const presets: [string, () => S.SamTransformation<any>, (b: Batch) => Partial<Ex
   ['gam', () => S.gam(sgd(0.2)), () => ({})],
   ['randomSam', () => S.randomSam(sgd(0.2)), () => ({})],
   ['stableSam', () => S.stableSam(sgd(0.2)), () => ({})],
+  ['leSam', () => S.leSam(sgd(0.2), { totalSteps: 100 }), () => ({})],
 ];
 
 describe.each(presets)('lets(%s)', (name, make, extraOf) => {

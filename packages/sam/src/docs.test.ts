@@ -37,7 +37,7 @@ const run = async (code: string): Promise<unknown[][]> => {
 const pages = fs.readdirSync(DOCS).filter((f) => f.endsWith('.md') && f !== 'write-your-own.md').sort();
 
 it('there is a page for every preset', () => {
-  const names = ['sam', 'asam', 'gsam', 'esam', 'fisher-sam', 'sam-on', 'vasso', 'friendly-sam', 'look-sam', 'msam', 'gam', 'random-sam', 'stable-sam'];
+  const names = ['sam', 'asam', 'gsam', 'esam', 'fisher-sam', 'sam-on', 'vasso', 'friendly-sam', 'look-sam', 'msam', 'gam', 'random-sam', 'stable-sam', 'le-sam'];
   expect(pages.map((p) => p.replace(/\.md$/, '')).sort()).toEqual(names.sort());
 });
 

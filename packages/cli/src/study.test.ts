@@ -1,0 +1,46 @@
+/**
+ * The evidence study's smoke version (tools/study.mjs --smoke): a few hundred MNIST examples, one
+ * epoch, one seed, SGD / SAM / LETS-SAM through the real `lets train` command, then the results
+ * page and its plots generated from the run records; a second invocation redoes nothing.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..', '..', '..');
+const study = (out: string, ...args: string[]) =>
+  spawnSync(process.execPath, [path.join(root, 'tools', 'study.mjs'), '--smoke', '--out', out, '--jobs', '1', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, LETS_BACKEND: 'cpu' },
+  });
+
+it('runs the smoke study, writes the records and the page, and resumes without redoing runs', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lets-study-'));
+  try {
+    const first = study(out);
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/4 runs planned, 0 recorded, 4 to run/);
+    const records = fs.readdirSync(path.join(out, 'runs', 'smoke')).sort();
+    expect(records).toEqual(['lets-sam-rho0.05-s0.json', 'sam-rho0.05-s0.json', 'sam-rho0.5-s0.json', 'sgd-s0.json']);
+    const rec = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'smoke', 'lets-sam-rho0.05-s0.json'), 'utf8'));
+    expect(rec.failed).toBeUndefined();
+    expect(rec.command).toMatch(/^lets train .*--method lets-sam --rho 0.05 --seed 0$/);
+    expect(rec.summary.testAccuracy).toBeGreaterThan(0.2); // 10 classes: well above chance after one epoch
+    expect(rec.updates).toBeGreaterThan(0); // ρ was updated
+    expect(rec.trace.length).toBeGreaterThan(0);
+    const page = fs.readFileSync(path.join(out, 'results.md'), 'utf8');
+    expect(page).toMatch(/\| lets-sam \| 0\.05 \| 1 \|/);
+    expect(page).toMatch(/Best fixed-ρ SAM: ρ = /);
+    for (const f of ['smoke-accuracy.svg', 'smoke-rho.svg', 'smoke-gap.svg']) {
+      expect(fs.readFileSync(path.join(out, 'plots', f), 'utf8')).toMatch(/^<svg/);
+    }
+    const again = study(out);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/4 runs planned, 4 recorded, 0 to run/);
+    expect(fs.readFileSync(path.join(out, 'runs', 'smoke', 'lets-sam-rho0.05-s0.json'), 'utf8')).toBe(JSON.stringify(rec, null, 1) + '\n');
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}, 180_000);

@@ -1,0 +1,114 @@
+/**
+ * The stall guard, on constructed cases with a known answer.
+ *
+ * Stall walk: the outer optimizer is sgd(0), so the training loss never moves from L₀ and the
+ * run counts as stalled from the `patience`-th ρ update on; from then on dF/ds = +1 and Adam
+ * (reset when the stall starts) moves log ρ by exactly −lr per update.
+ *
+ * Start guard: L = ½(w₁² + 100 w₂²) at w = (1, 0.01), so g = (1, 1), n = g/√2 and
+ * g_p = g + ρ H n = (1 + ρ/√2, 1 + 100ρ/√2). cos(g, g_p) < 0.8 for ρ ∈ {0.5, 0.25, 0.125} and
+ * ≥ 0.8 at 0.0625 (worked out below in float64), so ρ₀ = 0.5 halves three times and stops.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as T from '@lets/tree';
+import type { Params } from '@lets/tree';
+import { adam, applyUpdates, sgd, type GradFn, type GradientTransformation, type LossFn } from '@lets/optim';
+import { sam } from '@lets/sam';
+import { currentRho, lets, type LetsOptions } from './lets';
+import { gradOf, setupCpu } from './test-util';
+
+beforeAll(setupCpu);
+
+const bowl: LossFn = (p: Params) =>
+  tf.tidy(() => {
+    const w = p['w']!;
+    return tf.mul(0.5, tf.sum(tf.mul(tf.tensor1d([1, 100]), tf.square(w)))) as tf.Scalar;
+  });
+const shifted: LossFn = (p: Params) => tf.tidy(() => tf.mul(0.5, tf.sum(tf.square(tf.sub(p['w']!, 0.5)))) as tf.Scalar);
+
+const run = (outer: GradientTransformation<any>, o: LetsOptions, steps: number, rho = 0.5) => {
+  const gradFn: GradFn = gradOf(bowl);
+  const valGradFn: GradFn = gradOf(shifted);
+  const opt = lets(sam(outer, { rho }), { estimator: 'exact', every: 1, ...o });
+  let params: Params = { w: tf.tensor1d([1, 0.01]) };
+  let state = opt.init(params);
+  const rhos: number[] = [currentRho(state)];
+  const reports: { stalled?: boolean; shrunk?: boolean; updated: boolean }[] = [];
+  for (let t = 0; t < steps; t++) {
+    const clean = gradFn(params);
+    const [u, next] = opt.update(clean.grads, state, params, { loss: clean.loss, gradFn, valGradFn, lossFn: bowl });
+    const p2 = applyUpdates(params, u);
+    [u, clean.grads, params].forEach(T.dispose);
+    clean.loss.dispose();
+    T.disposeState(state);
+    params = p2;
+    state = next;
+    rhos.push(currentRho(state));
+    reports.push(next.report!);
+  }
+  T.dispose(params);
+  T.disposeState(state);
+  return { rhos, reports };
+};
+
+const cosAt = (rho: number): number => {
+  const s = Math.SQRT1_2;
+  const gp = [1 + rho * s, 1 + 100 * rho * s];
+  return (gp[0]! + gp[1]!) / (Math.SQRT2 * Math.hypot(gp[0]!, gp[1]!));
+};
+
+describe('stall guard', () => {
+  it('the hand-worked cosines: below 0.8 at 0.5, 0.25, 0.125; above at 0.0625', () => {
+    expect([0.5, 0.25, 0.125].every((r) => cosAt(r) < 0.8)).toBe(true);
+    expect(cosAt(0.0625)).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('start guard: before training starts, cos(g, g_p) < 0.8 halves ρ for the next step until it is not', () => {
+    const before = tf.memory().numTensors;
+    // sgd(0): no progress, so the start guard stays armed; ρ's own optimizer is frozen (lr 0).
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0) }, 6);
+    expect(rhos).toEqual([0.5, 0.25, 0.125, 0.0625, 0.0625, 0.0625, 0.0625]);
+    expect(reports.map((r) => r.shrunk === true)).toEqual([true, true, true, false, false, false]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('start guard disarms once the loss has fallen below (1 − margin)·L₀', () => {
+    // With a real outer step the loss drops by far more than 2 % on the first step: only the
+    // first step (taken at L₀) can shrink ρ.
+    const { reports } = run(sgd(0.005), { rhoOptimizer: sgd(0) }, 6);
+    expect(reports[0]!.shrunk).toBe(true);
+    expect(reports.slice(2).every((r) => r.shrunk !== true)).toBe(true);
+  });
+
+  it('stall walk: from the patience-th update, Adam moves log ρ down by exactly lr per update', () => {
+    const lr = 0.1;
+    // minCosine 0 switches the start guard off here, so only the walk acts.
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: adam(lr), stallGuard: { patience: 3, minCosine: 0 } }, 10, 0.05);
+    const stalled = reports.map((r) => r.stalled === true);
+    // ρ updates happen from step 2 on (every = 1, one step behind); the guard counts updates.
+    expect(stalled.slice(0, 3)).toEqual([false, false, false]);
+    expect(stalled.slice(3).every(Boolean)).toBe(true);
+    for (let i = 4; i < rhos.length; i++) {
+      expect(Math.log(rhos[i]! / rhos[i - 1]!)).toBeCloseTo(-lr, 5);
+    }
+  });
+
+  it('a zero learning rate never moves ρ, stalled or not (the guard acts through the ρ optimizer)', () => {
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: adam(0), stallGuard: { minCosine: 0 } }, 8, 0.05);
+    expect(reports.some((r) => r.stalled === true)).toBe(true);
+    expect(new Set(rhos).size).toBe(1);
+  });
+
+  it('stallGuard: false turns both parts off', () => {
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0), stallGuard: false }, 5);
+    expect(new Set(rhos).size).toBe(1);
+    expect(reports.every((r) => r.stalled === undefined && r.shrunk === undefined)).toBe(true);
+  });
+
+  it('rejects bad guard options, naming them', () => {
+    const v = sam(sgd(0.1), { rho: 0.05 });
+    expect(() => lets(v, { stallGuard: { patience: 0 } })).toThrow(/stallGuard.patience/);
+    expect(() => lets(v, { stallGuard: { minCosine: 2 } })).toThrow(/stallGuard.minCosine/);
+    expect(() => lets(v, { stallGuard: { shrink: -0.5 } })).toThrow(/stallGuard.shrink/);
+  });
+});
