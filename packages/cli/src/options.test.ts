@@ -70,7 +70,7 @@ describe('flag validation', () => {
 
   it('offers sgd, every SAM preset and lets-<preset> for each', () => {
     expect(METHODS).toEqual(['sgd', ...SAM_VARIANTS, ...SAM_VARIANTS.map((v) => `lets-${v}`)]);
-    expect(SAM_VARIANTS).toHaveLength(13);
+    expect(SAM_VARIANTS).toHaveLength(14);
   });
 });
 
