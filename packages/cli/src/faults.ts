@@ -12,7 +12,7 @@
  * `lock` (the lock file was just taken).
  * Actions: `kill` (SIGKILL this process), `sigint` / `sigterm` (send that real signal to this
  * process), `E<CODE>` such as `ENOSPC`, `EIO`, `EROFS` (throw that file-system error, as fs does),
- * `hold` (at a step: wait until the file named by LETS_FAULT_RELEASE exists).
+ * `hold` (at a step: wait until the file named by LETS_FAULT_RELEASE exists, at most 2 minutes).
  *
  * Unset (the normal case) costs one property read per point.
  */
@@ -85,7 +85,9 @@ export async function faultAsync(point: string): Promise<void> {
   const release = process.env['LETS_FAULT_RELEASE'];
   if (release === undefined) throw new Error('LETS_FAULT: hold needs LETS_FAULT_RELEASE (a file to wait for)');
   process.stderr.write(`LETS_FAULT: holding at ${point}\n`);
-  while (!existsSync(release)) await new Promise((r) => setTimeout(r, 20));
+  // Bounded, so a test that fails before releasing it leaves no process behind for long.
+  const until = Date.now() + 120_000;
+  while (!existsSync(release) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** Whether the clock is frozen (LETS_FIXED_CLOCK=1): durations and timestamps are 0, so two runs' files compare byte for byte. */

@@ -31,6 +31,8 @@ interface Child {
   readonly kill: (s: NodeJS.Signals) => void;
 }
 
+const children = new Set<{ kill: (s: NodeJS.Signals) => void }>();
+
 /** `lets <args>` in a new process (the launcher, as a user runs it). */
 function start(args: readonly string[], env: Record<string, string> = {}): Child {
   const child = spawn(process.execPath, [LAUNCHER, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LETS_FIXED_CLOCK: '1', ...env } });
@@ -53,7 +55,13 @@ function start(args: readonly string[], env: Record<string, string> = {}): Child
     err += d.toString();
     check();
   });
-  const done = new Promise<Exit>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err })));
+  children.add(child);
+  const done = new Promise<Exit>((resolve) =>
+    child.on('close', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal, stdout: out, stderr: err });
+    }),
+  );
   return {
     pid: child.pid as number,
     done,
@@ -101,6 +109,9 @@ afterAll(() => {
 afterEach(() => {
   delete process.env['LETS_FAULT'];
   resetFaults();
+  // A test that failed early leaves no process held behind it.
+  for (const c of children) c.kill('SIGKILL');
+  children.clear();
 });
 
 describe('1. one writer per run directory', () => {
@@ -239,7 +250,22 @@ describe('7. signals in a comparison', () => {
     });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const done = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const group = {
+      kill: (s: NodeJS.Signals): void => {
+        try {
+          process.kill(-(child.pid as number), s);
+        } catch {
+          /* already gone */
+        }
+      },
+    };
+    children.add(group);
+    const done = new Promise<number | null>((r) =>
+      child.on('close', (code) => {
+        children.delete(group);
+        r(code);
+      }),
+    );
     // Both workers are held after step 2 (their metric line for step 2 is written first).
     const held = (id: string): boolean => existsSync(join(out, 'runs', id, 'metrics.jsonl')) && readFileSync(join(out, 'runs', id, 'metrics.jsonl'), 'utf8').includes('"step":2,');
     while (!(held('sam-rho0.05-seed0') && held('sam-rho0.05-seed1'))) await new Promise((r) => setTimeout(r, 50));
