@@ -26,7 +26,7 @@ const bowl: LossFn = (p: Params) =>
   });
 const shifted: LossFn = (p: Params) => tf.tidy(() => tf.mul(0.5, tf.sum(tf.square(tf.sub(p['w']!, 0.5)))) as tf.Scalar);
 
-const run = (outer: GradientTransformation<any>, o: LetsOptions, steps: number, rho = 0.5) => {
+const run = (outer: GradientTransformation<any>, o: LetsOptions, steps: number, rho = 0.5, reportedLoss?: (t: number) => number) => {
   const gradFn: GradFn = gradOf(bowl);
   const valGradFn: GradFn = gradOf(shifted);
   const opt = lets(sam(outer, { rho }), { estimator: 'exact', every: 1, ...o });
@@ -36,7 +36,9 @@ const run = (outer: GradientTransformation<any>, o: LetsOptions, steps: number, 
   const reports: { stalled?: boolean; shrunk?: boolean; updated: boolean }[] = [];
   for (let t = 0; t < steps; t++) {
     const clean = gradFn(params);
-    const [u, next] = opt.update(clean.grads, state, params, { loss: clean.loss, gradFn, valGradFn, lossFn: bowl });
+    const loss = reportedLoss === undefined ? clean.loss : tf.scalar(reportedLoss(t));
+    const [u, next] = opt.update(clean.grads, state, params, { loss, gradFn, valGradFn, lossFn: bowl });
+    if (loss !== clean.loss) loss.dispose();
     const p2 = applyUpdates(params, u);
     [u, clean.grads, params].forEach(T.dispose);
     clean.loss.dispose();
@@ -66,24 +68,31 @@ describe('stall guard', () => {
   it('start guard: before training starts, cos(g, g_p) < 0.8 halves ρ for the next step until it is not', () => {
     const before = tf.memory().numTensors;
     // sgd(0): no progress, so the start guard stays armed; ρ's own optimizer is frozen (lr 0).
-    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0) }, 6);
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0), stallGuard: { startPatience: 100 } }, 6);
     expect(rhos).toEqual([0.5, 0.25, 0.125, 0.0625, 0.0625, 0.0625, 0.0625]);
     expect(reports.map((r) => r.shrunk === true)).toEqual([true, true, true, false, false, false]);
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('start guard: a run still not started after startPatience steps halves ρ at every further step', () => {
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0), stallGuard: { startPatience: 5 } }, 8);
+    // cos < 0.8 halves at steps 1–3; steps 4 and 5 keep ρ; from the 6th step on, patience halves.
+    expect(rhos).toEqual([0.5, 0.25, 0.125, 0.0625, 0.0625, 0.0625, 0.03125, 0.015625, 0.0078125]);
+    expect(reports.map((r) => r.shrunk === true)).toEqual([true, true, true, false, false, true, true, true]);
+  });
+
   it('start guard disarms once the loss has fallen below (1 − margin)·L₀', () => {
-    // With a real outer step the loss drops by far more than 2 % on the first step: only the
-    // first step (taken at L₀) can shrink ρ.
-    const { reports } = run(sgd(0.005), { rhoOptimizer: sgd(0) }, 6);
-    expect(reports[0]!.shrunk).toBe(true);
-    expect(reports.slice(2).every((r) => r.shrunk !== true)).toBe(true);
+    // The clean loss the caller reports: L₀ = 1 at the first two steps, then 0.97 (3 % below L₀):
+    // the first two steps shrink ρ (cos < 0.8), none after, although cos stays below 0.8 at 0.125.
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0) }, 6, 0.5, (t) => (t < 2 ? 1 : 0.97));
+    expect(reports.map((r) => r.shrunk === true)).toEqual([true, true, false, false, false, false]);
+    expect(rhos[rhos.length - 1]).toBe(0.125);
   });
 
   it('stall walk: from the patience-th update, Adam moves log ρ down by exactly lr per update', () => {
     const lr = 0.1;
     // minCosine 0 switches the start guard off here, so only the walk acts.
-    const { rhos, reports } = run(sgd(0), { rhoOptimizer: adam(lr), stallGuard: { patience: 3, minCosine: 0 } }, 10, 0.05);
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: adam(lr), stallGuard: { patience: 3, minCosine: 0, startPatience: 1000 } }, 10, 0.05);
     const stalled = reports.map((r) => r.stalled === true);
     // ρ updates happen from step 2 on (every = 1, one step behind); the guard counts updates.
     expect(stalled.slice(0, 3)).toEqual([false, false, false]);
@@ -94,7 +103,7 @@ describe('stall guard', () => {
   });
 
   it('a zero learning rate never moves ρ, stalled or not (the guard acts through the ρ optimizer)', () => {
-    const { rhos, reports } = run(sgd(0), { rhoOptimizer: adam(0), stallGuard: { minCosine: 0 } }, 8, 0.05);
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: adam(0), stallGuard: { minCosine: 0, startPatience: 1000 } }, 8, 0.05);
     expect(reports.some((r) => r.stalled === true)).toBe(true);
     expect(new Set(rhos).size).toBe(1);
   });

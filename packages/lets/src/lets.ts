@@ -105,12 +105,18 @@ export interface StallGuardOptions {
   readonly beta?: number;
   /**
    * Until training has started (the clean loss below (1 − margin)·L₀), a step whose perturbed
-   * gradient points away from the clean one, cos(g, g_p) < minCosine, multiplies ρ by
-   * `shrink` for the next step (defaults 0.8 and 0.5): SAM with too large a radius collapses a
-   * fresh network to the flat, constant predictor within a few steps, before any ρ update.
+   * gradient points away from the clean one, cos(g, g_p) < minCosine, or any step after the
+   * first `startPatience`, multiplies ρ by `shrink` for the next step (defaults 0.8, 5 and 0.5):
+   * SAM with too large a radius collapses a fresh network to the flat, constant predictor within
+   * a few steps, before any ρ update.
    */
   readonly minCosine?: number;
   readonly shrink?: number;
+  /**
+   * Steps after which a run that has still not started shrinks ρ at every further step whatever
+   * the cosine says (default 5): once SAM has collapsed the network, cos(g, g_p) is high again.
+   */
+  readonly startPatience?: number;
 }
 
 /** What the stall guard remembers (host numbers). */
@@ -127,6 +133,8 @@ export interface StallGuardState {
   readonly stalled: boolean;
   /** Whether training has started (a step's clean loss below (1 − margin)·L₀). */
   readonly started: boolean;
+  /** Steps taken before training started. */
+  readonly startSteps?: number;
 }
 
 /** What LETS did at one step (host numbers only, so it serializes with the state). */
@@ -202,6 +210,8 @@ const checkOptions = (o: LetsOptions): void => {
     if (typeof g !== 'object' || g === null) throw new Error(`lets: stallGuard must be an options object or false, got ${String(g)}`);
     const p = g.patience ?? 3;
     if (!Number.isInteger(p) || p < 1) throw new Error(`lets: stallGuard.patience must be an integer ≥ 1, got ${p}`);
+    const sp = g.startPatience ?? 5;
+    if (!Number.isInteger(sp) || sp < 0) throw new Error(`lets: stallGuard.startPatience must be an integer ≥ 0, got ${sp}`);
     for (const [k, v, hi] of [['margin', g.margin, 1], ['rise', g.rise, Infinity], ['beta', g.beta, 1], ['minCosine', g.minCosine, 1], ['shrink', g.shrink, 1]] as const) {
       if (v !== undefined && !(Number.isFinite(v) && v >= 0 && (hi === Infinity || v < hi))) {
         throw new Error(`lets: stallGuard.${k} must be a finite number in [0, ${hi}), got ${String(v)}`);
@@ -217,6 +227,7 @@ interface Guard {
   readonly beta: number;
   readonly minCosine: number;
   readonly shrink: number;
+  readonly startPatience: number;
 }
 
 /** The guard's next memory after a ρ update that saw the clean loss `loss`. */
@@ -227,7 +238,7 @@ const observe = (g: Guard, st: StallGuardState, loss: number): StallGuardState =
   const updates = st.updates + 1;
   const stalled =
     updates >= g.patience && Number.isFinite(ema) && (ema >= (1 - g.margin) * initLoss || ema >= (1 + g.rise) * best);
-  return { initLoss, ema, best, updates, stalled, started: st.started };
+  return { ...st, initLoss, ema, best, updates, stalled };
 };
 
 /** A deep copy of nested state with every tensor cloned (pass-through leaves must be new). */
@@ -271,6 +282,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
           beta: options.stallGuard?.beta ?? 0.8,
           minCosine: options.stallGuard?.minCosine ?? 0.8,
           shrink: options.stallGuard?.shrink ?? 0.5,
+          startPatience: options.stallGuard?.startPatience ?? 5,
         };
   const objective = upperObjective(options.objective ?? DEFAULT_OBJECTIVE, options.lambda === undefined ? {} : { lambda: options.lambda });
 
@@ -460,14 +472,15 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
       const l0 = Number.isNaN(guardState.initLoss) ? loss : guardState.initLoss;
       const started = loss < (1 - guard.margin) * l0;
       const perturbedPass = (s.state.report?.gradEvals ?? 2) > 1 && s.rho > 0;
+      const steps = (guardState.startSteps ?? 0) + 1;
       if (!started && perturbedPass && sState.rho > 0) {
-        const cos = host(s.state.report!.cosine);
-        if (cos < guard.minCosine) {
+        const late = steps > guard.startPatience;
+        if (late || host(s.state.report!.cosine) < guard.minCosine) {
           sState = withRho(sState, Math.max(rhoMin, sState.rho * guard.shrink));
           shrunk = true;
         }
       }
-      guardState = { ...guardState, initLoss: l0, started };
+      guardState = { ...guardState, initLoss: l0, started, startSteps: steps };
     }
 
     let tangent: Params | undefined;
