@@ -8,8 +8,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { flattenState } from '@lets/tree';
 import type { Tree } from '@lets/tree';
 
+/**
+ * Diagnostic reports inside optimizer state (`…/report/…`: SAM's ε norm and cosine, LETS's gap)
+ * are not state the next step computes with, and use NaN for "not computed": not checked.
+ */
+const isReport = (path: string): boolean => /(^|\/)report(\/|$)/.test(path);
+
 const floats = (tree: Tree): [string, tf.Tensor][] =>
-  Object.entries(tree).filter((e): e is [string, tf.Tensor] => e[1] instanceof tf.Tensor && e[1].dtype === 'float32' && !e[1].isDisposed);
+  Object.entries(tree).filter(
+    (e): e is [string, tf.Tensor] => e[1] instanceof tf.Tensor && e[1].dtype === 'float32' && !e[1].isDisposed && !isReport(e[0]),
+  );
 
 /**
  * The path of the first non-finite tensor among `parts` (named state trees, e.g.
