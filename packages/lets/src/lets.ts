@@ -460,7 +460,10 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
       rhoOptState = cloneState(state.rhoOptimizer);
     }
 
-    const s = variant.step(grads, variantState, params, extra);
+    // The start guard below reads cos(g, g_p) from the variant's report: ask for the full report
+    // (a training loop may ask for a lean one, without cos) on the steps where it may.
+    const readsCosine = guard !== undefined && guardState !== undefined && !guardState.started && extra.loss !== undefined;
+    const s = variant.step(grads, variantState, params, readsCosine ? { ...extra, samReport: 'full' } : extra);
     evals += s.state.report?.gradEvals ?? 0;
 
     // The start guard: before training has started, a perturbed gradient that points away

@@ -31,10 +31,13 @@ export const normalize = (options: NormalizeOptions = {}): PerturbationStage<Rec
   return {
     name: 'normalize',
     init: () => ({}),
-    apply: (d, state) => {
+    apply: (d, state, ctx) => {
+      // SAM's ascent, normalize() first: the norm of the clean gradient itself, which the
+      // wrapper computes once a step and reports (the same value: every leaf, in order).
+      const shared = scope === 'global' && ord === 2 && filter === undefined && ctx?.gradNorm !== undefined && d === ctx.grads;
       const out = tf.tidy(() => {
         const [sel] = T.partition((k, x) => keeps(filter, k, x))(d);
-        const denom = scope === 'global' ? tf.add(T.norm(sel, ord), NORM_EPS) : undefined;
+        const denom = scope === 'global' ? tf.add(shared ? ctx!.gradNorm!() : T.norm(sel, ord), NORM_EPS) : undefined;
         return T.map((x, k) => {
           if (!keeps(filter, k, x)) return tf.zerosLike(x);
           const n = denom ?? tf.add(T.norm({ [k]: x }, ord), NORM_EPS);

@@ -117,6 +117,9 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
       T.assertSameStructure(r.grads, params, `${name}: extra.gradFn's grads and params`);
       return { loss: r.loss, grads: r.grads };
     };
+    // ‖g‖ once a step: SAM's normalize() divides by it and the report carries it.
+    let gradNormMemo: tf.Scalar | undefined;
+    const gradNorm = (): tf.Scalar => (gradNormMemo ??= tf.keep(T.norm(grads)));
     const ctx: StepContext = {
       grads,
       params,
@@ -127,9 +130,17 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
       countEval: () => {
         evals += 1;
       },
+      gradNorm,
     };
     const pstate = state.perturbation as SamPerturbationState;
-    const [n, pipelineState] = pipeline.apply(grads, pstate.pipeline, ctx);
+    let n: Params;
+    let pipelineState: unknown;
+    try {
+      [n, pipelineState] = pipeline.apply(grads, pstate.pipeline, ctx);
+    } catch (e) {
+      gradNormMemo?.dispose();
+      throw e;
+    }
 
     let direction: Params;
     let perturbedGrads: Params;
@@ -151,6 +162,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
         const old = new Set(T.tensorsOf(pstate.pipeline));
         T.dispose(n);
         for (const t of T.tensorsOf(pipelineState)) if (!old.has(t) && !t.isDisposed) t.dispose();
+        gradNormMemo?.dispose();
         throw e;
       }
       direction = r.direction;
@@ -167,15 +179,23 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
     const [updates, outerState] = outer.update(direction, state.outer, params, extra);
     T.dispose(direction);
 
+    const gn = gradNorm();
+    const lean = ex.samReport === 'lean';
+    if (ex.samReport !== undefined && !lean && ex.samReport !== 'full') {
+      throw new Error(`${name}: extra.samReport must be 'full' or 'lean', got ${String(ex.samReport)}`);
+    }
     const report: SamReport = tf.tidy(() => {
-      const gn = T.norm(grads);
-      const pn = T.norm(perturbedGrads);
+      const rest = lean
+        ? { epsNorm: tf.scalar(NaN), cosine: tf.scalar(NaN) }
+        : {
+            epsNorm: tf.mul(T.norm(reported), rho) as tf.Scalar,
+            cosine: tf.div(T.vdot(grads, perturbedGrads), tf.add(tf.mul(gn, T.norm(perturbedGrads)), NORM_EPS)) as tf.Scalar,
+          };
       return {
         ...(ex.loss !== undefined ? { cleanLoss: tf.clone(ex.loss) } : {}),
         perturbedLoss: perturbedLoss as tf.Scalar,
         gradNorm: gn,
-        epsNorm: tf.mul(T.norm(reported), rho) as tf.Scalar,
-        cosine: tf.div(T.vdot(grads, perturbedGrads), tf.add(tf.mul(gn, pn), NORM_EPS)) as tf.Scalar,
+        ...rest,
         gradEvals: evals,
       };
     }) as unknown as SamReport;

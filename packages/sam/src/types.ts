@@ -13,13 +13,16 @@ export interface SamReport {
   readonly perturbedLoss: tf.Scalar;
   /** ‖g‖, the global L2 norm of the clean gradient. */
   readonly gradNorm: tf.Scalar;
-  /** ‖ε‖ = ρ‖n‖. */
+  /** ‖ε‖ = ρ‖n‖; NaN when the step was asked for a lean report (`extra.samReport`). */
   readonly epsNorm: tf.Scalar;
-  /** cos(g, g_p) = ⟨g, g_p⟩ / (‖g‖‖g_p‖ + 1e-12). */
+  /** cos(g, g_p) = ⟨g, g_p⟩ / (‖g‖‖g_p‖ + 1e-12); NaN when the step was asked for a lean report. */
   readonly cosine: tf.Scalar;
   /** Gradient evaluations this step, counting the caller's clean one. */
   readonly gradEvals: number;
 }
+
+/** How much of the {@link SamReport} a step computes (see {@link SamExtra}). */
+export type SamReportMode = 'full' | 'lean';
 
 /** State of a {@link SamTransformation}: plain data, serializable with `serializeState`. */
 export interface SamState<S> {
@@ -81,6 +84,12 @@ export type SubsetGradFn = (params: Params, indices: tf.Tensor1D) => GradResult;
  *   (ESAM's sharpness-sensitive data selection).
  */
 export interface SamExtra extends Extra {
+  /**
+   * 'full' (default): the report carries every field. 'lean': `epsNorm` and `cosine` are NaN,
+   * which saves their three reductions over every parameter (⟨g, g_p⟩, ‖g_p‖, ‖n‖); a training
+   * loop that reads neither asks for it (@lets/lets's `makeTrainStep` does by default).
+   */
+  readonly samReport?: SamReportMode;
   readonly microGradFns?: readonly GradFn[];
   readonly sampleLossFn?: SampleLossFn;
   readonly subsetGradFn?: SubsetGradFn;
@@ -105,6 +114,11 @@ export interface StepContext {
   readonly gradAt: (p: Params) => { readonly loss: tf.Scalar; readonly grads: Params };
   /** Counts an evaluation done some other way (micro-batches, subsets). */
   readonly countEval: () => void;
+  /**
+   * ‖g‖₂, computed once per step on first call and shared (the wrapper's report reads it too):
+   * owned by the step, never disposed by a stage. Absent outside the wrapper.
+   */
+  readonly gradNorm?: () => tf.Scalar;
 }
 
 /**

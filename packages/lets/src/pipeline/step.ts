@@ -36,6 +36,13 @@ export interface StepOptions<S> {
    * the batch (mSAM). Default 1 (none).
    */
   readonly microBatches?: number;
+  /**
+   * How much of a SAM variant's report (`optState.report`) each step computes, as
+   * `extra.samReport` of @lets/sam: 'lean' (default) leaves `epsNorm` and `cosine` NaN, saving
+   * three reductions over every parameter a step; 'full' computes them. LETS asks for the full
+   * report on the steps its start guard reads cos(g, g_p), whatever this says.
+   */
+  readonly samReport?: 'full' | 'lean';
 }
 
 export interface StepResult<S> {
@@ -172,6 +179,8 @@ export const makeTrainStep = <S>(options: StepOptions<S>) => {
   const seed = options.seed ?? 0;
   const sampleLoss = options.sampleLoss ?? (options.loss === undefined ? sampleCrossEntropy : undefined);
   const microBatches = options.microBatches ?? 1;
+  const samReport = options.samReport ?? 'lean';
+  if (samReport !== 'full' && samReport !== 'lean') throw new Error(`makeTrainStep: samReport must be 'full' or 'lean', got ${String(samReport)}`);
   if (!Number.isInteger(microBatches) || microBatches < 1) {
     throw new Error(`makeTrainStep: microBatches must be an integer ≥ 1, got ${microBatches}`);
   }
@@ -226,6 +235,7 @@ export const makeTrainStep = <S>(options: StepOptions<S>) => {
             }
           : {}),
         ...batchExtras(model, state.modelState, batch, loss, s1, sampleLoss, microBatches),
+        samReport,
         step: state.step,
       };
       let updates: Params;
