@@ -6,8 +6,8 @@
  * A flag's config-file key is its name (`batch-size`) or the camelCase of it (`batchSize`).
  */
 
-export type Command = 'train' | 'compare' | 'bench' | 'report';
-export const COMMANDS: readonly Command[] = ['train', 'compare', 'bench', 'report'];
+export type Command = 'train' | 'compare' | 'bench' | 'report' | 'sharpness';
+export const COMMANDS: readonly Command[] = ['train', 'compare', 'bench', 'report', 'sharpness'];
 
 /** How a flag's raw value (a string on the command line, any JSON value in a file) is read. */
 export type FlagKind =
@@ -56,6 +56,9 @@ export const VAL_LABELS = ['noisy', 'clean'] as const;
 
 const TRAIN: readonly Command[] = ['train', 'compare', 'bench'];
 const RUN: readonly Command[] = ['train', 'compare'];
+const SHARP: readonly Command[] = ['sharpness', 'compare'];
+/** The measures of `lets sharpness --what`. */
+export const SHARPNESS_WHAT = ['eig', 'trace', 'msharp', 'landscape'] as const;
 
 const pos = { type: 'number', min: 0, exclusiveMin: true } as const;
 
@@ -88,7 +91,7 @@ export const FLAGS: readonly FlagSpec[] = [
   // budget
   { name: 'epochs', kind: { type: 'int', min: 1 }, default: 3, help: 'number of epochs', commands: TRAIN },
   { name: 'batch-size', kind: { type: 'int', min: 1 }, default: 128, help: 'mini-batch size', commands: TRAIN },
-  { name: 'seed', kind: { type: 'int', min: 0 }, default: 0, help: 'seed of initialization, shuffling, splits and noise', commands: RUN },
+  { name: 'seed', kind: { type: 'int', min: 0 }, default: 0, help: 'seed of initialization, shuffling, splits and noise (sharpness: of the data subset and the random vectors)', commands: [...RUN, 'sharpness'] },
   { name: 'seeds', kind: { type: 'ints', min: 0 }, default: [0], help: 'comma-separated seeds (each method runs once per seed)', commands: ['compare'] },
   // data
   { name: 'dataset', kind: { type: 'enum', values: DATASETS }, default: 'mnist', help: 'dataset', commands: TRAIN },
@@ -101,7 +104,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'test-size', kind: { type: 'int', min: 0 }, default: 0, help: 'use only this many test examples (0: all)', commands: TRAIN },
   { name: 'model', kind: { type: 'enum', values: MODELS }, default: 'cnn', help: 'model architecture', commands: TRAIN },
   // runtime
-  { name: 'backend', kind: { type: 'enum', values: BACKENDS }, default: 'auto', help: "tfjs backend ('auto': LETS_BACKEND, else the fastest that starts: tensorflow, webgpu, native, wasm, cpu)", commands: TRAIN },
+  { name: 'backend', kind: { type: 'enum', values: BACKENDS }, default: 'auto', help: "tfjs backend ('auto': LETS_BACKEND, else the fastest that starts: tensorflow, webgpu, native, wasm, cpu; sharpness: 'auto' is the run's own)", commands: [...TRAIN, 'sharpness'] },
   { name: 'jobs', kind: { type: 'int', min: 1 }, help: 'runs at once in worker processes (default: the number of cores)', commands: ['compare'] },
   { name: 'steps', kind: { type: 'int', min: 1 }, default: 20, help: 'timed steps per method', commands: ['bench'] },
   // output
@@ -109,9 +112,26 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'resume', kind: { type: 'string' }, help: "resume from a run directory (its checkpoints/last.ckpt) or a .ckpt file", commands: ['train'] },
   { name: 'checkpoint-every', kind: { type: 'int', min: 0 }, default: 100, help: 'also save checkpoints/last.ckpt every N steps (0: only at epoch ends)', commands: ['train', 'compare'] },
   { name: 'log-every', kind: { type: 'int', min: 1 }, default: 10, help: 'write a step line to metrics.jsonl every N steps', commands: ['train', 'compare'] },
-  { name: 'quiet', kind: { type: 'bool' }, default: false, help: 'no progress bars', commands: ['train', 'compare', 'bench', 'report'] },
-  { name: 'json', kind: { type: 'bool' }, default: false, help: 'print one JSON summary on stdout at the end (implies --quiet)', commands: ['train', 'compare', 'bench', 'report'] },
-  { name: 'no-report', kind: { type: 'bool' }, default: false, help: 'do not write report.html', commands: RUN },
+  { name: 'quiet', kind: { type: 'bool' }, default: false, help: 'no progress bars', commands: ['train', 'compare', 'bench', 'report', 'sharpness'] },
+  { name: 'json', kind: { type: 'bool' }, default: false, help: 'print one JSON summary on stdout at the end (implies --quiet)', commands: ['train', 'compare', 'bench', 'report', 'sharpness'] },
+  { name: 'no-report', kind: { type: 'bool' }, default: false, help: 'do not write report.html', commands: [...RUN, 'sharpness'] },
+  // sharpness of a trained run (lets sharpness RUN_DIR; lets compare --sharpness)
+  { name: 'sharpness', kind: { type: 'bool' }, default: false, help: "after the runs, measure each finished run's sharpness (lets sharpness; the sharpness flags below apply) and plot it against ρ", commands: ['compare'] },
+  { name: 'checkpoint', kind: { type: 'enum', values: ['best', 'last'] }, default: 'best', help: 'checkpoint to measure: best (best validation epoch) or last', commands: SHARP },
+  { name: 'what', kind: { type: 'enums', values: SHARPNESS_WHAT }, default: [...SHARPNESS_WHAT], help: 'measures: eig (top Hessian eigenvalues), trace (Hutchinson), msharp (plain and adaptive m-sharpness), landscape (loss slice)', commands: SHARP },
+  { name: 'subset', kind: { type: 'int', min: 1 }, default: 1000, help: 'training examples the measures use (a seeded subset)', commands: SHARP },
+  { name: 'chunk-size', kind: { type: 'int', min: 1 }, default: 250, help: 'examples on the device at once (bounds memory; the result does not depend on it)', commands: SHARP },
+  { name: 'hvp', kind: { type: 'enum', values: ['auto', 'exact', 'fd', 'central'] }, default: 'auto', help: 'Hessian-vector products: exact (double backprop), fd, central, or auto (exact, central differences where the model is not twice differentiable)', commands: SHARP },
+  { name: 'top-k', kind: { type: 'int', min: 1 }, default: 1, help: 'number of top Hessian eigenvalues (eig)', commands: SHARP },
+  { name: 'eig-iterations', kind: { type: 'int', min: 2 }, default: 20, help: 'most Lanczos iterations, one HVP each (eig)', commands: SHARP },
+  { name: 'trace-samples', kind: { type: 'int', min: 1 }, default: 20, help: 'most Hutchinson probes, one HVP each (trace)', commands: SHARP },
+  { name: 'msharp-rho', kind: pos, default: 0.05, help: 'ρ of the plain m-sharpness ball ‖ε‖ ≤ ρ (msharp; the same for every run, so runs compare)', commands: SHARP },
+  { name: 'adaptive-rho', kind: pos, default: 0.5, help: 'ρ of the adaptive m-sharpness ball ‖ε/(|w|+0.01)‖ ≤ ρ (msharp; ASAM\'s default)', commands: SHARP },
+  { name: 'msharp-steps', kind: { type: 'int', min: 1 }, default: 1, help: 'ascent steps of m-sharpness (1: SAM\'s own ε; more: projected ascent)', commands: SHARP },
+  { name: 'm', kind: { type: 'int', min: 1 }, default: 128, help: 'micro-batch size m of m-sharpness (one ε per micro-batch)', commands: SHARP },
+  { name: 'landscape', kind: { type: 'enum', values: ['1d', '2d'] }, default: '1d', help: 'loss slice along one or two filter-normalized random directions', commands: SHARP },
+  { name: 'points', kind: { type: 'int', min: 1 }, default: 21, help: 'grid points per axis of the landscape slice', commands: SHARP },
+  { name: 'range', kind: pos, default: 1, help: 'the slice spans α (and β) in [−range, range] (1: each filter moved by its own norm)', commands: SHARP },
   { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help', commands: COMMANDS },
   { name: 'debug', kind: { type: 'bool' }, default: false, help: 'on an error, print the stack trace too', commands: COMMANDS },
   // internal: used by compare's worker processes and by tests

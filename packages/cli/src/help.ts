@@ -6,6 +6,7 @@ const SUMMARY: Readonly<Record<Command, string>> = {
   compare: 'lets compare [flags]        several methods (ρ grid, ρ₀ values, seeds) on the same data and budget',
   bench: 'lets bench [flags]          step-time ratios: SAM/SGD, each variant/SAM, LETS/SAM',
   report: 'lets report RUN_DIR         (re)build RUN_DIR/report.html from the run or comparison files',
+  sharpness: 'lets sharpness RUN_DIR      Hessian eigenvalues, trace, m-sharpness and a loss slice of a run; sharpness.json + report.html',
 };
 
 /** Top-level usage. */

@@ -1,5 +1,5 @@
 /**
- * The `lets` command: `lets <train|compare|bench|report> [flags]`.
+ * The `lets` command: `lets <train|compare|bench|report|sharpness> [flags]`.
  *
  * Exit codes: 0 done; 2 a usage error (unknown flag, bad value, bad config file, unusable or
  * locked output directory, a checkpoint that does not fit its config), reported before
@@ -21,6 +21,7 @@ import { Interrupted, SIGNAL_EXIT } from './signals';
 import { runCompare, formatTable } from './compare';
 import { runBench, formatBench } from './bench';
 import { buildReport } from './report/build';
+import { sharpnessCommand, sharpnessOfCompare } from './sharpness';
 
 export interface CliIO {
   readonly stdout: NodeJS.WritableStream;
@@ -133,6 +134,7 @@ async function compareCommand(v: Resolved, io: CliIO): Promise<number> {
   } finally {
     opened.lock.release();
   }
+  if (v['sharpness'] === true) await sharpnessOfCompare(dir, result, v, io);
   if (!flags.noReport) await buildReport(dir);
   if (flags.json) io.stdout.write(`${JSON.stringify(result)}\n`);
   else io.stdout.write(`${formatTable(result)}\nrun directory: ${dir}\n`);
@@ -196,6 +198,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     if (command === 'train') return await trainCommand(values, io);
     if (command === 'compare') return await compareCommand(values, io);
     if (command === 'bench') return await benchCommand(values, io);
+    if (command === 'sharpness') return orFail('sharpness', await sharpnessCommand(values, positionals, io, buildReport));
     return await reportCommand(values, positionals, io);
   } catch (e) {
     const trace = (): string => (debug && e instanceof Error && e.stack !== undefined ? `${e.stack}\n` : '');

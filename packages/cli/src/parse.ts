@@ -83,7 +83,7 @@ export function parseArgv(command: Command, argv: readonly string[]): E.Either<s
       i++;
     }
   }
-  if (command !== 'report' && positionals.length > 0) {
+  if (command !== 'report' && command !== 'sharpness' && positionals.length > 0) {
     return E.left(`unexpected argument '${positionals[0]}' for 'lets ${command}'; every option is a --flag (run 'lets ${command} --help')`);
   }
   return E.right({ values, positionals });

@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { readJson, readJsonLines, writeFileAtomic } from '../files';
 import { renderSvg } from './render';
 import { accuracyVsRhoSpec, CompareRow, curveSpec, gapSpec, rhoSpec, runsCurveSpec, VlSpec } from './specs';
+import { compareSharpnessRows, compareSharpnessSpecs, landscapeSpecOf, sharpnessNote, sharpnessTable } from './sharpness';
 
 type Row = Readonly<Record<string, unknown>>;
 
@@ -56,6 +57,27 @@ const orThrow = <A>(e: E.Either<string, A>): A => {
   return e.right;
 };
 
+/** The run's sharpness (sharpness.json of `lets sharpness`): a table and the landscape slice; nothing when absent. */
+async function runSharpnessSection(dir: string): Promise<string[]> {
+  const file = join(dir, 'sharpness.json');
+  if (!existsSync(file)) return [];
+  const s = orThrow(readJson(file)) as Row;
+  const spec = landscapeSpecOf(s);
+  return ['<h2>Sharpness</h2>', table(['measure', 'value', 'how'], sharpnessTable(s)), sharpnessNote(s), ...(spec ? [await plots([{ id: 'landscape', spec }])] : [])];
+}
+
+/** The comparison's sharpness (sharpness.json of `lets compare --sharpness`) against ρ; nothing when absent. */
+async function compareSharpnessSection(dir: string): Promise<string[]> {
+  const file = join(dir, 'sharpness.json');
+  if (!existsSync(file)) return [];
+  const rows = ((orThrow(readJson(file)) as Row)['runs'] as Row[] | undefined) ?? [];
+  return [
+    '<h2>Sharpness against ρ</h2>',
+    await plots(compareSharpnessSpecs(rows)),
+    table(['run', 'method', 'ρ (learned for LETS)', 'λ_max', 'trace', 'm-sharpness', 'adaptive m-sharpness', 'status'], compareSharpnessRows(rows)),
+  ];
+}
+
 async function runReport(dir: string): Promise<string> {
   const config = orThrow(readJson(join(dir, 'config.json'))) as Row;
   const metrics = orThrow(readJsonLines(join(dir, 'metrics.jsonl')));
@@ -77,6 +99,7 @@ async function runReport(dir: string): Promise<string> {
       { id: 'rho', spec: rhoSpec(steps) },
       { id: 'gap', spec: gapSpec(steps, epochs) },
     ]),
+    ...(await runSharpnessSection(dir)),
     '<h2>Epochs</h2>',
     table(
       ['epoch', 'step', 'train loss', 'train acc', 'val loss', 'val acc', 'test loss', 'test acc', 'gap', 'ρ', 'wall s'],
@@ -122,6 +145,7 @@ async function compareReport(dir: string): Promise<string> {
     ),
     '<h2>Plots</h2>',
     await plots(specs),
+    ...(await compareSharpnessSection(dir)),
     '<h2>Runs</h2>',
     table(
       ['run', 'method', 'ρ₀', 'seed', 'test acc', 'final ρ', 'wall s', 'status'],
