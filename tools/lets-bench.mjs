@@ -1,17 +1,23 @@
 #!/usr/bin/env node
-// Benchmark: step time of LETS-SAM over SAM, for every estimator, with ρ updated every step
-// (k = 1) and every 5 steps (the default k), through @lets/lets's training step function.
+// Benchmark: step time of SAM over SGD and of LETS-SAM over SAM, through @lets/lets's training
+// step function. LETS-SAM runs at its defaults (`lets(sam(...))` with no options: objective 'val',
+// ρ updated every 5 steps with the 'fd' estimator, Adam 0.15 on log ρ, the stall guard on);
+// --all adds every estimator with k = 1 and k = 5 (the other options at their defaults).
 // Workload: MLP 784-256-256-10 (ReLU) with runtime's softmax cross-entropy, batch 128 (train and
 // validation), SGD with momentum 0.9 as the outer optimizer, ρ₀ = 0.05.
 // Each configuration: 2 warm-up steps, then the MEAN over N steps (N a multiple of every k, so
 // the ρ-update cost is amortized as in training), synchronised by reading the loss every step;
 // configurations are interleaved over R rounds and the median round is reported.
 //
+// makeTrainStep asks SAM variants for the lean report (epsNorm and cosine not computed; LETS asks
+// for the full one while its start guard reads the cosine); the row 'SAM, full report' passes
+// samReport: 'full'.
+//
 // The first row is plain SGD (same outer optimizer, one gradient per step), so SAM / SGD is
 // measured in the same rounds. On 'native' the dense layers and the loss are @lets/native's
 // fused dense and softmaxCrossEntropy (--unfused: tfjs ops; other backends always tfjs ops).
 //
-// Usage: node tools/lets-bench.mjs [--backend wasm|cpu|native] [--steps 20] [--rounds 3] [--unfused] [--json]
+// Usage: node tools/lets-bench.mjs [--backend wasm|cpu|native] [--steps 20] [--rounds 3] [--all] [--unfused] [--json]
 // The TypeScript sources are bundled on the fly with esbuild (no build step needed).
 import { args, loadPackages, opt, require } from './lib/bench.mjs';
 
@@ -57,8 +63,8 @@ const batchOf = () => ({ x: rng.normal([128, 784]), y: tf.cast(tf.oneHot(rng.ran
 const train = batchOf();
 const val = batchOf();
 
-const time = (optimizer, n) => {
-  const step = b.lets.makeTrainStep({ model, optimizer, ...(loss ? { loss } : {}) });
+const time = (optimizer, n, samReport) => {
+  const step = b.lets.makeTrainStep({ model, optimizer, ...(loss ? { loss } : {}), ...(samReport ? { samReport } : {}) });
   let state = b.lets.initTrainState(model, optimizer, 0);
   for (let i = 0; i < 2; i++) state = step(state, train, val).state; // warm-up (reads the loss: synchronous)
   const t0 = performance.now();
@@ -79,8 +85,11 @@ const outer = () => b.optim.sgd(0.1, { momentum: 0.9 });
 const configs = [
   { method: 'SGD', estimator: '-', k: '-', make: () => outer(), n: steps },
   { method: 'SAM', estimator: '-', k: '-', make: () => b.sam.sam(outer(), { rho: 0.05 }), n: steps },
+  { method: 'LETS-SAM (defaults)', estimator: 'fd', k: 5, make: () => b.lets.lets(b.sam.sam(outer(), { rho: 0.05 })), n: Math.ceil(steps / 5) * 5 },
+  // makeTrainStep asks SAM for its lean report (no epsNorm / cosine); this row pays for the full one.
+  { method: 'SAM, full report', estimator: '-', k: '-', make: () => b.sam.sam(outer(), { rho: 0.05 }), n: steps, samReport: 'full' },
 ];
-for (const estimator of ['exact', 'fd', 'fisher', 'identity']) {
+for (const estimator of args.includes('--all') ? ['exact', 'fd', 'fisher', 'identity'] : []) {
   for (const k of [1, 5]) {
     configs.push({ method: 'LETS-SAM', estimator, k, n: Math.ceil(steps / k) * k, make: () => b.lets.lets(b.sam.sam(outer(), { rho: 0.05 }), { estimator, every: k }) });
   }
@@ -89,9 +98,9 @@ const times = configs.map(() => []);
 const evals = configs.map(() => 2);
 for (let r = 0; r < rounds; r++) {
   configs.forEach((c, i) => {
-    const t = time(c.make(), c.n);
+    const t = time(c.make(), c.n, c.samReport);
     times[i].push(t.ms);
-    if (c.method === 'LETS-SAM') evals[i] = t.evals;
+    if (c.method.startsWith('LETS-SAM')) evals[i] = t.evals;
   });
 }
 const median = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
@@ -99,13 +108,21 @@ const sgdMs = median(times[0]);
 const samMs = median(times[1]);
 evals[0] = 1;
 const rows = configs.map((c, i) => ({ method: c.method, estimator: c.estimator, k: c.k, ms: median(times[i]), ratio: median(times[i]) / samMs, evals: evals[i] }));
+// Ratios within each round (both configurations timed seconds apart), then their median: less
+// exposed to load drifting between rounds than a ratio of medians.
+const perRound = (i, j) => median(times[i].map((t, r) => t / times[j][r]));
+const samOverSgdRounds = perRound(1, 0);
+const letsOverSamRounds = perRound(2, 1);
 const tfjsBackend = info.backend;
-const load = (await import('node:os')).loadavg()[0];
+const loads = (await import('node:os')).loadavg();
+const load = loads[0];
+const cpu = (await import('node:os')).cpus()[0]?.model ?? 'unknown CPU';
 const where = tfjsBackend === 'native' ? `, ${b.native.describeNative()}` : '';
-if (asJson) console.log(JSON.stringify({ backend: tfjsBackend, fused, steps, rounds, loadavg1: load, samOverSgd: samMs / sgdMs, rows }, null, 2));
+if (asJson) console.log(JSON.stringify({ backend: tfjsBackend, cpu, fused, steps, rounds, loadavg: loads, samOverSgd: samMs / sgdMs, letsOverSam: rows[2].ratio, samOverSgdRounds, letsOverSamRounds, rows, times }, null, 2));
 else {
-  console.log(`backend ${tfjsBackend}${where}${fused ? ', fused dense + loss' : ''}; load average ${load.toFixed(2)}`);
-  console.log(`MLP 784-256-256-10 ReLU, batch 128; median over ${rounds} rounds of the mean of ${steps}+ steps (2 warm-up steps each); SAM / SGD = ${(samMs / sgdMs).toFixed(2)}`);
+  console.log(`backend ${tfjsBackend}${where || `, ${cpu}`}${fused ? ', fused dense + loss' : ''}; load average ${loads.map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`MLP 784-256-256-10 ReLU, batch 128; median over ${rounds} rounds of the mean of ${steps}+ steps (2 warm-up steps each)`);
+  console.log(`SAM / SGD = ${(samMs / sgdMs).toFixed(2)} (median of per-round ratios ${samOverSgdRounds.toFixed(2)}); LETS-SAM (defaults) / SAM = ${rows[2].ratio.toFixed(2)} (per-round ${letsOverSamRounds.toFixed(2)})`);
   console.log('| method | estimator | k | ms/step | × SAM | gradient evals/step |');
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.method} | ${r.estimator} | ${r.k} | ${r.ms.toFixed(1)} | ${r.ratio.toFixed(2)} | ${r.evals.toFixed(2)} |`);
