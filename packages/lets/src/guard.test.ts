@@ -26,7 +26,14 @@ const bowl: LossFn = (p: Params) =>
   });
 const shifted: LossFn = (p: Params) => tf.tidy(() => tf.mul(0.5, tf.sum(tf.square(tf.sub(p['w']!, 0.5)))) as tf.Scalar);
 
-const run = (outer: GradientTransformation<any>, o: LetsOptions, steps: number, rho = 0.5, reportedLoss?: (t: number) => number) => {
+const run = (
+  outer: GradientTransformation<any>,
+  o: LetsOptions,
+  steps: number,
+  rho = 0.5,
+  reportedLoss?: (t: number) => number,
+  gradScale?: (t: number) => number,
+) => {
   const gradFn: GradFn = gradOf(bowl);
   const valGradFn: GradFn = gradOf(shifted);
   const opt = lets(sam(outer, { rho }), { estimator: 'exact', every: 1, ...o });
@@ -35,7 +42,9 @@ const run = (outer: GradientTransformation<any>, o: LetsOptions, steps: number, 
   const rhos: number[] = [currentRho(state)];
   const reports: { stalled?: boolean; shrunk?: boolean; updated: boolean }[] = [];
   for (let t = 0; t < steps; t++) {
-    const clean = gradFn(params);
+    const raw = gradFn(params);
+    const clean = gradScale === undefined ? raw : { loss: raw.loss, grads: T.scale(raw.grads, gradScale(t)) };
+    if (clean !== raw) T.dispose(raw.grads);
     const loss = reportedLoss === undefined ? clean.loss : tf.scalar(reportedLoss(t));
     const [u, next] = opt.update(clean.grads, state, params, { loss, gradFn, valGradFn, lossFn: bowl });
     if (loss !== clean.loss) loss.dispose();
@@ -79,6 +88,18 @@ describe('stall guard', () => {
     // cos < 0.8 halves at steps 1–3; steps 4 and 5 keep ρ; from the 6th step on, patience halves.
     expect(rhos).toEqual([0.5, 0.25, 0.125, 0.0625, 0.0625, 0.0625, 0.03125, 0.015625, 0.0078125]);
     expect(reports.map((r) => r.shrunk === true)).toEqual([true, true, true, false, false, true, true, true]);
+  });
+
+  it('start guard: a loss a little below L₀ with a collapsed gradient is a collapse, not a start', () => {
+    // cos ≥ 0.8 at ρ₀ = 0.05 (0.847 by hand), so only the collapse rule can act: from step 2 the
+    // loss is 3 % below L₀ (past the margin) but ‖g‖ is 0.1·‖g₀‖ (< 0.25), so ρ halves each step.
+    expect(cosAt(0.05)).toBeGreaterThan(0.8);
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0) }, 5, 0.05, (t) => (t < 2 ? 1 : 0.97), (t) => (t < 2 ? 1 : 0.1));
+    expect(reports.map((r) => r.shrunk === true)).toEqual([false, false, true, true, true]);
+    expect(rhos[rhos.length - 1]).toBeCloseTo(0.05 / 8, 12);
+    // The same losses with a healthy gradient are a start: nothing shrinks.
+    const healthy = run(sgd(0), { rhoOptimizer: sgd(0) }, 5, 0.05, (t) => (t < 2 ? 1 : 0.97));
+    expect(healthy.reports.every((r) => r.shrunk !== true)).toBe(true);
   });
 
   it('start guard disarms once the loss has fallen below (1 − margin)·L₀', () => {

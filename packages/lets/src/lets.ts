@@ -105,8 +105,9 @@ export interface StallGuardOptions {
   readonly beta?: number;
   /**
    * Until training has started (the clean loss below (1 − margin)·L₀), a step whose perturbed
-   * gradient points away from the clean one, cos(g, g_p) < minCosine, or any step after the
-   * first `startPatience`, multiplies ρ by `shrink` for the next step (defaults 0.8, 5 and 0.5):
+   * gradient points away from the clean one, cos(g, g_p) < minCosine, a clean gradient that
+   * collapses (see `minGradRatio`), or any step after the first `startPatience`, multiplies ρ by
+   * `shrink` for the next step (defaults 0.8, 0.25, 10 and 0.5):
    * SAM with too large a radius collapses a fresh network to the flat, constant predictor within
    * a few steps, before any ρ update.
    */
@@ -114,9 +115,16 @@ export interface StallGuardOptions {
   readonly shrink?: number;
   /**
    * Steps after which a run that has still not started shrinks ρ at every further step whatever
-   * the cosine says (default 5): once SAM has collapsed the network, cos(g, g_p) is high again.
+   * the cosine says (default 10).
    */
   readonly startPatience?: number;
+  /**
+   * A clean gradient norm below minGradRatio·‖g₀‖ before training has started is a collapse
+   * (default 0.25): SAM pulling the network to the flat constant predictor, where the loss sits
+   * at the label entropy, a little below L₀, and cos(g, g_p) is high again. It shrinks ρ and
+   * does not count as a start.
+   */
+  readonly minGradRatio?: number;
 }
 
 /** What the stall guard remembers (host numbers). */
@@ -135,6 +143,8 @@ export interface StallGuardState {
   readonly started: boolean;
   /** Steps taken before training started. */
   readonly startSteps?: number;
+  /** ‖g₀‖: the clean gradient's norm at the first step. */
+  readonly initGradNorm?: number;
 }
 
 /** What LETS did at one step (host numbers only, so it serializes with the state). */
@@ -210,9 +220,9 @@ const checkOptions = (o: LetsOptions): void => {
     if (typeof g !== 'object' || g === null) throw new Error(`lets: stallGuard must be an options object or false, got ${String(g)}`);
     const p = g.patience ?? 3;
     if (!Number.isInteger(p) || p < 1) throw new Error(`lets: stallGuard.patience must be an integer ≥ 1, got ${p}`);
-    const sp = g.startPatience ?? 5;
+    const sp = g.startPatience ?? 10;
     if (!Number.isInteger(sp) || sp < 0) throw new Error(`lets: stallGuard.startPatience must be an integer ≥ 0, got ${sp}`);
-    for (const [k, v, hi] of [['margin', g.margin, 1], ['rise', g.rise, Infinity], ['beta', g.beta, 1], ['minCosine', g.minCosine, 1], ['shrink', g.shrink, 1]] as const) {
+    for (const [k, v, hi] of [['margin', g.margin, 1], ['rise', g.rise, Infinity], ['beta', g.beta, 1], ['minCosine', g.minCosine, 1], ['shrink', g.shrink, 1], ['minGradRatio', g.minGradRatio, 1]] as const) {
       if (v !== undefined && !(Number.isFinite(v) && v >= 0 && (hi === Infinity || v < hi))) {
         throw new Error(`lets: stallGuard.${k} must be a finite number in [0, ${hi}), got ${String(v)}`);
       }
@@ -228,6 +238,7 @@ interface Guard {
   readonly minCosine: number;
   readonly shrink: number;
   readonly startPatience: number;
+  readonly minGradRatio: number;
 }
 
 /** The guard's next memory after a ρ update that saw the clean loss `loss`. */
@@ -248,6 +259,14 @@ export const cloneState = <X>(state: X): X => {
 };
 
 const host = (t: tf.Tensor): number => (t.dataSync() as Float32Array)[0] as number;
+
+/** Several scalars read back in one sync. */
+const hostAll = (ts: readonly tf.Tensor[]): [number, number, number] => {
+  const t = tf.tidy(() => tf.stack(ts.map((x) => tf.reshape(x, []))));
+  const v = Array.from(t.dataSync());
+  t.dispose();
+  return [v[0] ?? NaN, v[1] ?? NaN, v[2] ?? NaN];
+};
 
 const disposeGrad = (r: GradResult): void => {
   r.loss.dispose();
@@ -282,7 +301,8 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
           beta: options.stallGuard?.beta ?? 0.8,
           minCosine: options.stallGuard?.minCosine ?? 0.8,
           shrink: options.stallGuard?.shrink ?? 0.5,
-          startPatience: options.stallGuard?.startPatience ?? 5,
+          startPatience: options.stallGuard?.startPatience ?? 10,
+          minGradRatio: options.stallGuard?.minGradRatio ?? 0.25,
         };
   const objective = upperObjective(options.objective ?? DEFAULT_OBJECTIVE, options.lambda === undefined ? {} : { lambda: options.lambda });
 
@@ -467,23 +487,31 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     evals += s.state.report?.gradEvals ?? 0;
 
     // The start guard: before training has started, a perturbed gradient that points away
-    // from the clean one halves ρ for the next step (one host read of the loss and cos a step).
+    // from the clean one, a collapsing clean gradient, or a start that takes too long halves ρ
+    // for the next step (one host read of the loss, ‖g‖ and cos a step, until training starts).
     let sState = s.state;
     let shrunk = false;
     if (guard !== undefined && guardState !== undefined && !guardState.started && extra.loss !== undefined) {
-      const loss = host(extra.loss);
+      const report = s.state.report;
+      const [loss, gn, cos] = report === undefined ? [host(extra.loss), NaN, NaN] : hostAll([extra.loss, report.gradNorm, report.cosine]);
       const l0 = Number.isNaN(guardState.initLoss) ? loss : guardState.initLoss;
-      const started = loss < (1 - guard.margin) * l0;
-      const perturbedPass = (s.state.report?.gradEvals ?? 2) > 1 && s.rho > 0;
+      const g0 = Number.isNaN(guardState.initGradNorm ?? NaN) ? gn : guardState.initGradNorm!;
+      // A collapse to the constant predictor also lowers the loss a little (to the label
+      // entropy) but takes the gradient with it: that is not a start.
+      const collapsing = gn < guard.minGradRatio * g0;
+      // Nor is a lower loss under an incoherent ascent (cos(g, g_p) below its minimum): the
+      // first step of a collapse lowers the loss to the label entropy at once.
+      const incoherent = cos < guard.minCosine;
+      const started = loss < (1 - guard.margin) * l0 && !collapsing && !incoherent;
+      const perturbedPass = (report?.gradEvals ?? 2) > 1 && s.rho > 0;
       const steps = (guardState.startSteps ?? 0) + 1;
       if (!started && perturbedPass && sState.rho > 0) {
-        const late = steps > guard.startPatience;
-        if (late || host(s.state.report!.cosine) < guard.minCosine) {
+        if (steps > guard.startPatience || collapsing || incoherent) {
           sState = withRho(sState, Math.max(rhoMin, sState.rho * guard.shrink));
           shrunk = true;
         }
       }
-      guardState = { ...guardState, initLoss: l0, started, startSteps: steps };
+      guardState = { ...guardState, initLoss: l0, initGradNorm: g0, started, startSteps: steps };
     }
 
     let tangent: Params | undefined;
