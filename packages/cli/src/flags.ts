@@ -6,8 +6,8 @@
  * A flag's config-file key is its name (`batch-size`) or the camelCase of it (`batchSize`).
  */
 
-export type Command = 'train' | 'compare' | 'bench' | 'report' | 'sharpness';
-export const COMMANDS: readonly Command[] = ['train', 'compare', 'bench', 'report', 'sharpness'];
+export type Command = 'train' | 'compare' | 'bench' | 'report' | 'sharpness' | 'worker';
+export const COMMANDS: readonly Command[] = ['train', 'compare', 'bench', 'report', 'sharpness', 'worker'];
 
 /** How a flag's raw value (a string on the command line, any JSON value in a file) is read. */
 export type FlagKind =
@@ -106,13 +106,21 @@ export const FLAGS: readonly FlagSpec[] = [
   // runtime
   { name: 'backend', kind: { type: 'enum', values: BACKENDS }, default: 'auto', help: "tfjs backend ('auto': LETS_BACKEND, else the fastest that starts: tensorflow, webgpu, native, wasm, cpu; sharpness: 'auto' is the run's own)", commands: [...TRAIN, 'sharpness'] },
   { name: 'jobs', kind: { type: 'int', min: 1 }, help: 'runs at once in worker processes (default: the number of cores)', commands: ['compare'] },
+  // the job queue (lets compare --queue, lets worker; docs/distributed.md)
+  { name: 'queue', kind: { type: 'string' }, help: "redis://HOST:PORT/DB: enqueue the runs as BullMQ jobs for 'lets worker' processes on any machine and wait for them (without it: local worker processes)", commands: ['compare'] },
+  { name: 'name', kind: { type: 'string' }, help: "study name of a queued comparison (part of every job id: the same command with the same --name collects finished runs instead of redoing them; default: the --out directory's name)", commands: ['compare'] },
+  { name: 'attempts', kind: { type: 'int', min: 1 }, default: 3, help: 'tries of a queued run that fails by itself (divergence is not retried; a worker that dies does not count)', commands: ['compare'] },
+  { name: 'queue', kind: { type: 'string' }, help: "redis://HOST:PORT/DB: the queue to take runs from (what 'lets compare --queue' fills)", commands: ['worker'] },
+  { name: 'jobs', kind: { type: 'int', min: 1 }, default: 1, help: 'runs at once, one training process each (the native backend gets cores/jobs threads a run)', commands: ['worker'] },
+  { name: 'out', kind: { type: 'string' }, help: 'write run directories under DIR/<study>/runs/<run> (default: where each job says, the comparison\'s --out: a shared file system)', commands: ['worker'] },
+  { name: 'stall-seconds', kind: { type: 'number', min: 1 }, default: 30, help: "a job whose worker has not renewed its lock for this long (the worker died) goes to another worker, which resumes the run from its last checkpoint", commands: ['worker'] },
   { name: 'steps', kind: { type: 'int', min: 1 }, default: 20, help: 'timed steps per method', commands: ['bench'] },
   // output
   { name: 'out', kind: { type: 'string' }, help: 'output directory (default: runs/<command>-<time>)', commands: RUN },
   { name: 'resume', kind: { type: 'string' }, help: "resume from a run directory (its checkpoints/last.ckpt) or a .ckpt file", commands: ['train'] },
   { name: 'checkpoint-every', kind: { type: 'int', min: 0 }, default: 100, help: 'also save checkpoints/last.ckpt every N steps (0: only at epoch ends)', commands: ['train', 'compare'] },
   { name: 'log-every', kind: { type: 'int', min: 1 }, default: 10, help: 'write a step line to metrics.jsonl every N steps', commands: ['train', 'compare'] },
-  { name: 'quiet', kind: { type: 'bool' }, default: false, help: 'no progress bars', commands: ['train', 'compare', 'bench', 'report', 'sharpness'] },
+  { name: 'quiet', kind: { type: 'bool' }, default: false, help: 'no progress bars', commands: ['train', 'compare', 'bench', 'report', 'sharpness', 'worker'] },
   { name: 'json', kind: { type: 'bool' }, default: false, help: 'print one JSON summary on stdout at the end (implies --quiet)', commands: ['train', 'compare', 'bench', 'report', 'sharpness'] },
   { name: 'no-report', kind: { type: 'bool' }, default: false, help: 'do not write report.html', commands: [...RUN, 'sharpness'] },
   // sharpness of a trained run (lets sharpness RUN_DIR; lets compare --sharpness)

@@ -7,6 +7,7 @@ const SUMMARY: Readonly<Record<Command, string>> = {
   bench: 'lets bench [flags]          step-time ratios: SAM/SGD, each variant/SAM, LETS/SAM',
   report: 'lets report RUN_DIR         (re)build RUN_DIR/report.html from the run or comparison files',
   sharpness: 'lets sharpness RUN_DIR      Hessian eigenvalues, trace, m-sharpness and a loss slice of a run; sharpness.json + report.html',
+  worker: 'lets worker --queue URL     train the runs of queued comparisons (lets compare --queue) on this machine',
 };
 
 /** Top-level usage. */

@@ -1,5 +1,5 @@
 /**
- * The `lets` command: `lets <train|compare|bench|report|sharpness> [flags]`.
+ * The `lets` command: `lets <train|compare|bench|report|sharpness|worker> [flags]`.
  *
  * Exit codes: 0 done; 2 a usage error (unknown flag, bad value, bad config file, unusable or
  * locked output directory, a checkpoint that does not fit its config), reported before
@@ -22,6 +22,8 @@ import { runCompare, formatTable } from './compare';
 import { runBench, formatBench } from './bench';
 import { buildReport } from './report/build';
 import { sharpnessCommand, sharpnessOfCompare } from './sharpness';
+import { checkReachable, openQueuedCompare, parseQueueUrl, runQueuedCompare } from './queue';
+import { runQueueWorker } from './worker';
 
 export interface CliIO {
   readonly stdout: NodeJS.WritableStream;
@@ -125,14 +127,30 @@ async function compareCommand(v: Resolved, io: CliIO): Promise<number> {
     seeds: v['seeds'] as number[],
     ...(v['jobs'] !== undefined ? { jobs: v['jobs'] as number } : {}),
   };
-  const opened = orFail('compare', openNewRun(flags.out ?? defaultOutDir('compare'), '--out', 'compare'));
-  note(io, 'compare', opened);
-  const dir = opened.dir;
+  let dir: string;
   let result;
-  try {
-    result = await runCompare(opts, dir, flags, io);
-  } finally {
-    opened.lock.release();
+  if (v['queue'] !== undefined) {
+    // The runs as jobs of a queue, trained by `lets worker` processes (./queue.ts).
+    const q = orFail('compare', parseQueueUrl(v['queue'] as string));
+    const name = v['name'] as string | undefined;
+    orFail('compare', await checkReachable(q));
+    const opened = orFail('compare', openQueuedCompare(flags.out ?? (name !== undefined ? resolvePath('runs', `compare-${name}`) : defaultOutDir('compare')), name, opts));
+    for (const n of opened.notes) io.stderr.write(`lets compare: note: ${opened.dir}: ${n}\n`);
+    dir = opened.dir;
+    try {
+      result = await runQueuedCompare(opts, dir, opened.name, { queue: q, attempts: v['attempts'] as number, ...(process.env['LETS_QUEUE_POLL_MS'] !== undefined ? { pollMs: Number(process.env['LETS_QUEUE_POLL_MS']) } : {}) }, flags, io);
+    } finally {
+      opened.lock.release();
+    }
+  } else {
+    const opened = orFail('compare', openNewRun(flags.out ?? defaultOutDir('compare'), '--out', 'compare'));
+    note(io, 'compare', opened);
+    dir = opened.dir;
+    try {
+      result = await runCompare(opts, dir, flags, io);
+    } finally {
+      opened.lock.release();
+    }
   }
   if (v['sharpness'] === true) await sharpnessOfCompare(dir, result, v, io);
   if (!flags.noReport) await buildReport(dir);
@@ -142,6 +160,14 @@ async function compareCommand(v: Resolved, io: CliIO): Promise<number> {
   if (failed.length === 0) return 0;
   io.stderr.write(`lets compare: ${failed.length} of ${result.runs.length} runs failed: ${failed.map((f) => f.id).join(', ')} (see ${dir}/compare.json)\n`);
   return 1;
+}
+
+async function workerCommand(v: Resolved, io: CliIO): Promise<number> {
+  if (v['queue'] === undefined) fail('worker', '--queue redis://HOST:PORT/DB is required: the queue that lets compare --queue fills');
+  const q = orFail('worker', parseQueueUrl(v['queue'] as string));
+  orFail('worker', await checkReachable(q));
+  await runQueueWorker({ queue: q, jobs: v['jobs'] as number, ...(v['out'] !== undefined ? { out: v['out'] as string } : {}), stallSeconds: v['stallSeconds'] as number, quiet: v['quiet'] === true }, io);
+  return 0;
 }
 
 async function benchCommand(v: Resolved, io: CliIO): Promise<number> {
@@ -198,6 +224,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     if (command === 'train') return await trainCommand(values, io);
     if (command === 'compare') return await compareCommand(values, io);
     if (command === 'bench') return await benchCommand(values, io);
+    if (command === 'worker') return await workerCommand(values, io);
     if (command === 'sharpness') return orFail('sharpness', await sharpnessCommand(values, positionals, io, buildReport));
     return await reportCommand(values, positionals, io);
   } catch (e) {
