@@ -39,9 +39,14 @@ export interface HvpProblem {
 }
 
 export interface HvpEstimator {
-  readonly name: HvpEstimatorName;
+  /** A label for reports ('fd', …, or a user estimator's own); never dispatched on. */
+  readonly name: string;
   /** Gradient evaluations one product costs when `grads` is given (double back-prop counts ≈ 2). */
   readonly gradEvals: number;
+  /** Gradient evaluations one product costs when `grads` is not given (absent: `gradEvals`). */
+  readonly gradEvalsWithoutGrads?: number;
+  /** What of {@link HvpProblem} it needs beyond `params` (absent: nothing). */
+  readonly needs?: readonly ('gradFn' | 'lossFn')[];
   /** H·v (or its approximation), a new tree owned by the caller, with v's keys and shapes. */
   readonly hvp: (problem: HvpProblem, v: Params) => Params;
 }

@@ -42,6 +42,8 @@ export const forwardDifferenceHvp = (options: DifferenceOptions = {}): HvpEstima
   return {
     name: 'fd',
     gradEvals: 1,
+    gradEvalsWithoutGrads: 2,
+    needs: ['gradFn'],
     hvp: (problem: HvpProblem, v: Params): Params => {
       const gradFn = required(problem.gradFn, 'a gradFn', 'fd');
       const h = differenceStep(problem.params, v, relStep);
@@ -66,6 +68,8 @@ export const centralDifferenceHvp = (options: DifferenceOptions = {}): HvpEstima
   return {
     name: 'central',
     gradEvals: 2,
+    gradEvalsWithoutGrads: 2,
+    needs: ['gradFn'],
     hvp: (problem: HvpProblem, v: Params): Params => {
       const gradFn = required(problem.gradFn, 'a gradFn', 'central');
       const h = differenceStep(problem.params, v, relStep);

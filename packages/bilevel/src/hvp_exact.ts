@@ -14,6 +14,8 @@ import { type HvpEstimator, type HvpProblem, required } from './hvp';
 export const exactHvp = (): HvpEstimator => ({
   name: 'exact',
   gradEvals: 2,
+  gradEvalsWithoutGrads: 2,
+  needs: ['lossFn'],
   hvp: (problem: HvpProblem, v: Params): Params =>
     runtimeHvp(required(problem.lossFn, 'a differentiable lossFn', 'exact'), problem.params, v),
 });

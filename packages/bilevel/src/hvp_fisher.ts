@@ -15,6 +15,8 @@ import { type HvpEstimator, type HvpProblem, required } from './hvp';
 export const fisherHvp = (): HvpEstimator => ({
   name: 'fisher',
   gradEvals: 0,
+  gradEvalsWithoutGrads: 1,
+  needs: ['gradFn'],
   hvp: (problem: HvpProblem, v: Params): Params => {
     let g = problem.grads;
     let owned = false;

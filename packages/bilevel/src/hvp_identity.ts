@@ -9,5 +9,6 @@ import type { HvpEstimator, HvpProblem } from './hvp';
 export const identityHvp = (): HvpEstimator => ({
   name: 'identity',
   gradEvals: 0,
+  gradEvalsWithoutGrads: 0,
   hvp: (_problem: HvpProblem, v: Params): Params => clone(v),
 });

@@ -32,9 +32,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
 import { adam, type Extra, type GradientTransformation, type GradResult } from '@lets/optim';
-import { type SamState, type SamStep, type SamTransformation, withRho } from '@lets/sam';
+import { DEFAULT_CAPABILITIES, type SamState, type SamStep, type SamTransformation, withRho } from '@lets/sam';
 import {
   differenceStep,
+  forwardDifferenceHvp,
   hvpEstimator,
   objectiveHypergradient,
   upperObjective,
@@ -107,7 +108,7 @@ export interface StallGuardOptions {
    * Until training has started (the clean loss below (1 − margin)·L₀), a step whose perturbed
    * gradient points away from the clean one, cos(g, g_p) < minCosine, a clean gradient that
    * collapses (see `minGradRatio`), or any step after the first `startPatience`, multiplies ρ by
-   * `shrink` for the next step (defaults 0.8, 0.25, 10 and 0.5):
+   * `shrink` for the next step (defaults 0.8, 0.25, off and 0.5):
    * SAM with too large a radius collapses a fresh network to the flat, constant predictor within
    * a few steps, before any ρ update.
    */
@@ -115,7 +116,8 @@ export interface StallGuardOptions {
   readonly shrink?: number;
   /**
    * Steps after which a run that has still not started shrinks ρ at every further step whatever
-   * the cosine says (default 10).
+   * the cosine says (default Infinity: off, since a learning-rate warm-up delays a healthy start
+   * by tens of steps and the rule then drove ρ to its lower clamp on the main job).
    */
   readonly startPatience?: number;
   /**
@@ -200,11 +202,6 @@ export const DEFAULT_OBJECTIVE: UpperObjectiveName = 'val';
 /** The learning rate of log ρ (Adam) when no `rhoOptimizer` is given. */
 export const DEFAULT_RHO_LR = 0.15;
 
-const WHOLE_STEP_VARIANTS = new Set(['msam', 'gam', 'lookSam']);
-// Variants whose reported g_p is not the full-batch gradient at θ + ρn (ESAM's data selection):
-// the 'fd' estimator must not difference against it.
-const SUBSET_GRAD_VARIANTS = new Set(['esam']);
-
 const checkOptions = (o: LetsOptions): void => {
   const every = o.every ?? 5;
   if (!Number.isInteger(every) || every < 1) throw new Error(`lets: every must be an integer ≥ 1, got ${every}`);
@@ -220,8 +217,8 @@ const checkOptions = (o: LetsOptions): void => {
     if (typeof g !== 'object' || g === null) throw new Error(`lets: stallGuard must be an options object or false, got ${String(g)}`);
     const p = g.patience ?? 3;
     if (!Number.isInteger(p) || p < 1) throw new Error(`lets: stallGuard.patience must be an integer ≥ 1, got ${p}`);
-    const sp = g.startPatience ?? 10;
-    if (!Number.isInteger(sp) || sp < 0) throw new Error(`lets: stallGuard.startPatience must be an integer ≥ 0, got ${sp}`);
+    const sp = g.startPatience ?? Infinity;
+    if (!(sp === Infinity || (Number.isInteger(sp) && sp >= 0))) throw new Error(`lets: stallGuard.startPatience must be an integer ≥ 0 or Infinity, got ${sp}`);
     for (const [k, v, hi] of [['margin', g.margin, 1], ['rise', g.rise, Infinity], ['beta', g.beta, 1], ['minCosine', g.minCosine, 1], ['shrink', g.shrink, 1], ['minGradRatio', g.minGradRatio, 1]] as const) {
       if (v !== undefined && !(Number.isFinite(v) && v >= 0 && (hi === Infinity || v < hi))) {
         throw new Error(`lets: stallGuard.${k} must be a finite number in [0, ${hi}), got ${String(v)}`);
@@ -288,8 +285,11 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
   const relStep = options.relStep ?? 1e-3;
   const rhoOpt: GradientTransformation<any> = options.rhoOptimizer ?? adam(DEFAULT_RHO_LR);
   const mode = options.tangent ?? 'auto';
-  const wholeStep = mode === 'wholeStep' || (mode === 'auto' && WHOLE_STEP_VARIANTS.has(variant.name));
-  const estimator = hvpEstimator(options.estimator ?? 'fd', { relStep });
+  // What the variant declares (@lets/sam's SamCapabilities), never its name.
+  const caps = variant.capabilities ?? DEFAULT_CAPABILITIES;
+  const wholeStep = mode === 'wholeStep' || (mode === 'auto' && caps.tangent === 'wholeStep');
+  const estimator = options.estimator === undefined ? forwardDifferenceHvp({ relStep }) : hvpEstimator(options.estimator, { relStep });
+  const estimatorNeedsLossFn = estimator.needs?.includes('lossFn') === true;
   const estimatorName = wholeStep ? 'wholeStep' : estimator.name;
   const guard: Guard | undefined =
     options.stallGuard === false
@@ -301,7 +301,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
           beta: options.stallGuard?.beta ?? 0.8,
           minCosine: options.stallGuard?.minCosine ?? 0.8,
           shrink: options.stallGuard?.shrink ?? 0.5,
-          startPatience: options.stallGuard?.startPatience ?? 10,
+          startPatience: options.stallGuard?.startPatience ?? Infinity,
           minGradRatio: options.stallGuard?.minGradRatio ?? 0.25,
         };
   const objective = upperObjective(options.objective ?? DEFAULT_OBJECTIVE, options.lambda === undefined ? {} : { lambda: options.lambda });
@@ -419,7 +419,8 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
       return [tau, evals];
     }
     const x = T.addScaled(params, rho, s.direction);
-    const reuse = !SUBSET_GRAD_VARIANTS.has(variant.name);
+    // An estimator may difference against g_p only when it is the batch's gradient at θ + ρn.
+    const reuse = caps.perturbedGradsAtPoint;
     const hv = estimator.hvp(
       {
         params: x,
@@ -432,7 +433,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     T.dispose(x);
     const tau = s.updateTangent(hv);
     T.dispose(hv);
-    const evals = estimator.name === 'fisher' && !reuse ? 1 : estimator.gradEvals + (estimator.name === 'fd' && !reuse ? 1 : 0);
+    const evals = reuse ? estimator.gradEvals : (estimator.gradEvalsWithoutGrads ?? estimator.gradEvals);
     return [tau, evals];
   };
 
@@ -447,8 +448,8 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     if (state.tangent !== undefined && extra.valGradFn === undefined) {
       throw new Error('lets: this step updates rho, which needs extra.valGradFn (loss and gradients on a validation batch); got none');
     }
-    if (needsTangent && !wholeStep && estimator.name === 'exact' && extra.lossFn === undefined) {
-      throw new Error("lets: the 'exact' estimator needs extra.lossFn (a twice-differentiable loss on the training batch); got none");
+    if (needsTangent && !wholeStep && estimatorNeedsLossFn && extra.lossFn === undefined) {
+      throw new Error(`lets: the '${estimator.name}' estimator needs extra.lossFn (a twice-differentiable loss on the training batch); got none`);
     }
     let evals = 0;
     let variantState = state.variant;
@@ -503,7 +504,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
       // first step of a collapse lowers the loss to the label entropy at once.
       const incoherent = cos < guard.minCosine;
       const started = loss < (1 - guard.margin) * l0 && !collapsing && !incoherent;
-      const perturbedPass = (report?.gradEvals ?? 2) > 1 && s.rho > 0;
+      const perturbedPass = s.perturbed;
       const steps = (guardState.startSteps ?? 0) + 1;
       if (!started && perturbedPass && sState.rho > 0) {
         if (steps > guard.startPatience || collapsing || incoherent) {
@@ -517,7 +518,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     let tangent: Params | undefined;
     // A step without a perturbed pass (LookSAM between its SAM steps) does not depend on ρ at
     // all: defer the due tangent to the next step that takes one, so ρ still learns.
-    const perturbed = (s.state.report?.gradEvals ?? 2) > 1;
+    const perturbed = s.perturbed;
     const defer = needsTangent && !perturbed;
     if (needsTangent && perturbed) {
       const [tau, e] = tangentOf(s, grads, variantState, params, extra);

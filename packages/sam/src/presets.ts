@@ -249,6 +249,7 @@ export const randomSam = <S>(
   sharpnessAware(outer, {
     name: 'randomSam',
     rho: options.rho ?? 0.05,
+    capabilities: { gradEvals: 3 },
     perturbation: perturbation(gaussianSmoothing({ sigma: options.sigma ?? 0.01, seed: options.seed ?? 0 }), normalize()),
   });
 

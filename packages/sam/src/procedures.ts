@@ -57,6 +57,8 @@ export const lookAhead = (options: { readonly k?: number; readonly alpha?: numbe
   const sam = twoPass();
   return {
     name: 'lookAhead',
+    // One pass on most steps, a SAM step every k-th: no single perturbed point to linearize at.
+    capabilities: { tangent: 'wholeStep' },
     init: (params) => ({ gv: T.zerosLike(params) }),
     run: (n, state, ctx) => {
       if (ctx.count % k === 0) {
@@ -101,6 +103,8 @@ export const microBatches = (options: { readonly microBatches?: number } = {}): 
   const sam = twoPass();
   return {
     name: 'microBatches',
+    // M perturbed points: the tangent in ρ is taken over the whole step.
+    capabilities: { tangent: 'wholeStep', extras: m > 1 ? ['microGradFns'] : [], gradEvals: m > 1 ? 1 + 2 * m : 2 },
     init: () => EMPTY,
     run: (n, state, ctx) => {
       if (m === 1) return sam.run(n, state, ctx);
@@ -182,6 +186,8 @@ export const gradientNormAware = (options: GamOptions = {}): Procedure<Record<st
   const gamma = checkNumber('gam: gamma', options.gamma ?? 0.05);
   return {
     name: 'gradientNormAware',
+    // Several perturbed points (GAM's first-order flatness): whole-step tangent.
+    capabilities: { tangent: 'wholeStep', gradEvals: 4 },
     init: () => EMPTY,
     run: (n, _state, ctx) => {
       const g0 = ctx.grads;
@@ -236,6 +242,8 @@ export const sharpnessSensitiveData = (
   const plain = twoPass(combiner);
   return {
     name: 'sharpnessSensitiveData',
+    // With γ < 1, g_p is the gradient of a subset of the batch, not the batch's gradient at w + ε.
+    capabilities: gamma >= 1 ? {} : { perturbedGradsAtPoint: false, extras: ['sampleLossFn', 'subsetGradFn'] },
     init: () => EMPTY,
     run: (n, state, ctx) => {
       if (gamma >= 1) return plain.run(n, state, ctx);

@@ -2,9 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
 import type { Extra, GradientTransformation, ScalarOrSchedule } from '@lets/optim';
+import { DEFAULT_CAPABILITIES } from './types';
 import type {
   PerturbationStage,
   Procedure,
+  SamCapabilities,
   SamExtra,
   SamReport,
   SamState,
@@ -27,6 +29,8 @@ export interface SharpnessAwareOptions {
   readonly perturbation?: PerturbationStage<any>;
   /** The passes after the ascent (default `twoPass()`: one perturbed pass, d = g_p). */
   readonly procedure?: Procedure<any>;
+  /** Overrides of what the procedure declares (see {@link SamCapabilities}). */
+  readonly capabilities?: Partial<SamCapabilities>;
 }
 
 /** State of the perturbation part: the pipeline's and the procedure's. */
@@ -87,6 +91,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
   if (typeof rhoOption !== 'function') rhoAt(rhoOption, 0, name);
   const pipeline: PerturbationStage<any> = options.perturbation ?? perturbation(normalize());
   const procedure: Procedure<any> = options.procedure ?? twoPass();
+  const capabilities: SamCapabilities = { ...DEFAULT_CAPABILITIES, ...procedure.capabilities, ...options.capabilities };
 
   const init = (params: Params): SamState<S> => ({
     count: 0,
@@ -236,7 +241,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
       return out;
     };
 
-    return { updates, state: next, rho, direction: reported, perturbedGrads, updateTangent };
+    return { updates, state: next, rho, direction: reported, perturbedGrads, updateTangent, perturbed: rho > 0 && evals > 1 };
   };
 
   const update = (grads: Params, state: SamState<S>, params?: Params, extra?: Extra): readonly [Params, SamState<S>] => {
@@ -246,7 +251,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
     return [s.updates, s.state];
   };
 
-  return { name, outer, init, update, step };
+  return { name, outer, capabilities, init, update, step };
 };
 
 /** A copy of nested state whose tensors are new handles (tf.clone shares the buffer, no copy). */

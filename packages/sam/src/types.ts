@@ -57,6 +57,8 @@ export interface SamStep<S> {
    * weight decay). Does not advance any state. Returns new tensors owned by the caller.
    */
   readonly updateTangent: (v: Params) => Params;
+  /** Whether this step took a perturbed pass (LookSAM between its SAM steps and ρ = 0: no). */
+  readonly perturbed: boolean;
 }
 
 /** A SAM variant wrapped around an outer optimizer (the contract LETS relies on). */
@@ -64,6 +66,8 @@ export interface SamTransformation<S> extends GradientTransformation<SamState<S>
   /** 'sam', 'asam', ... */
   readonly name: string;
   readonly outer: GradientTransformation<S>;
+  /** What its steps are, declared (see {@link SamCapabilities}). */
+  readonly capabilities: SamCapabilities;
   /** One step, keeping everything; `update` is `step` keeping `[updates, state]`. */
   readonly step: (grads: Params, state: SamState<S>, params: Params, extra: Extra) => SamStep<S>;
 }
@@ -157,7 +161,36 @@ export interface Procedure<S = unknown> {
   readonly name: string;
   readonly init: (params: Params) => S;
   readonly run: (unitDirection: Params, state: S, ctx: StepContext) => ProcedureResult<S>;
+  /** What the procedure's passes are (absent fields: {@link DEFAULT_CAPABILITIES}). */
+  readonly capabilities?: Partial<SamCapabilities>;
 }
+
+/**
+ * What a SAM variant declares about its step, so that LETS, the training loop and the CLI treat
+ * a user's variant right without knowing its name.
+ */
+export interface SamCapabilities {
+  /**
+   * How dθ_{t+1}/dρ is taken: 'linearized' when the step has one perturbed point θ + ρn whose
+   * gradient g_p feeds the combiner (τ = ∂U/∂g_p · H n); 'wholeStep' when it evaluates several
+   * points or skips the perturbed pass on some steps (τ by differencing the whole step in ρ).
+   */
+  readonly tangent: 'linearized' | 'wholeStep';
+  /** Whether the step's `perturbedGrads` is the full-batch gradient at θ + ρ·direction (ESAM's data selection: no). */
+  readonly perturbedGradsAtPoint: boolean;
+  /** The batch extras it reads besides `gradFn` and `loss`. */
+  readonly extras: readonly ('microGradFns' | 'sampleLossFn' | 'subsetGradFn')[];
+  /** Gradient evaluations of a typical step, counting the clean one (the report has the actual count). */
+  readonly gradEvals: number;
+}
+
+/** SAM's: one perturbed full-batch pass, linearized tangent, 2 evaluations. */
+export const DEFAULT_CAPABILITIES: SamCapabilities = {
+  tangent: 'linearized',
+  perturbedGradsAtPoint: true,
+  extras: [],
+  gradEvals: 2,
+};
 
 /**
  * Mixes the clean and perturbed gradients into the direction handed to the outer optimizer
