@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The LETS evidence study: every run of docs/results.md, from one command.
 //
-//   node tools/study.mjs [--groups noisy,clean,spam] [--seeds 0,1,2] [--jobs 2] [--report-only]
+//   node tools/study.mjs [--groups noisy,clean,spam] [--seeds 0,1,2] [--jobs 2] [--only REGEX] [--report-only]
 //   node tools/study.mjs --smoke --out DIR        (a few hundred examples, one epoch, one seed)
 //   npx nx run tools:study                         (the same, through Nx)
 //
@@ -33,10 +33,10 @@ const flag = (name, dflt) => {
   return v;
 };
 const has = (name) => argv.includes(`--${name}`);
-const known = new Set(['groups', 'seeds', 'jobs', 'report-only', 'smoke', 'out', 'dry-run', 'help']);
+const known = new Set(['groups', 'seeds', 'jobs', 'report-only', 'smoke', 'out', 'dry-run', 'help', 'only']);
 for (const a of argv) {
   if (a.startsWith('--') && !known.has(a.slice(2))) {
-    console.error(`study: unknown option ${a}; expected --groups, --seeds, --jobs, --report-only, --smoke, --out, --dry-run`);
+    console.error(`study: unknown option ${a}; expected --groups, --seeds, --jobs, --only, --report-only, --smoke, --out, --dry-run`);
     process.exit(2);
   }
 }
@@ -114,25 +114,40 @@ const GROUPS = {
   },
 };
 
-const plan = [];
-for (const g of groupNames) {
-  const group = GROUPS[g];
-  if (group === undefined) {
-    console.error(`study: unknown group '${g}'; expected one of ${Object.keys(GROUPS).join(', ')}`);
-    process.exit(2);
-  }
-  for (const [variant, vargs] of group.variants ?? [['', []]]) {
-    for (const [method, rhos] of group.methods) {
-      for (const rho of rhos) {
-        for (const seed of seeds) {
-          const id = [variant, method, method === 'sgd' ? '' : `rho${rho}`, `s${seed}`].filter(Boolean).join('-');
-          const args = [...group.args, ...vargs, '--method', method, ...(method === 'sgd' ? [] : ['--rho', String(rho)]), '--seed', String(seed)];
-          plan.push({ group: g, variant, id, method, rho: method === 'sgd' ? 0 : rho, seed, args });
+const planOf = (names, seedList) => {
+  const out = [];
+  for (const g of names) {
+    const group = GROUPS[g];
+    if (group === undefined) {
+      console.error(`study: unknown group '${g}'; expected one of ${Object.keys(GROUPS).join(', ')}`);
+      process.exit(2);
+    }
+    for (const [variant, vargs] of group.variants ?? [['', []]]) {
+      for (const [method, rhos] of group.methods) {
+        for (const rho of rhos) {
+          for (const seed of seedList) {
+            const id = [variant, method, method === 'sgd' ? '' : `rho${rho}`, `s${seed}`].filter(Boolean).join('-');
+            const args = [...group.args, ...vargs, '--method', method, ...(method === 'sgd' ? [] : ['--rho', String(rho)]), '--seed', String(seed)];
+            out.push({ group: g, variant, id, method, rho: method === 'sgd' ? 0 : rho, seed, args });
+          }
         }
       }
     }
   }
+  return out;
+};
+// --only REGEX: just the runs whose id matches (a targeted rerun after deleting their records).
+const only = flag('only', undefined);
+let onlyRe;
+try {
+  onlyRe = only === undefined ? undefined : new RegExp(only);
+} catch (e) {
+  console.error(`study: --only must be a regular expression, got ${only}: ${e.message}`);
+  process.exit(2);
 }
+const plan = planOf(groupNames, seeds).filter((r) => onlyRe === undefined || onlyRe.test(r.id));
+// The page reports against the whole study, whatever this invocation ran.
+const fullPlan = smoke ? plan : planOf(['clean', 'noisy', 'spam'], [0, 1, 2]);
 // Seed 0 of every run first, then seed 1, …: an interrupted study still covers every method.
 plan.sort((a, b) => a.seed - b.seed || groupNames.indexOf(a.group) - groupNames.indexOf(b.group));
 
@@ -161,7 +176,7 @@ const writeAtomic = (path, text) => {
 const recordPath = (r) => join(recordsDir, r.group, `${r.id}.json`);
 
 /** The compact record of a finished run: summary plus traces sampled to ≤ 200 points. */
-const recordOf = (r, dir, wall) => {
+const recordOf = (r, dir, wall, startCommit) => {
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
   const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const steps = lines.filter((l) => l.type === 'step');
@@ -182,7 +197,7 @@ const recordOf = (r, dir, wall) => {
   return {
     id: r.id, group: r.group, variant: r.variant, method: r.method, rho: r.rho, seed: r.seed,
     command: `lets train ${r.args.join(' ')}`,
-    commit: commit(), machine: machine(), finished: new Date().toISOString(), processSeconds: wall,
+    commit: startCommit, machine: machine(), finished: new Date().toISOString(), processSeconds: wall,
     summary: Object.fromEntries(keep.filter((k) => k in summary).map((k) => [k, summary[k]])),
     updates: updates.length,
     trace, epochs,
@@ -195,6 +210,7 @@ const runOne = (r) =>
     rmSync(dir, { recursive: true, force: true }); // an unfinished run restarts from step 0
     mkdirSync(dirname(dir), { recursive: true });
     const t0 = Date.now();
+    const startCommit = commit(); // the code the run loads is the code at its start
     const threads = String(Math.max(1, Math.floor(cpus().length / jobs)));
     const child = spawn(process.execPath, [join(root, 'packages/cli/bin/lets.js'), 'train', ...r.args, '--out', dir, '--json', '--no-report', '--log-every', '5'], {
       cwd: root,
@@ -207,13 +223,13 @@ const runOne = (r) =>
     child.on('close', (code) => {
       const wall = (Date.now() - t0) / 1000;
       if (code === 0 && existsSync(join(dir, 'summary.json'))) {
-        const rec = recordOf(r, dir, wall);
+        const rec = recordOf(r, dir, wall, startCommit);
         writeAtomic(recordPath(r), `${JSON.stringify(rec, null, 1)}\n`);
         console.log(`study: ${r.group}/${r.id}: test ${(rec.summary.testAccuracy * 100).toFixed(2)}%, ρ ${rec.summary.finalRho?.toPrecision(3)}, ${wall.toFixed(0)} s`);
       } else {
         // A run that fails by itself (divergence) is recorded as failed, so it is reported, not retried forever.
         const message = err.trim().split('\n').slice(-3).join(' ').slice(0, 500);
-        writeAtomic(recordPath(r), `${JSON.stringify({ id: r.id, group: r.group, variant: r.variant, method: r.method, rho: r.rho, seed: r.seed, command: `lets train ${r.args.join(' ')}`, commit: commit(), machine: machine(), failed: true, exitCode: code, message }, null, 1)}\n`);
+        writeAtomic(recordPath(r), `${JSON.stringify({ id: r.id, group: r.group, variant: r.variant, method: r.method, rho: r.rho, seed: r.seed, command: `lets train ${r.args.join(' ')}`, commit: startCommit, machine: machine(), failed: true, exitCode: code, message }, null, 1)}\n`);
         console.log(`study: ${r.group}/${r.id}: FAILED (exit ${code}): ${message}`);
       }
       done();
@@ -249,7 +265,9 @@ if (existsSync(recordsDir)) {
     for (const f of readdirSync(join(recordsDir, g))) if (f.endsWith('.json')) records.push(JSON.parse(readFileSync(join(recordsDir, g, f), 'utf8')));
   }
 }
-const { markdown, plots } = renderReport({ records, groups: GROUPS, plan, plotsRel: smoke ? 'plots' : 'results', smoke });
+const readingPath = join(root, 'tools', 'study', 'reading.md');
+const reading = !smoke && existsSync(readingPath) ? readFileSync(readingPath, 'utf8') : '';
+const { markdown, plots } = renderReport({ records, groups: GROUPS, plan: fullPlan, plotsRel: smoke ? 'plots' : 'results', smoke, reading });
 for (const [name, svg] of Object.entries(plots)) writeAtomic(join(plotsDir, name), svg);
 writeAtomic(pagePath, markdown);
 console.log(`study: wrote ${pagePath} (${records.length} records, ${Object.keys(plots).length} plots)`);

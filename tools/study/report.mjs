@@ -90,7 +90,7 @@ const plot = ({ title, xLabel, yLabel, series, logX = false, logY = false }) => 
 };
 
 /** The page. */
-export const renderReport = ({ records, groups, plan, plotsRel, smoke }) => {
+export const renderReport = ({ records, groups, plan, plotsRel, smoke, reading = '' }) => {
   const plots = {};
   const out = [];
   const commits = [...new Set(records.map((r) => r.commit))];
@@ -102,13 +102,17 @@ export const renderReport = ({ records, groups, plan, plotsRel, smoke }) => {
   out.push('for the settings named; LETS rows use the default LETS options (objective `val`, Adam on');
   out.push('log ρ with lr 0.15 cosine-decayed over the run, ρ updated every 5 steps, `fd` estimator,');
   out.push('stall guard on; docs/lets.md). Test accuracy is mean ± sample std over seeds; gap is the');
-  out.push('final validation − training loss; wall time is one run on a 2-core machine shared by two');
-  out.push('runs at a time.');
+  out.push('final validation − training loss; wall time is one run on a 2-core machine that ran two');
+  out.push('runs at a time beside other work (load average 4–11), so compare wall times within a table only.');
   out.push('');
   out.push(`- commits: ${commits.map((c) => `\`${c}\``).join(', ') || '–'}`);
   out.push(`- machine: ${machines.join('; ') || '–'}`);
-  out.push(`- runs recorded: ${records.length} of ${plan.length} planned by this invocation (${records.filter((r) => r.failed).length} failed)`);
+  out.push(`- runs recorded: ${records.length} (${records.filter((r) => r.failed).length} failed) of the ${plan.length} the study plans`);
   out.push('');
+  if (reading.trim() !== '') {
+    out.push(reading.trim());
+    out.push('');
+  }
 
   const byGroup = new Map();
   for (const r of records) {
