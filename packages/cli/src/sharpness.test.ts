@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, tempDir, TINY } from './test-util';
@@ -41,7 +42,10 @@ describe('lets sharpness RUN_DIR', () => {
     const a = await run(['sharpness', dir, '--quiet', ...SMALL, '--what', 'eig,landscape', '--checkpoint', 'last', '--no-report']);
     expect(a.code).toBe(0);
     const s1 = JSON.parse(readFileSync(join(dir, 'sharpness.json'), 'utf8')) as Record<string, any>;
+    const before = tf.memory().numTensors;
     await run(['sharpness', dir, '--quiet', ...SMALL, '--what', 'eig,landscape', '--checkpoint', 'last', '--no-report']);
+    // The checkpoint's tensors, the data chunks and every vector are released.
+    expect(tf.memory().numTensors).toBe(before);
     const s2 = JSON.parse(readFileSync(join(dir, 'sharpness.json'), 'utf8')) as Record<string, any>;
     expect(s1['checkpoint']).toBe('last');
     expect(s1['trace']).toBeUndefined();
