@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Benchmark: step time of SAM over SGD and of LETS-SAM over SAM, through @lets/lets's training
+// Benchmark: step time of SAM over SGD and of LETS-SAM over SAM, through @lets/train's training
 // step function. LETS-SAM runs at its defaults (`lets(sam(...))` with no options: objective 'val',
 // ρ updated every 5 steps with the 'fd' estimator, Adam 0.15 on log ρ, the stall guard on);
 // --all adds every estimator with k = 1 and k = 5 (the other options at their defaults).
@@ -26,7 +26,7 @@ const steps = Number(opt('steps', '20'));
 const rounds = Number(opt('rounds', '3'));
 const asJson = args.includes('--json');
 
-const b = await loadPackages(['tree', 'optim', 'sam', 'lets', 'runtime', 'native'], 'lets-bench');
+const b = await loadPackages(['tree', 'optim', 'sam', 'lets', 'train', 'runtime', 'native'], 'lets-bench');
 const tf = require('@tensorflow/tfjs-core');
 const info = await b.runtime.initRuntime({ backend });
 const fused = info.backend === 'native' && !args.includes('--unfused');
@@ -64,18 +64,18 @@ const train = batchOf();
 const val = batchOf();
 
 const time = (optimizer, n, samReport) => {
-  const step = b.lets.makeTrainStep({ model, optimizer, ...(loss ? { loss } : {}), ...(samReport ? { samReport } : {}) });
-  let state = b.lets.initTrainState(model, optimizer, 0);
+  const step = b.train.makeTrainStep({ model, optimizer, ...(loss ? { loss } : {}), ...(samReport ? { samReport } : {}) });
+  let state = b.train.initTrainState(model, optimizer, 0);
   for (let i = 0; i < 2; i++) state = step(state, train, val).state; // warm-up (reads the loss: synchronous)
   const t0 = performance.now();
   let evals = 0;
   for (let i = 0; i < n; i++) {
     const r = step(state, train, val);
     state = r.state;
-    evals += r.metrics.lets?.gradEvals ?? 0;
+    evals += r.metrics.transform?.gradEvals ?? 0;
   }
   const ms = (performance.now() - t0) / n;
-  b.lets.disposeTrainState(state);
+  b.train.disposeTrainState(state);
   return { ms, evals: evals / n };
 };
 

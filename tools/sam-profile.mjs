@@ -14,7 +14,7 @@ const backend = opt('backend', 'native');
 const steps = Number(opt('steps', '20'));
 const rounds = Number(opt('rounds', '3'));
 
-const b = await loadPackages(['tree', 'optim', 'sam', 'lets', 'runtime', 'native'], 'sam-profile');
+const b = await loadPackages(['tree', 'optim', 'sam', 'lets', 'train', 'runtime', 'native'], 'sam-profile');
 const tf = require('@tensorflow/tfjs-core');
 const info = await b.runtime.initRuntime({ backend });
 const fused = info.backend === 'native' && !args.includes('--unfused');
@@ -79,8 +79,8 @@ const results = methods.map(() => []);
 for (let r = 0; r < rounds; r++) {
   methods.forEach((m, i) => {
     const optimizer = m.make();
-    const step = b.lets.makeTrainStep({ model, optimizer, ...(loss ? { loss } : {}) });
-    let state = b.lets.initTrainState(model, optimizer, 0);
+    const step = b.train.makeTrainStep({ model, optimizer, ...(loss ? { loss } : {}) });
+    let state = b.train.initTrainState(model, optimizer, 0);
     for (let k = 0; k < 2; k++) state = step(state, train, val).state;
     stats.clear();
     counting = true;
@@ -88,13 +88,13 @@ for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < n; k++) state = step(state, train, val).state;
     const wall = Number(process.hrtime.bigint() - t0) / 1e6 / n;
     counting = false;
-    b.lets.disposeTrainState(state);
+    b.train.disposeTrainState(state);
     results[i].push({ wall, stats: new Map([...stats].map(([k, s]) => [k, { calls: s.calls / n, ms: Number(s.ns) / 1e6 / n }])) });
   });
 }
 
 const where = info.backend === 'native' ? `, ${b.native.describeNative()}` : '';
-console.log(`MLP 784-256-256-10 training step through @lets/lets's makeTrainStep on ${info.backend}${where}${fused ? ', fused dense + loss' : ''}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${availableParallelism()} cores; ${n} steps × ${rounds} rounds, the round with the median step time`);
+console.log(`MLP 784-256-256-10 training step through @lets/train's makeTrainStep on ${info.backend}${where}${fused ? ', fused dense + loss' : ''}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${availableParallelism()} cores; ${n} steps × ${rounds} rounds, the round with the median step time`);
 const summary = [];
 methods.forEach((m, i) => {
   const sorted = [...results[i]].sort((a, c) => a.wall - c.wall);

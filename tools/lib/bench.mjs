@@ -27,7 +27,7 @@ export const median = (a) => {
 
 // @lets/native finds its compiled addon through the installed package when it is bundled
 // (addonPath in packages/native/src/addon.ts), so it can be bundled like the others.
-const PACKAGES = ['tree', 'optim', 'sam', 'bilevel', 'lets', 'runtime', 'data', 'models', 'native'];
+const PACKAGES = ['tree', 'optim', 'sam', 'bilevel', 'lets', 'train', 'runtime', 'data', 'models', 'native', 'sharpness'];
 
 /**
  * `{ [name]: module }` for the named workspace packages, from their sources.

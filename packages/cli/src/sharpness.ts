@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import * as data from '@lets/data';
 import type { Examples } from '@lets/data';
-import { crossEntropy } from '@lets/lets';
+import { crossEntropy } from '@lets/train';
 import type { Model } from '@lets/models';
 import { Rng } from '@lets/runtime';
 import {

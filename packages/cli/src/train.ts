@@ -1,7 +1,7 @@
 /**
  * `lets train`: one run, from resolved options to a run directory.
  *
- * The step and the epoch loop are @lets/lets's training pipeline (`makeTrainStep`, `fit`):
+ * The step and the epoch loop are @lets/train's training pipeline (`makeTrainStep`, `fit`):
  * this module only feeds it the run's batches (as thunks, built when used) and turns its
  * callbacks into the run directory (metrics.jsonl, checkpoints, summary.json) and the
  * progress display.
@@ -19,8 +19,8 @@ import { join, resolve as resolvePath } from 'node:path';
 import * as data from '@lets/data';
 import type { Dataset, Examples } from '@lets/data';
 import type { Model } from '@lets/models';
-import { disposeTrainState, evaluate as evaluateBatches, fit, makeTrainStep } from '@lets/lets';
-import type { BatchItem, BatchSource, TrainBatch, TrainState } from '@lets/lets';
+import { disposeTrainState, evaluate as evaluateBatches, fit, makeTrainStep } from '@lets/train';
+import type { BatchItem, BatchSource, TrainBatch, TrainState } from '@lets/train';
 import { disposeState, flattenState, Params, Tree } from '@lets/tree';
 import { fault, faultAsync, fixedClock, nowMs } from './faults';
 import { checkpointDigest, JsonLinesWriter, readCheckpoint, readJson, readJsonLines, writeCheckpoint, writeFileAtomic, writeJsonAtomic } from './files';
@@ -114,7 +114,7 @@ function evalSource(ds: Dataset, ex: Examples): BatchSource {
   };
 }
 
-/** Mean loss and accuracy of the model on examples (eval mode, clean labels; @lets/lets's `evaluate`). */
+/** Mean loss and accuracy of the model on examples (eval mode, clean labels; @lets/train's `evaluate`). */
 export async function evaluate(model: Model, params: Params, state: Tree, ds: Dataset, ex: Examples): Promise<Evaluation> {
   if (ex.count === 0) return { loss: 0, accuracy: 0 };
   const batches = function* (): Generator<TrainBatch> {
@@ -189,7 +189,7 @@ export interface Vars {
 const stepFns = new WeakMap<RunContext, ReturnType<typeof makeTrainStep<unknown>>>();
 
 /**
- * One training step (@lets/lets's `makeTrainStep`) on the training examples `idx` at step
+ * One training step (@lets/train's `makeTrainStep`) on the training examples `idx` at step
  * number `step`, with LETS's validation batch of that step (built only when read). Consumes
  * `vars` and returns the new ones, with the clean pass's loss and correct count.
  */

@@ -31,7 +31,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
-import { adam, type Extra, type GradientTransformation, type GradResult } from '@lets/optim';
+import { adam, type Extra, type GradientTransformation, type GradResult, type TransformMetrics } from '@lets/optim';
 import { DEFAULT_CAPABILITIES, type SamState, type SamStep, type SamTransformation, withRho } from '@lets/sam';
 import {
   differenceStep,
@@ -552,7 +552,10 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     return [s.updates, next];
   };
 
-  return { name: `lets(${variant.name})`, variant, init, update };
+  // What a training loop reports: this step's report, with `rho` the ρ of the next step.
+  const metrics = (state: LetsState<S>): TransformMetrics => ({ ...(state.report ?? {}), rho: state.variant.rho });
+
+  return { name: `lets(${variant.name})`, variant, init, update, metrics };
 };
 
 /** The ρ the next update will use, of a LETS state or of a plain SAM state. */

@@ -52,7 +52,16 @@ export interface Extra {
 export interface GradientTransformation<S = unknown> {
   readonly init: (params: Params) => S;
   readonly update: (updates: Params, state: S, params?: Params, extra?: Extra) => readonly [Params, S];
+  /**
+   * What a training loop may report about a state (host numbers and strings, no tensors):
+   * `rho` for a SAM variant or LETS, LETS's gap and hypergradient, …. Optional; a loop reads
+   * this and never the state's shape. By convention `rho` is the ρ the next update uses.
+   */
+  readonly metrics?: (state: S) => TransformMetrics;
 }
+
+/** A transformation's report of its state (see {@link GradientTransformation.metrics}). */
+export type TransformMetrics = Readonly<Record<string, number | string | boolean | undefined>> & { readonly rho?: number };
 
 /** A function of the step count (0-based: the value used for the first update is `schedule(0)`). */
 export type Schedule = (count: number) => number;

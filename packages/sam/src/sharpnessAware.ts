@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
-import type { Extra, GradientTransformation, ScalarOrSchedule } from '@lets/optim';
+import type { Extra, GradientTransformation, ScalarOrSchedule, TransformMetrics } from '@lets/optim';
 import { DEFAULT_CAPABILITIES } from './types';
 import type {
   PerturbationStage,
@@ -251,7 +251,9 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
     return [s.updates, s.state];
   };
 
-  return { name, outer, capabilities, init, update, step };
+  const metrics = (state: SamState<S>): TransformMetrics => ({ rho: state.rho });
+
+  return { name, outer, capabilities, init, update, step, metrics };
 };
 
 /** A copy of nested state whose tensors are new handles (tf.clone shares the buffer, no copy). */

@@ -91,7 +91,7 @@ export interface SamExtra extends Extra {
   /**
    * 'full' (default): the report carries every field. 'lean': `epsNorm` and `cosine` are NaN,
    * which saves their three reductions over every parameter (⟨g, g_p⟩, ‖g_p‖, ‖n‖); a training
-   * loop that reads neither asks for it (@lets/lets's `makeTrainStep` does by default).
+   * loop that reads neither asks for it (@lets/train's `makeTrainStep` does by default).
    */
   readonly samReport?: SamReportMode;
   readonly microGradFns?: readonly GradFn[];

@@ -8,7 +8,7 @@ import * as T from '@lets/tree';
 import type { GradientTransformation } from '@lets/optim';
 import { evaluate } from './evaluate';
 import { saveCheckpoint } from './checkpoint';
-import { initTrainState, makeTrainStep, rhoOf, type StepOptions } from './step';
+import { initTrainState, makeTrainStep, type StepOptions } from './step';
 import type { BatchItem, BatchSource, EpochMetrics, EvalMetrics, LossOf, StepMetrics, TrainableModel, TrainBatch, TrainState } from './types';
 
 /**
@@ -184,7 +184,7 @@ export const fit = async <S>(options: FitOptions<S>): Promise<FitResult<S>> => {
       for (const [name, src] of Object.entries(options.evaluations ?? {})) {
         (evaluations ??= {})[name] = await evaluate(model, state.params, state.modelState, built(src(state.epoch - 1)), options.loss);
       }
-      const rho = rhoOf(state.optState);
+      const rho = optimizer.metrics?.(state.optState)?.rho;
       const m0: EpochMetrics = {
         epoch: state.epoch - 1,
         step: state.step,

@@ -5,12 +5,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import * as T from '@lets/tree';
 import type { Params, Tree } from '@lets/tree';
-import { sgd } from '@lets/optim';
+import { sgd, type GradientTransformation } from '@lets/optim';
 import { sam } from '@lets/sam';
 import * as data from '@lets/data';
 import { mlp } from '@lets/models';
-import { lets, type LetsState } from '../lets';
-import { lcg, setupCpu, uniform } from '../test-util';
+import { lets, type LetsState } from '@lets/lets';
+import { lcg, setupCpu, uniform } from './test-util';
 import { decodeCheckpoint, loadCheckpoint } from './checkpoint';
 import { disposeTrainState, fit } from './fit';
 import { batchExtras, initTrainState, makeTrainStep, modelGradFn, sampleCrossEntropy } from './step';
@@ -89,6 +89,36 @@ describe('training pipeline', () => {
     batch.dispose?.();
     vb.dispose?.();
     disposeTrainState(state);
+  });
+
+  it("reports what the optimizer's metrics(state) say, and nothing from the state's shape", () => {
+    // A transformation of the test's own with a metrics function: the step reports it as is.
+    const inner = sgd(0.1);
+    const own: GradientTransformation<{ count: number; inner: ReturnType<typeof inner.init> }> = {
+      init: (p) => ({ count: 0, inner: inner.init(p) }),
+      update: (u, st, p, extra) => {
+        const [updates, next] = inner.update(u, st.inner, p, extra);
+        return [updates, { count: st.count + 1, inner: next }];
+      },
+      metrics: (st) => ({ rho: 0.5 * st.count, note: 'own' }),
+    };
+    // A state that looks like SAM's ({ rho }) but a transformation without metrics: no ρ.
+    const shaped: GradientTransformation<{ rho: number }> = { init: () => ({ rho: 7 }), update: (u) => [T.clone(u), { rho: 7 }] };
+    const batch = (source(train, 32)(0) as Iterable<TrainBatch>)[Symbol.iterator]().next().value as TrainBatch;
+    const a = makeTrainStep({ model, optimizer: own })(initTrainState(model, own, 0), batch);
+    expect(a.metrics.rho).toBe(0.5);
+    expect(a.metrics.transform).toEqual({ rho: 0.5, note: 'own' });
+    const b = makeTrainStep({ model, optimizer: shaped })(initTrainState(model, shaped, 0), batch);
+    expect(b.metrics.rho).toBeUndefined();
+    expect(b.metrics.transform).toBeUndefined();
+    // LETS reports its step report with ρ of the next step.
+    const l = optimizer();
+    const c = makeTrainStep({ model, optimizer: l })(initTrainState(model, l, 0), batch);
+    const ls = c.state.optState as LetsState<unknown>;
+    expect(c.metrics.rho).toBe(ls.variant.rho);
+    expect(c.metrics.transform).toEqual({ ...ls.report, rho: ls.variant.rho });
+    batch.dispose?.();
+    for (const r of [a, b, c]) disposeTrainState(r.state);
   });
 
   it('a step whose optimizer throws leaves no tensors behind and names the problem', () => {

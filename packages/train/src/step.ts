@@ -1,7 +1,9 @@
 /**
  * One training step as a function: batch → clean loss and gradients of the model (with the
- * clean pass's model state kept) → the optimizer chain (SAM variants and LETS call back into
- * `extra.gradFn` / `extra.valGradFn` / `extra.lossFn`) → new params.
+ * clean pass's model state kept) → the optimizer, any gradient transformation (SAM variants
+ * and LETS call back into `extra.gradFn` / `extra.valGradFn` / `extra.lossFn`) → new params.
+ * What the step reports about the optimizer is the transformation's own `metrics(state)`
+ * (ρ, LETS's gap, …); the step never reads the state's shape.
  *
  * Memory: the whole step runs in one tf.tidy scope and keeps exactly the new params, the new
  * model state and the new optimizer state; the caller's previous ones are disposed when
@@ -155,19 +157,6 @@ export const batchExtras = (
   return out;
 };
 
-/** ρ of a SAM or LETS optimizer state, when it has one. */
-export const rhoOf = (optState: unknown): number | undefined => {
-  if (optState === null || typeof optState !== 'object') return undefined;
-  const s = optState as { variant?: { rho?: unknown }; rho?: unknown };
-  if (s.variant !== undefined && typeof s.variant.rho === 'number') return s.variant.rho;
-  return typeof s.rho === 'number' ? s.rho : undefined;
-};
-
-const letsReportOf = (optState: unknown): Readonly<Record<string, unknown>> | undefined => {
-  const s = optState as { variant?: unknown; report?: Record<string, unknown> } | null;
-  return s !== null && typeof s === 'object' && s.variant !== undefined && s.report !== undefined ? s.report : undefined;
-};
-
 /**
  * Builds `step(state, batch, valBatch?)`. `valBatch` is required on the steps where LETS updates ρ
  * (pass it every step; it is only evaluated when asked for). It may be a thunk: then it is
@@ -267,8 +256,8 @@ export const makeTrainStep = <S>(options: StepOptions<S>) => {
       optState: out.optState,
       step: state.step + 1,
     };
-    const rho = rhoOf(out.optState);
-    const letsReport = letsReportOf(out.optState);
+    const reported = optimizer.metrics?.(out.optState);
+    const rho = reported?.rho;
     const examples = batch.x.shape[0] as number;
     const metrics: StepMetrics = {
       epoch: state.epoch,
@@ -278,7 +267,7 @@ export const makeTrainStep = <S>(options: StepOptions<S>) => {
       correct: correctValue,
       examples,
       ...(rho !== undefined ? { rho } : {}),
-      ...(letsReport !== undefined ? { lets: letsReport } : {}),
+      ...(reported !== undefined ? { transform: reported } : {}),
     };
     return { state: next, metrics };
   }

@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Params, Tree } from '@lets/tree';
+import type { TransformMetrics } from '@lets/optim';
 
 /** A functional model with explicit state (BatchNorm statistics live in `state`). */
 export interface TrainableModel {
@@ -70,10 +71,13 @@ export interface StepMetrics {
   readonly correct: number;
   /** Examples in the batch. */
   readonly examples: number;
-  /** ρ the optimizer will use next, when it is a SAM variant or LETS. */
+  /** ρ the optimizer will use next, when its `metrics` reports one (a SAM variant, LETS). */
   readonly rho?: number;
-  /** LETS's report of the step (ρ, gap, hypergradient, estimator, gradient evaluations). */
-  readonly lets?: Readonly<Record<string, unknown>>;
+  /**
+   * The optimizer's `metrics(state)` after the step, when it has them (LETS: ρ, gap,
+   * hypergradient, estimator, gradient evaluations).
+   */
+  readonly transform?: TransformMetrics;
 }
 
 export interface EvalMetrics {
