@@ -37,6 +37,7 @@ import { readCheckpoint, readJson, writeJsonAtomic } from './files';
 import { SHARPNESS_WHAT } from './flags';
 import { acquireLock } from './lock';
 import type { Resolved } from './options';
+import { buildReport } from './report/build';
 import { buildModel, loadData, setupBackend } from './setup';
 import { readRunConfig } from './train';
 
@@ -363,7 +364,6 @@ export async function sharpnessOfCompare(
   v: Resolved,
   io: { stderr: NodeJS.WritableStream },
 ): Promise<readonly CompareSharpnessRow[]> {
-  const { buildReport } = await import('./report/build');
   const o = sharpnessOptionsOf(v);
   const quiet = v['quiet'] === true || v['json'] === true;
   const rows: CompareSharpnessRow[] = [];
