@@ -2,6 +2,7 @@
 // The LETS evidence study: every run of docs/results.md, from one command.
 //
 //   node tools/study.mjs [--groups noisy,clean,spam] [--seeds 0,1,2] [--jobs 2] [--only REGEX] [--report-only]
+//   node tools/study.mjs --sharpness [--groups …]  (also measure λ_max and m-sharpness of each final model)
 //   node tools/study.mjs --smoke --out DIR        (a few hundred examples, one epoch, one seed)
 //   npx nx run tools:study                         (the same, through Nx)
 //
@@ -33,10 +34,10 @@ const flag = (name, dflt) => {
   return v;
 };
 const has = (name) => argv.includes(`--${name}`);
-const known = new Set(['groups', 'seeds', 'jobs', 'report-only', 'smoke', 'out', 'dry-run', 'help', 'only']);
+const known = new Set(['groups', 'seeds', 'jobs', 'report-only', 'smoke', 'out', 'dry-run', 'help', 'only', 'sharpness']);
 for (const a of argv) {
   if (a.startsWith('--') && !known.has(a.slice(2))) {
-    console.error(`study: unknown option ${a}; expected --groups, --seeds, --jobs, --only, --report-only, --smoke, --out, --dry-run`);
+    console.error(`study: unknown option ${a}; expected --groups, --seeds, --jobs, --only, --sharpness, --report-only, --smoke, --out, --dry-run`);
     process.exit(2);
   }
 }
@@ -254,6 +255,46 @@ if (!has('report-only')) {
   await Promise.all(
     Array.from({ length: Math.min(jobs, queue.length) }, async () => {
       while (queue.length > 0 && !stopping) await runOne(queue.shift());
+    }),
+  );
+}
+
+// ---- sharpness of the final models (lets sharpness on each run's last checkpoint) ----
+const sharpnessOf = (r) =>
+  new Promise((done) => {
+    const path = recordPath(r);
+    if (!existsSync(path)) return done();
+    const rec = JSON.parse(readFileSync(path, 'utf8'));
+    const dir = join(runsDir, r.group, r.id);
+    if (rec.failed || rec.sharpness !== undefined || !existsSync(join(dir, 'checkpoints', 'last.ckpt'))) return done();
+    const child = spawn(process.execPath, [join(root, 'packages/cli/bin/lets.js'), 'sharpness', dir, '--checkpoint', 'last', '--what', 'eig,msharp', '--no-report', '--quiet'], {
+      cwd: root,
+      env: { ...process.env, LETS_NATIVE_THREADS: process.env.LETS_NATIVE_THREADS ?? String(Math.max(1, Math.floor(cpus().length / jobs))) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => {
+      if (code === 0 && existsSync(join(dir, 'sharpness.json'))) {
+        const sj = JSON.parse(readFileSync(join(dir, 'sharpness.json'), 'utf8'));
+        rec.sharpness = {
+          checkpoint: sj.checkpoint, subset: sj.subset, loss: sj.loss,
+          lambdaMax: sj.eigenvalues?.values?.[0], hvps: sj.eigenvalues?.hvps, estimator: sj.eigenvalues?.estimator,
+          mSharpness: sj.msharpness?.plain?.sharpness, mSharpnessRho: sj.msharpness?.plain?.rho,
+          adaptiveMSharpness: sj.msharpness?.adaptive?.sharpness, adaptiveRho: sj.msharpness?.adaptive?.rho,
+          commit: commit(),
+        };
+        writeAtomic(path, `${JSON.stringify(rec, null, 1)}\n`);
+        console.log(`study: ${r.group}/${r.id}: λ_max ${rec.sharpness.lambdaMax?.toPrecision(4)}, m-sharpness ${rec.sharpness.mSharpness?.toPrecision(3)}`);
+      } else console.log(`study: ${r.group}/${r.id}: sharpness FAILED (exit ${code}): ${err.trim().split('\n').slice(-2).join(' ').slice(0, 300)}`);
+      done();
+    });
+  });
+if (has('sharpness') && !stopping) {
+  const queue = [...plan];
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+      while (queue.length > 0 && !stopping) await sharpnessOf(queue.shift());
     }),
   );
 }

@@ -128,13 +128,23 @@ export const renderReport = ({ records, groups, plan, plotsRel, smoke, reading =
     const sample = recs.find((r) => !r.failed);
     if (sample) out.push(`Command of each run: \`${sample.command.replace(/--method \S+ (--rho \S+ )?--seed \S+/, '--method M [--rho ρ] --seed S')}\``);
     out.push('');
-    out.push('| method | ρ / ρ₀ | seeds | test acc % | gap | final ρ | wall s |');
-    out.push('|---|---|---|---|---|---|---|');
+    const sharp = recs.some((r) => r.sharpness !== undefined);
+    out.push(`| method | ρ / ρ₀ | seeds | test acc % | gap | final ρ | wall s |${sharp ? ' λ_max | m-sharpness (ρ 0.05) |' : ''}`);
+    out.push(`|---|---|---|---|---|---|---|${sharp ? '---|---|' : ''}`);
     const cells = cellsOf(recs);
+    const meanOf = (c, f) => {
+      const xs = c.runs.map(f).filter((x) => typeof x === 'number' && Number.isFinite(x));
+      return xs.length ? `${mean(xs).toPrecision(3)}${xs.length < c.runs.length ? ` (${xs.length} of ${c.runs.length})` : ''}` : '–';
+    };
     for (const c of cells) {
       const s = stats(c);
       const learned = c.method.startsWith('lets-');
-      out.push(`| ${c.method} | ${fmtRho(c.rho)} | ${s.n}${c.failed.length ? ` (+${c.failed.length} failed)` : ''} | ${s.n ? `${pct(s.acc)} ± ${pct(s.accStd)}` : '–'} | ${s.n ? s.gap.toFixed(3) : '–'} | ${learned ? s.rhos.map(fmtRho).join(', ') : c.method === 'sgd' ? '–' : c.method === 'gsam' || c.method === 'le-sam' ? 'scheduled' : 'fixed'} | ${s.n ? s.wall.toFixed(0) : '–'} |`);
+      const sh = sharp ? ` ${meanOf(c, (r) => r.sharpness?.lambdaMax)} | ${meanOf(c, (r) => r.sharpness?.mSharpness)} |` : '';
+      out.push(`| ${c.method} | ${fmtRho(c.rho)} | ${s.n}${c.failed.length ? ` (+${c.failed.length} failed)` : ''} | ${s.n ? `${pct(s.acc)} ± ${pct(s.accStd)}` : '–'} | ${s.n ? s.gap.toFixed(3) : '–'} | ${learned ? s.rhos.map(fmtRho).join(', ') : c.method === 'sgd' ? '–' : c.method === 'gsam' || c.method === 'le-sam' ? 'scheduled' : 'fixed'} | ${s.n ? s.wall.toFixed(0) : '–'} |${sh}`);
+    }
+    if (sharp) {
+      out.push('');
+      out.push('λ_max: the top Hessian eigenvalue of the training loss at the final model (Lanczos on exact HVPs, 1,000 training examples); m-sharpness: max over ‖ε‖ ≤ 0.05 of L(w+ε) − L(w) by SAM\'s ascent, per 128-example batch (`lets sharpness RUN_DIR --checkpoint last --what eig,msharp`, docs/sharpness.md).');
     }
     out.push('');
     // The done-when reading: each LETS ρ₀ against the best fixed ρ of its variant.
@@ -179,6 +189,21 @@ export const renderReport = ({ records, groups, plan, plotsRel, smoke, reading =
         series: letsRuns.map((r) => ({ label: `${r.method} ρ₀=${fmtRho(r.rho)}`, marker: false, points: r.trace.map((p) => [p.step, p.rho]) })),
       });
       out.push(`![ρ over time](${plotsRel}/${slug}-rho.svg)`);
+      out.push('');
+    }
+    const withSharp = recs.filter((r) => !r.failed && typeof r.sharpness?.lambdaMax === 'number');
+    if (withSharp.length) {
+      const byMethod = (m) => withSharp.filter((r) => r.method === m);
+      plots[`${slug}-sharpness.svg`] = plot({
+        title: 'λ_max of the final model against ρ', xLabel: 'ρ (log scale; LETS at its final ρ)', yLabel: 'λ_max', logX: true,
+        series: [
+          { label: 'sam (fixed ρ)', color: '#1f77b4', line: false, points: byMethod('sam').map((r) => [r.rho, r.sharpness.lambdaMax]) },
+          { label: 'lets-sam', color: '#d62728', line: false, marker: 'star', points: byMethod('lets-sam').map((r) => [r.summary.finalRho, r.sharpness.lambdaMax]) },
+          { label: 'asam (fixed ρ)', color: '#2ca02c', line: false, points: byMethod('asam').map((r) => [r.rho, r.sharpness.lambdaMax]) },
+          { label: 'lets-asam', color: '#9467bd', line: false, marker: 'star', points: byMethod('lets-asam').map((r) => [r.summary.finalRho, r.sharpness.lambdaMax]) },
+        ].filter((x) => x.points.length > 0),
+      });
+      out.push(`![λ_max against ρ](${plotsRel}/${slug}-sharpness.svg)`);
       out.push('');
     }
     const fixed = cells.filter((c) => (c.method === 'sam' || c.method === 'asam') && c.runs.length > 0);
