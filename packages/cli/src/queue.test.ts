@@ -75,6 +75,9 @@ const stepLines = (dir: string): number[] => {
 
 const text = (f: string): string => readFileSync(f, 'utf8');
 
+/** The job once it has failed (its state read first: the record read after it is final). */
+const failedJob = async (queue: Queue, id: string): Promise<Job | undefined> => ((await queue.getJobState(id)) === 'failed' ? Job.fromId(queue, id) : undefined);
+
 describe('queue URL and job checks', () => {
   it('reads redis URLs and refuses others with the expected form', () => {
     expect(parseQueueUrl('redis://127.0.0.1:6390/2')).toMatchObject({ right: { host: '127.0.0.1', port: 6390, db: 2, tls: false } });
@@ -209,10 +212,7 @@ describe('queue URL and job checks', () => {
 
   it('a malformed job is failed at once with what is wrong', async () => {
     await queue.add('bad', { v: 1, study: 'x', runId: 'r', config: { epochs: 'many' }, outDir: 'relative/dir' }, { jobId: 'x.bad', attempts: 3 });
-    const job = await until('the malformed job to fail', async () => {
-      const j = await Job.fromId(queue, 'x.bad');
-      return j !== undefined && (await j.getState()) === 'failed' ? j : undefined;
-    });
+    const job = await until('the malformed job to fail', () => failedJob(queue, 'x.bad'));
     expect(job.failedReason).toMatch(/^malformed job x\.bad: outDir "relative\/dir" is not an absolute path$/);
     expect(job.attemptsMade).toBe(1);
     expect(workerB.log).toMatch(/rejected job x\.bad: malformed/);
@@ -228,10 +228,7 @@ describe('queue URL and job checks', () => {
       if (E.isLeft(r)) throw new Error(r.left);
       const config = trainOptionsOf(r.right.values);
       await queue.add('held', { v: 1, study: 'held', runId: 'r', config, outDir: dir }, { jobId: 'held.r', attempts: 2, backoff: { type: 'fixed', delay: 100 } });
-      const job = await until('the job on a held directory to fail', async () => {
-        const j = await Job.fromId(queue, 'held.r');
-        return j !== undefined && (await j.getState()) === 'failed' ? j : undefined;
-      });
+      const job = await until('the job on a held directory to fail', () => failedJob(queue, 'held.r'));
       expect(job.failedReason).toMatch(/is in use by lets test \(pid \d+ on this host/);
       expect(job.attemptsMade).toBe(2);
       expect(readdirSync(dir)).toEqual(['lock']);
@@ -239,4 +236,36 @@ describe('queue URL and job checks', () => {
       lock.right.release();
     }
   }, 120_000);
+  it('a worker stopped by SIGTERM checkpoints its run and puts the job back; a worker that cannot reach the checkpoint starts it again', async () => {
+    // Worker B has nothing to do: SIGTERM stops it.
+    workerB.child.kill('SIGTERM');
+    expect(await workerB.exited).toBe(143);
+    const release = join(root, 'release');
+    const c = start(['worker', '--queue', url, '--stall-seconds', '2'], { LETS_FAULT: 'hold@step:5', LETS_FAULT_RELEASE: release });
+    procs.push(c);
+    const cmp = join(root, 'stop');
+    const id = 'sam-rho0.03-seed0';
+    const pending = run(['compare', ...withFlags(GRID, { '--methods': 'sam', '--rhos': '0.03' }), '--queue', url, '--name', 'stop', '--out', cmp, '--json']);
+    await until('worker C to reach step 5', () => (stepLines(join(cmp, 'runs', id)).length >= 5 ? true : undefined));
+    c.child.kill('SIGTERM');
+    await until('the held run to take the SIGTERM', () => (/stop\.sam-rho0\.03-seed0\.\S+: SIGTERM: finishing step \d+/.test(c.log) ? true : undefined));
+    mkdirSync(release);
+    expect(await c.exited).toBe(143);
+    expect(c.log).toMatch(/checkpointed and back in the queue/);
+    const [job] = await queue.getJobs(['waiting']);
+    expect(job?.id).toMatch(/^stop\.sam-rho0\.03-seed0\./);
+    expect(job?.attemptsMade).toBe(0);
+    expect(stepLines(join(cmp, 'runs', id))).toEqual([1, 2, 3, 4, 5]);
+    // Worker D writes under its own --out (as on a machine without the shared file system): from step 0.
+    const d = start(['worker', '--queue', url, '--stall-seconds', '2', '--out', join(root, 'd-local')]);
+    procs.push(d);
+    const r = await pending;
+    expect(r.code).toBe(0);
+    const own = join(root, 'd-local', 'stop', 'runs', id);
+    expect(d.log).toMatch(/new run in .*d-local\/stop\/runs\/sam-rho0\.03-seed0/);
+    expect(stepLines(own)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    expect(JSON.parse(text(join(own, 'summary.json')))).toMatchObject({ resumed: false, steps: 16 });
+    // The comparison has the run's files from the queue.
+    expect(text(join(cmp, 'runs', id, 'summary.json'))).toBe(text(join(own, 'summary.json')));
+  }, 180_000);
 });

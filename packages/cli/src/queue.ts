@@ -296,15 +296,16 @@ export async function runQueuedCompare(opts: CompareOptions, dir: string, study:
     while (open.size > 0 && signals.requested() === undefined) {
       for (const i of [...open]) {
         const p = plan[i] as (typeof plan)[number];
+        // The state first: once it is completed or failed, the job's record read next is final.
+        const state = await queue.getJobState(ids[i] as string);
         const job = await Job.fromId(queue, ids[i] as string);
-        if (job === undefined) {
+        if (job === undefined || state === 'unknown') {
           runs[i] = { ...(runs[i] as CompareRun), error: `job ${ids[i]} vanished from the queue (removed, or Redis lost it)` };
           open.delete(i);
           say(`FAILED ${p.id}: ${(runs[i] as CompareRun).error}`);
           save();
           continue;
         }
-        const state = await job.getState();
         if (state === 'completed') {
           open.delete(i);
           const r = job.returnvalue as unknown;

@@ -156,7 +156,10 @@ export async function runQueueWorker(o: WorkerOptions, io: { stderr: NodeJS.Writ
       }
     });
     child.stderr?.on('data', (b: Buffer) => {
-      errText = (errText + b.toString('utf8')).slice(-8000);
+      const t = b.toString('utf8');
+      errText = (errText + t).slice(-8000);
+      // The run took a signal: say so (it checkpoints after its current step).
+      for (const line of t.split('\n')) if (/: SIG(INT|TERM): finishing step/.test(line)) say(`${job.id}: ${line.replace(/^lets train: /, '')}`);
     });
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (c, s) => r([c, s])));
     children.delete(entryRef);
@@ -197,11 +200,15 @@ export async function runQueueWorker(o: WorkerOptions, io: { stderr: NodeJS.Writ
   const done = new Promise<void>((r) => (stopped = r));
   const signals = watchSignals((s) => {
     stopping = true;
-    say(`${s}: taking no new jobs; the running ones checkpoint and go back to the queue (${s === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again exits at once)`);
-    // A terminal's Ctrl-C reached the training processes already; the others get SIGTERM (once: a second signal would kill them mid-step).
-    setTimeout(() => {
+    // The training processes checkpoint and stop on one signal (a second would end them mid-step).
+    // SIGTERM (kill, a pod's eviction) reaches this process alone: pass it on. A terminal's Ctrl-C
+    // reached the whole process group: pass SIGTERM only to those that did not get it.
+    const forward = (): void => {
       for (const c of children) if (!/: SIG(INT|TERM): finishing step/.test(c.stderr())) c.child.kill('SIGTERM');
-    }, 500);
+    };
+    if (s === 'SIGTERM') forward();
+    else setTimeout(forward, 500);
+    say(`${s}: taking no new jobs; the running ones checkpoint and go back to the queue (${s === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again exits at once)`);
     worker.close().then(
       () => stopped?.(),
       () => stopped?.(),
