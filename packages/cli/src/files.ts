@@ -6,7 +6,7 @@
  * Layout of a run directory:
  *   config.json              the resolved training options (everything needed to rerun it)
  *   metrics.jsonl            one JSON object a line: {"type":"step",…} and {"type":"epoch",…}
- *   checkpoints/last.ckpt    the latest state (params, model state, optimizer state, counters)
+ *   checkpoints/last.ckpt    the latest state (@lets/train's checkpoint: TrainState + meta)
  *   checkpoints/best.ckpt    the state at the epoch with the best validation accuracy
  *   summary.json             the final summary (what --json prints), once the run is finished
  *   report.html              the self-contained report
@@ -17,7 +17,8 @@ import * as E from 'fp-ts/Either';
 import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { flattenState, disposeState } from '@lets/tree';
-import { decodeCheckpoint as runtimeDecode, encodeCheckpoint as runtimeEncode, writeFileAtomicSync } from '@lets/runtime';
+import { writeFileAtomicSync } from '@lets/runtime';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointMeta, type TrainState } from '@lets/train';
 import { fault } from './faults';
 import { nonFiniteHost } from './finite';
 
@@ -97,16 +98,13 @@ export class JsonLinesWriter {
 }
 
 /**
- * A checkpoint file is @lets/runtime's checkpoint format (magic, header with a SHA-256 of the
- * contents, the @lets/tree state manifest, the raw tensor bytes) holding `{meta, state}`: a
- * damaged or truncated file is refused whole. One file, so one atomic rename replaces it.
+ * A checkpoint file is the library's one format (@lets/train's `encodeCheckpoint`: runtime's
+ * checksummed bytes holding the TrainState and this command's `meta`), so @lets/train's
+ * `loadCheckpoint` reads a run's checkpoints; a damaged or truncated file is refused whole. One
+ * file, so one atomic rename (with this module's fault points) replaces it. Returns its digest.
  */
-export function encodeCheckpoint(meta: Record<string, unknown>, state: unknown): Uint8Array {
-  return runtimeEncode({ meta, state });
-}
-
-export function writeCheckpoint(file: string, meta: Record<string, unknown>, state: unknown, name?: string): string {
-  const bytes = encodeCheckpoint(meta, state);
+export function writeCheckpoint(file: string, state: TrainState<unknown>, meta: CheckpointMeta, name?: string): string {
+  const bytes = encodeCheckpoint(state, meta);
   writeFileAtomic(file, bytes, name);
   return digestOf(bytes);
 }
@@ -142,26 +140,29 @@ export function checkpointDigest(file: string): string | undefined {
   }
 }
 
-/** Reads a checkpoint: its meta and the state (tensors owned by the caller). */
-export function readCheckpoint(file: string): E.Either<string, { meta: Record<string, unknown>; state: unknown }> {
+/** A run's checkpoint: the training state (tensors owned by the caller) and the command's meta. */
+export type RunCheckpoint = Checkpoint<unknown> & { readonly meta: Readonly<Record<string, unknown>> };
+
+/** Reads a checkpoint (the library's format, with a meta), refusing non-finite states. */
+export function readCheckpoint(file: string): E.Either<string, RunCheckpoint> {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
   } catch (e) {
     return E.left(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such checkpoint' : (e as Error).message}`);
   }
-  const decoded = runtimeDecode(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
+  const decoded = decodeCheckpoint(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
   if (E.isLeft(decoded)) return E.left(decoded.left.message.startsWith(file) ? decoded.left.message : `${file}: ${decoded.left.message}`);
-  const v = decoded.right as { meta?: Record<string, unknown>; state?: unknown } | null;
-  if (v === null || typeof v !== 'object' || typeof v.meta !== 'object' || !('state' in v)) {
-    if (v !== null && typeof v === 'object') disposeState(v);
-    return E.left(`${file}: not a lets run checkpoint (expected {meta, state})`);
+  const v = decoded.right;
+  if (v.meta === undefined) {
+    disposeState(v);
+    return E.left(`${file}: not a lets run checkpoint (a training state without the command's meta)`);
   }
   // A diverged state is never a starting point: refuse NaN/Inf before anyone computes with it.
-  const bad = nonFiniteHost(flattenState(v.state).tensors);
+  const bad = nonFiniteHost(flattenState({ params: v.params, modelState: v.modelState, optState: v.optState }).tensors);
   if (bad !== undefined) {
-    disposeState(v.state);
+    disposeState(v);
     return E.left(`${file}: holds non-finite values (${bad}); a diverged run's state is not loaded (resume from an earlier checkpoint or start again with a lower --lr or ρ)`);
   }
-  return E.right({ meta: v.meta, state: v.state });
+  return E.right(v as RunCheckpoint);
 }

@@ -1,5 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as E from 'fp-ts/Either';
+import { initRuntime } from '@lets/runtime';
+import { loadCheckpoint } from '@lets/train';
+import { disposeState } from '@lets/tree';
 import { run, tempDir, TINY } from './test-util';
 
 describe('lets (in-process)', () => {
@@ -65,6 +69,16 @@ describe('lets (in-process)', () => {
     expect(s['testAccuracy'] as number).toBeLessThanOrEqual(1);
     expect(readdirSync(out).sort()).toEqual(['checkpoints', 'config.json', 'metrics.jsonl', 'report.html', 'summary.json']);
     expect(readdirSync(join(out, 'checkpoints')).sort()).toEqual(['best.ckpt', 'last.ckpt']);
+    // The run's checkpoint is the library's one format: @lets/train's loader reads it.
+    await initRuntime({ backend: 'cpu' });
+    const ck = await loadCheckpoint(join(out, 'checkpoints', 'last.ckpt'));
+    if (E.isLeft(ck)) throw ck.left;
+    expect([ck.right.step, ck.right.epoch, ck.right.batchInEpoch]).toEqual([16, 2, 0]);
+    expect(ck.right.best).toBe(s['bestValAccuracy']);
+    expect((ck.right.meta?.['config'] as Record<string, unknown>)['method']).toBe('lets-sam');
+    expect(typeof ck.right.meta?.['metricsBytes']).toBe('number');
+    expect(Object.keys(ck.right.params).length).toBeGreaterThan(0);
+    disposeState(ck.right);
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toEqual(s);
     const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const epochs = metrics.filter((m) => m['type'] === 'epoch');

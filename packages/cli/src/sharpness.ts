@@ -135,11 +135,9 @@ function chunksOf(model: Model, mstate: Tree, ds: data.Dataset, ex: Examples, si
   return { chunks, dispose: () => held.forEach((t) => t.dispose()) };
 }
 
-/** A counter a checkpoint's meta records (train.ts writes {counters: {step, epoch, …}}). */
-const counterOf = (meta: Record<string, unknown>, key: 'step' | 'epoch'): number | null => {
-  const c = (meta['counters'] ?? meta) as Record<string, unknown>;
-  return typeof c[key] === 'number' ? (c[key] as number) : null;
-};
+/** A counter of a checkpoint's training state (@lets/train's format: step and epoch are the state's). */
+const counterOf = (state: { readonly step?: unknown; readonly epoch?: unknown }, key: 'step' | 'epoch'): number | null =>
+  typeof state[key] === 'number' ? (state[key] as number) : null;
 
 const numberOr = (x: unknown, d: number): number => (typeof x === 'number' && Number.isFinite(x) ? x : d);
 
@@ -176,9 +174,9 @@ export async function measureRun(dir: string, o: SharpnessOptions, log: Sharpnes
     }
     const ck = readCheckpoint(ckFile);
     if (E.isLeft(ck)) return ck;
-    const st = ck.right.state as { params?: Params; modelState?: Tree; optState?: unknown };
+    const st = ck.right as { params?: Params; modelState?: Tree; optState?: unknown };
     if (st.params === undefined) {
-      disposeState(ck.right.state);
+      disposeState(ck.right);
       return E.left(`${ckFile}: not a training state (no params)`);
     }
     const params = st.params;
@@ -238,8 +236,8 @@ export async function measureRun(dir: string, o: SharpnessOptions, log: Sharpnes
         version: 1,
         run: dir,
         checkpoint: which,
-        step: counterOf(ck.right.meta, 'step'),
-        epoch: counterOf(ck.right.meta, 'epoch'),
+        step: counterOf(ck.right, 'step'),
+        epoch: counterOf(ck.right, 'epoch'),
         method: run.method,
         rho,
         learnsRho,

@@ -84,16 +84,15 @@ export const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s 
 /** The command that continues a run. */
 export const resumeCommand = (dir: string): string => `lets train --resume ${shellWord(dir)}`;
 
-interface Counters {
-  step: number;
-  epoch: number;
-  /** Batches of `epoch` already done. */
-  batchInEpoch: number;
+/**
+ * The running averages of the epoch in progress (what the progress line and the epoch record's
+ * running train loss and accuracy show). The step, epoch, batch and best accuracy are the
+ * TrainState's; a checkpoint's meta records these so a mid-epoch resume continues them.
+ */
+interface Running {
   lossSum: number;
   correct: number;
   seen: number;
-  bestValAccuracy: number;
-  wallSeconds: number;
 }
 
 interface Evaluation {
@@ -307,16 +306,18 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
   const ckDir = join(dir, 'checkpoints');
   const metricsFile = join(dir, 'metrics.jsonl');
   let start: TrainState<unknown>;
-  let c: Counters;
+  let run: Running;
+  let wallBefore: number;
   let bestRef: BestRef | null = null;
   /** Step of the checkpoint a failure would leave to resume from (undefined: none yet). */
   let savedStep: number | undefined;
   if (resumeFrom !== undefined) {
     const ck = readCheckpoint(resumeFrom);
     if (E.isLeft(ck)) throw new RunRefused(ck.left);
-    const st = ck.right.state as { params: Params; modelState: Tree; optState: unknown };
-    const meta = ck.right.meta;
-    c = { ...(meta['counters'] as Counters) };
+    const st = ck.right;
+    const meta = st.meta;
+    run = { ...(meta['running'] as Running) };
+    wallBefore = meta['wallSeconds'] as number;
     const then = meta['config'] as Record<string, unknown> | undefined;
     const changed = then !== undefined ? changedKey(then, o) : undefined;
     const mismatch = changed === undefined ? layoutMismatch(ctx, st) : undefined;
@@ -324,12 +325,12 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
       disposeState([st.params, st.modelState, st.optState]);
       const why =
         changed !== undefined
-          ? `key '${changed}' is ${JSON.stringify((o as unknown as Record<string, unknown>)[changed])} in config.json but was ${JSON.stringify(then?.[changed])} when the checkpoint of step ${c.step} was written`
-          : `the checkpoint of step ${c.step} does not fit config.json: ${mismatch}`;
+          ? `key '${changed}' is ${JSON.stringify((o as unknown as Record<string, unknown>)[changed])} in config.json but was ${JSON.stringify(then?.[changed])} when the checkpoint of step ${st.step} was written`
+          : `the checkpoint of step ${st.step} does not fit config.json: ${mismatch}`;
       throw new RunRefused(`${join(dir, 'config.json')}: ${why}; a resumed run keeps its options (restore config.json, or start a new run with --out)`);
     }
-    start = { params: st.params, modelState: st.modelState, optState: st.optState, step: c.step, epoch: c.epoch };
-    savedStep = c.step;
+    start = { params: st.params, modelState: st.modelState, optState: st.optState, step: st.step, epoch: st.epoch, batchInEpoch: st.batchInEpoch ?? 0, best: st.best ?? -1 };
+    savedStep = st.step;
     // Metrics written after the checkpoint belong to the lost part of the run: cut them off.
     const recorded = meta['metricsBytes'];
     const size = existsSync(metricsFile) ? statSync(metricsFile).size : 0;
@@ -337,7 +338,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
       if (size > recorded) truncateSync(metricsFile, recorded);
     } else {
       const lines = readJsonLines(metricsFile);
-      const kept = E.isRight(lines) ? lines.right.filter((r) => (r['step'] as number) <= c.step) : [];
+      const kept = E.isRight(lines) ? lines.right.filter((r) => (r['step'] as number) <= st.step) : [];
       writeFileAtomic(metricsFile, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
     }
     // best.ckpt is what last.ckpt says it is: put the staged file in place if a crash came first.
@@ -353,7 +354,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
       }
     }
     removeOrphans(dir);
-    if (c.epoch < o.epochs) rmSync(join(dir, 'summary.json'), { force: true });
+    if (st.epoch < o.epochs) rmSync(join(dir, 'summary.json'), { force: true });
   } else {
     if (!existsSync(ckDir)) mkdirSync(ckDir);
     // A run restarted from step 0 (it failed before its first checkpoint) starts with a clean slate.
@@ -361,17 +362,19 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
     removeOrphans(dir);
     writeJsonAtomic(join(dir, 'config.json'), o);
     const v = model.init(o.seed);
-    start = { params: v.params, modelState: v.state, optState: method.tx.init(v.params), step: 0, epoch: 0 };
-    c = { step: 0, epoch: 0, batchInEpoch: 0, lossSum: 0, correct: 0, seen: 0, bestValAccuracy: -1, wallSeconds: 0 };
+    start = { params: v.params, modelState: v.state, optState: method.tx.init(v.params), step: 0, epoch: 0, batchInEpoch: 0, best: -1 };
+    run = { lossSum: 0, correct: 0, seen: 0 };
+    wallBefore = 0;
   }
-  start = { ...start, batchInEpoch: c.batchInEpoch, best: c.bestValAccuracy, valCursor: valCursorAt(ctx, c.step) };
-  const wallBefore = c.wallSeconds;
+  start = { ...start, valCursor: valCursorAt(ctx, start.step) };
+  /** The run's latest state as fit reports it (its step, epoch, batch and best are the run's counters). */
+  let cur: TrainState<unknown> = start;
   const metrics = new JsonLinesWriter(metricsFile);
   const validation = ds.validation as Examples;
   const probe = trainProbe(ds);
   let haltIn = flags.haltAfter;
   const signals = watchSignals((s) => {
-    io.stderr?.write(`lets train: ${s}: finishing step ${c.step + 1}, then writing a checkpoint (${s === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again stops at once)\n`);
+    io.stderr?.write(`lets train: ${s}: finishing step ${cur.step + 1}, then writing a checkpoint (${s === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again stops at once)\n`);
   });
 
   const rho0 = o.rho;
@@ -390,27 +393,27 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
       savedStep !== undefined
         ? `; the last good checkpoint (step ${savedStep}) is kept`
         : `; nothing was checkpointed (${resumeCommand(dir)} starts it again from step 0, or remove ${shellWord(dir)})`;
-    return new RunFailed(`training diverged at step ${c.step}: ${what}; likely cause: ${cause}${kept}`);
+    return new RunFailed(`training diverged at step ${cur.step}: ${what}; likely cause: ${cause}${kept}`);
   };
 
   const saveLast = (st: TrainState<unknown>, improved: boolean): void => {
     // Never checkpoint a diverged state: the last good checkpoint stays.
     const bad = nonFiniteDevice({ params: st.params, modelState: st.modelState, optState: st.optState });
     if (bad !== undefined) throw diverged(`non-finite values in ${bad}`, !bad.startsWith('params/'));
-    c.wallSeconds = wallBefore + (nowMs() - started) / 1000;
-    const state = { params: st.params, modelState: st.modelState, optState: st.optState };
     metrics.sync();
+    // The commit record rides in the checkpoint's meta: the metrics length and (in last.ckpt) best's digest.
     const meta: Record<string, unknown> = {
-      counters: c,
+      running: run,
+      wallSeconds: wallBefore + (nowMs() - started) / 1000,
       method: o.method,
       config: o,
       savedAt: new Date(fixedClock() ? 0 : Date.now()).toISOString(),
       metricsBytes: metrics.bytes,
     };
-    const staged = join(ckDir, stagedBest(c.step));
-    if (improved) bestRef = { step: c.step, epoch: c.epoch, sha256: writeCheckpoint(staged, meta, state, 'best.ckpt') };
-    writeCheckpoint(join(ckDir, 'last.ckpt'), { ...meta, best: bestRef }, state, 'last.ckpt');
-    savedStep = c.step;
+    const staged = join(ckDir, stagedBest(st.step));
+    if (improved) bestRef = { step: st.step, epoch: st.epoch, sha256: writeCheckpoint(staged, st, meta, 'best.ckpt') };
+    writeCheckpoint(join(ckDir, 'last.ckpt'), st, { ...meta, best: bestRef }, 'last.ckpt');
+    savedStep = st.step;
     if (improved) {
       fault('best-link');
       renameSync(staged, join(ckDir, 'best.ckpt'));
@@ -421,7 +424,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
   /** After a signal: checkpoint this state (unless just done) and stop. */
   const stopFor = (s: StopSignal, st: TrainState<unknown>, saved: boolean): Interrupted => {
     if (!saved) saveLast(st, false);
-    return new Interrupted(s, `stopped by ${s} after step ${c.step}; checkpoint written. Continue with: ${resumeCommand(dir)}`);
+    return new Interrupted(s, `stopped by ${s} after step ${st.step}; checkpoint written. Continue with: ${resumeCommand(dir)}`);
   };
 
   /** Any other error of the run, as one line that says what the directory now allows. */
@@ -457,11 +460,11 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
           tStep = nowMs();
         },
         onStep: async (m, st) => {
-          c.step = st.step;
-          c.batchInEpoch = st.batchInEpoch ?? 0;
-          c.lossSum += m.loss * m.examples;
-          c.correct += m.correct;
-          c.seen += m.examples;
+          cur = st;
+          const batch = st.batchInEpoch ?? 0;
+          run.lossSum += m.loss * m.examples;
+          run.correct += m.correct;
+          run.seen += m.examples;
           rhoNow = method.rhoOf(st.optState);
           if (!Number.isFinite(m.loss)) throw diverged(`loss ${m.loss}`, false);
           if (!Number.isFinite(rhoNow)) throw diverged(`ρ became ${rhoNow}`, nonFiniteDevice({ params: st.params }) === undefined);
@@ -471,8 +474,8 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
           const report = method.reportOf(st.optState);
           const rec = {
             type: 'step',
-            step: c.step,
-            epoch: c.epoch + c.batchInEpoch / stepsPerEpoch,
+            step: st.step,
+            epoch: st.epoch + batch / stepsPerEpoch,
             loss: m.loss,
             accuracy: m.accuracy,
             rho: rhoNow,
@@ -480,11 +483,11 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
             seconds: dt,
           };
           // Every --log-every steps, at epoch ends, and on every step where LETS updated ρ.
-          if (c.step % o.logEvery === 0 || c.batchInEpoch === stepsPerEpoch || 'gap' in report) metrics.write(rec);
-          io.progress.step({ batch: c.batchInEpoch, loss: c.lossSum / c.seen, accuracy: c.correct / c.seen, rho: rhoNow, examplesPerSecond: m.examples / Math.max(dt, 1e-6), step: c.step });
-          await faultAsync(`step:${c.step}`);
+          if (st.step % o.logEvery === 0 || batch === stepsPerEpoch || 'gap' in report) metrics.write(rec);
+          io.progress.step({ batch, loss: run.lossSum / run.seen, accuracy: run.correct / run.seen, rho: rhoNow, examplesPerSecond: m.examples / Math.max(dt, 1e-6), step: st.step });
+          await faultAsync(`step:${st.step}`);
           await signals.poll();
-          const due = o.checkpointEvery > 0 && c.step % o.checkpointEvery === 0 && c.batchInEpoch < stepsPerEpoch;
+          const due = o.checkpointEvery > 0 && st.step % o.checkpointEvery === 0 && batch < stepsPerEpoch;
           if (due) saveLast(st, false);
           const s = signals.requested();
           if (s !== undefined) throw stopFor(s, st, due);
@@ -493,11 +496,11 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
         onEpoch: async (m, st) => {
           const ev = m.evaluations as Readonly<Record<'val' | 'test' | 'probe', Evaluation>>;
           const { val, test, probe: pr } = ev;
-          last = { trainLoss: c.lossSum / Math.max(1, c.seen), trainAccuracy: c.correct / Math.max(1, c.seen), val, test, probe: pr };
-          c.bestValAccuracy = st.best ?? c.bestValAccuracy;
+          cur = st;
+          last = { trainLoss: run.lossSum / Math.max(1, run.seen), trainAccuracy: run.correct / Math.max(1, run.seen), val, test, probe: pr };
           metrics.write({
             type: 'epoch',
-            step: c.step,
+            step: st.step,
             epoch: st.epoch,
             trainLoss: pr.loss,
             trainAccuracy: pr.accuracy,
@@ -513,11 +516,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
             wallSeconds: wallBefore + (nowMs() - started) / 1000,
           });
           io.progress.epochEnd({ epoch: st.epoch, valAccuracy: val.accuracy, testAccuracy: test.accuracy, rho: rhoNow });
-          c.epoch = st.epoch;
-          c.batchInEpoch = 0;
-          c.lossSum = 0;
-          c.correct = 0;
-          c.seen = 0;
+          run = { lossSum: 0, correct: 0, seen: 0 };
           saveLast(st, m.improved === true);
           await signals.poll();
           const s = signals.requested();
@@ -551,7 +550,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
     rho0,
     finalRho: rhoNow,
     epochs: o.epochs,
-    steps: c.step,
+    steps: cur.step,
     testAccuracy: last.test.accuracy,
     testLoss: last.test.loss,
     valAccuracy: last.val.accuracy,
@@ -560,14 +559,14 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
     trainLoss: last.probe.loss,
     gap: last.test.loss - last.probe.loss,
     accuracyGap: last.probe.accuracy - last.test.accuracy,
-    bestValAccuracy: c.bestValAccuracy,
+    bestValAccuracy: cur.best ?? -1,
     wallSeconds,
     cpuSeconds: (() => {
       if (fixedClock()) return 0;
       const u = process.cpuUsage(cpu0);
       return (u.user + u.system) / 1e6;
     })(),
-    examplesPerSecond: (c.step * o.batchSize) / Math.max(wallSeconds, 1e-9),
+    examplesPerSecond: (cur.step * o.batchSize) / Math.max(wallSeconds, 1e-9),
     runDir: dir,
     resumed: resumeFrom !== undefined,
   };
@@ -591,7 +590,6 @@ export function readRunConfig(dir: string): E.Either<string, TrainOptions> {
 export function readFinalParams(dir: string): E.Either<string, Params> {
   const ck = readCheckpoint(join(dir, 'checkpoints', 'last.ckpt'));
   if (E.isLeft(ck)) return ck;
-  const st = ck.right.state as { params: Params; modelState: Tree; optState: unknown };
-  disposeState([st.modelState, st.optState]);
-  return E.right(st.params);
+  disposeState([ck.right.modelState, ck.right.optState]);
+  return E.right(ck.right.params);
 }

@@ -10,4 +10,4 @@ export { crossEntropy, correctCount, oneHotLabels } from './loss';
 export { makeTrainStep, initTrainState, modelGradFn, modelLossFn, passSeed, sampleCrossEntropy, batchExtras, type StepOptions, type StepResult } from './step';
 export { evaluate } from './evaluate';
 export { fit, disposeTrainState, type Callbacks, type FitOptions, type FitResult } from './fit';
-export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint } from './checkpoint';
+export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint, type CheckpointMeta } from './checkpoint';
