@@ -50,7 +50,7 @@ const plot = ({ title, xLabel, yLabel, series, logX = false, logY = false }) => 
   const ticks = (a, b, log) => {
     if (log) {
       const out = [];
-      for (let e = Math.floor(a); e <= Math.ceil(b); e++) if (e >= a - 1e-9 && e <= b + 1e-9) out.push(10 ** e);
+      for (let e = Math.floor(a); e <= Math.ceil(b); e++) if (e >= a - 1e-9 && e <= b + 1e-9) out.push(Number((10 ** e).toPrecision(6)));
       return out.length >= 2 ? out : [10 ** a, 10 ** b];
     }
     const step = 10 ** Math.floor(Math.log10((b - a) / 4 || 1));
