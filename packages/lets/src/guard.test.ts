@@ -128,6 +128,17 @@ describe('stall guard', () => {
     }
   });
 
+  it('stall walk: batch noise at a near-zero loss is no stall; giving back half the progress is', () => {
+    // L₀ = 1, then 0.01 (trained), then 0.05 (noise, 5× the best but 4 % of the progress), then 0.8.
+    const loss = (t: number) => (t === 0 ? 1 : t < 10 ? 0.01 : t < 20 ? 0.05 : 0.8);
+    const { reports } = run(sgd(0), { rhoOptimizer: sgd(0), stallGuard: { beta: 0 } }, 26, 0.05, loss);
+    const stalled = reports.map((r) => r.stalled === true);
+    if (process.env.LETS_VERBOSE) console.log(stalled.map((x) => (x ? 1 : 0)).join(''));
+    expect(stalled.slice(0, 20).some(Boolean)).toBe(false);
+    // β = 0: L̄ is the last loss; 0.8 ≥ 0.01 + 0.5·(1 − 0.01) from the first update that sees it.
+    expect(stalled.slice(20).every(Boolean)).toBe(true);
+  });
+
   it('a zero learning rate never moves ρ, stalled or not (the guard acts through the ρ optimizer)', () => {
     const { rhos, reports } = run(sgd(0), { rhoOptimizer: adam(0), stallGuard: { minCosine: 0, startPatience: 1000 } }, 8, 0.05);
     expect(reports.some((r) => r.stalled === true)).toBe(true);

@@ -88,8 +88,8 @@ export interface LetsOptions {
  * L₀ the loss at the first step, L̄ an EMA of the loss at ρ updates and L* its minimum, it
  * calls the run stalled when, after `patience` updates,
  *
- *   L̄ ≥ (1 − margin)·L₀        (training has not started, or has fallen back to its start)
- *   or L̄ ≥ (1 + rise)·L*        (the loss has climbed well above its best).
+ *   L̄ ≥ (1 − margin)·L₀            (training has not started, or has fallen back to its start)
+ *   or L̄ ≥ L* + rise·(L₀ − L*)     (the loss has given back a fraction `rise` of its progress).
  *
  * While stalled, dF/ds is replaced by +1 (the objective becomes F = log ρ), so the ρ
  * optimizer walks ρ down at its own rate (Adam: exactly lr per update, since its state is
@@ -100,7 +100,11 @@ export interface StallGuardOptions {
   readonly patience?: number;
   /** Relative decrease below L₀ that counts as progress (default 0.02). */
   readonly margin?: number;
-  /** Relative rise above the best EMA that counts as a stall (default 0.5). */
+  /**
+   * The fraction of the progress made, L₀ − L*, that the loss EMA must give back to count as a
+   * stall: L̄ ≥ L* + rise·(L₀ − L*) (default 0.5). Measured against the progress, not against L*,
+   * so that batch noise at a near-zero loss (0.01 → 0.05) is no stall.
+   */
   readonly rise?: number;
   /** EMA factor of the loss at ρ updates (default 0.8). */
   readonly beta?: number;
@@ -245,7 +249,7 @@ const observe = (g: Guard, st: StallGuardState, loss: number): StallGuardState =
   const best = Number.isFinite(ema) ? Math.min(st.best, ema) : st.best;
   const updates = st.updates + 1;
   const stalled =
-    updates >= g.patience && Number.isFinite(ema) && (ema >= (1 - g.margin) * initLoss || ema >= (1 + g.rise) * best);
+    updates >= g.patience && Number.isFinite(ema) && (ema >= (1 - g.margin) * initLoss || ema >= best + g.rise * (initLoss - best));
   return { ...st, initLoss, ema, best, updates, stalled };
 };
 
