@@ -253,11 +253,8 @@ const observe = (g: Guard, st: StallGuardState, loss: number): StallGuardState =
   return { ...st, initLoss, ema, best, updates, stalled };
 };
 
-/** A deep copy of nested state with every tensor cloned (pass-through leaves must be new). */
-export const cloneState = <X>(state: X): X => {
-  const { tensors, skeleton } = T.flattenState(state);
-  return T.unflattenState(T.clone(tensors), skeleton) as X;
-};
+/** A deep copy of nested state with every tensor cloned (@lets/tree's; re-exported for callers of LETS's state). */
+export const cloneState = T.cloneState;
 
 const host = (t: tf.Tensor): number => (t.dataSync() as Float32Array)[0] as number;
 

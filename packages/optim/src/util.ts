@@ -19,24 +19,8 @@ export const positive = (x: number): boolean => Number.isFinite(x) && x > 0;
 export const unitInterval = (x: number): boolean => Number.isFinite(x) && x >= 0 && x < 1;
 export const positiveInteger = (x: number): boolean => Number.isInteger(x) && x > 0;
 
-/**
- * A deep copy of nested state whose tensors are `tf.clone`s (which share buffers, so no data
- * is copied): what a transform returns when it keeps a state unchanged, so the caller may
- * dispose the old state as usual.
- */
-export const cloneState = <S>(state: S): S => {
-  const walk = (x: unknown): unknown => {
-    if (x instanceof tf.Tensor) return tf.clone(x);
-    if (Array.isArray(x)) return x.map(walk);
-    if (typeof x === 'object' && x !== null) {
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(x)) out[k] = walk((x as Record<string, unknown>)[k]);
-      return out;
-    }
-    return x;
-  };
-  return walk(state) as S;
-};
+/** Re-exported from @lets/tree for the transforms of this package. */
+export { cloneState } from '@lets/tree';
 
 /** Requires `params` for transforms that read them (weight decay). */
 export const needParams = <P>(fn: string, params: P | undefined): P => {

@@ -157,7 +157,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
       direction = T.clone(grads);
       perturbedGrads = T.clone(grads);
       perturbedLoss = ex.loss !== undefined ? tf.clone(ex.loss) : tf.scalar(NaN);
-      procedureState = cloneState(pstate.procedure);
+      procedureState = T.cloneState(pstate.procedure);
     } else {
       let r: ReturnType<typeof procedure.run>;
       try {
@@ -254,16 +254,4 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
   const metrics = (state: SamState<S>): TransformMetrics => ({ rho: state.rho });
 
   return { name, outer, capabilities, init, update, step, metrics };
-};
-
-/** A copy of nested state whose tensors are new handles (tf.clone shares the buffer, no copy). */
-const cloneState = (state: unknown): unknown => {
-  if (state instanceof tf.Tensor) return tf.clone(state);
-  if (Array.isArray(state)) return state.map(cloneState);
-  if (typeof state === 'object' && state !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(state)) out[k] = cloneState(v);
-    return out;
-  }
-  return state;
 };

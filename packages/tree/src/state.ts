@@ -133,3 +133,23 @@ export const tensorsOf = (state: unknown): tf.Tensor[] => {
 export const disposeState = (state: unknown): void => {
   for (const t of tensorsOf(state)) if (!t.isDisposed) t.dispose();
 };
+
+/**
+ * A deep copy of nested state (arrays, plain objects, numbers, tensors) whose tensors are
+ * `tf.clone`s, which share buffers, so no data is copied: what a transform returns when it keeps
+ * a state unchanged, so the caller may dispose the old state as usual. The one copy of this
+ * helper in the house (optim, sam and lets use it).
+ */
+export const cloneState = <S>(state: S): S => {
+  const walk = (x: unknown): unknown => {
+    if (x instanceof tf.Tensor) return tf.clone(x);
+    if (Array.isArray(x)) return x.map(walk);
+    if (typeof x === 'object' && x !== null) {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(x)) out[k] = walk((x as Record<string, unknown>)[k]);
+      return out;
+    }
+    return x;
+  };
+  return walk(state) as S;
+};
