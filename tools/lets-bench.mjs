@@ -19,6 +19,7 @@
 //
 // Usage: node tools/lets-bench.mjs [--backend wasm|cpu|native] [--steps 20] [--rounds 3] [--all] [--unfused] [--json]
 // The TypeScript sources are bundled on the fly with esbuild (no build step needed).
+import { benchMlp } from './lib/bench-mlp.mjs';
 import { args, loadPackages, opt, require } from './lib/bench.mjs';
 
 const backend = opt('backend', 'wasm');
@@ -32,36 +33,7 @@ const info = await b.runtime.initRuntime({ backend });
 const fused = info.backend === 'native' && !args.includes('--unfused');
 if (tf.backend().firstUse !== undefined) tf.backend().firstUse = false;
 
-const rng = new b.runtime.Rng(1);
-const dims = [784, 256, 256, 10];
-const init = () => {
-  const p = {};
-  for (let i = 0; i < 3; i++) {
-    p[`l${i}/w`] = rng.normal([dims[i], dims[i + 1]], 0, Math.sqrt(2 / dims[i]));
-    p[`l${i}/b`] = tf.zeros([dims[i + 1]]);
-  }
-  return p;
-};
-const params0 = init();
-const model = {
-  init: () => ({ params: b.tree.clone(params0), state: {} }),
-  apply: (p, s, x) => tf.tidy(() => {
-    let h = x;
-    for (let i = 0; i < 3; i++) {
-      if (fused) {
-        h = b.native.dense(h, p[`l${i}/w`], p[`l${i}/b`], i < 2 ? 'relu' : 'linear');
-        continue;
-      }
-      h = tf.add(tf.matMul(h, p[`l${i}/w`]), p[`l${i}/b`]);
-      if (i < 2) h = tf.relu(h);
-    }
-    return { logits: h, state: {} };
-  }),
-};
-const loss = fused ? (logits, y) => b.native.softmaxCrossEntropy(logits, y) : undefined;
-const batchOf = () => ({ x: rng.normal([128, 784]), y: tf.cast(tf.oneHot(rng.randint([128], 10), 10), 'float32') });
-const train = batchOf();
-const val = batchOf();
+const { model, loss, train, val } = benchMlp(b, tf, fused);
 
 const time = (optimizer, n, samReport) => {
   const step = b.train.makeTrainStep({ model, optimizer, ...(loss ? { loss } : {}), ...(samReport ? { samReport } : {}) });

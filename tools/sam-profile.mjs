@@ -7,6 +7,7 @@
 // subtracts: SAM − 2·SGD is what @lets/sam adds beyond its two gradient evaluations.
 //
 //   node tools/sam-profile.mjs [--backend native] [--steps 20] [--rounds 3] [--unfused]
+import { benchMlp } from './lib/bench-mlp.mjs';
 import { loadavg, availableParallelism } from 'node:os';
 import { args, loadPackages, median, opt, require } from './lib/bench.mjs';
 
@@ -41,32 +42,7 @@ for (const config of tf.getKernelsForBackend(info.backend)) {
   });
 }
 
-const rng = new b.runtime.Rng(1);
-const dims = [784, 256, 256, 10];
-const params0 = {};
-for (let i = 0; i < 3; i++) {
-  params0[`l${i}/w`] = rng.normal([dims[i], dims[i + 1]], 0, Math.sqrt(2 / dims[i]));
-  params0[`l${i}/b`] = tf.zeros([dims[i + 1]]);
-}
-const model = {
-  init: () => ({ params: b.tree.clone(params0), state: {} }),
-  apply: (p, s, x) => tf.tidy(() => {
-    let h = x;
-    for (let i = 0; i < 3; i++) {
-      if (fused) {
-        h = b.native.dense(h, p[`l${i}/w`], p[`l${i}/b`], i < 2 ? 'relu' : 'linear');
-        continue;
-      }
-      h = tf.add(tf.matMul(h, p[`l${i}/w`]), p[`l${i}/b`]);
-      if (i < 2) h = tf.relu(h);
-    }
-    return { logits: h, state: {} };
-  }),
-};
-const loss = fused ? (logits, y) => b.native.softmaxCrossEntropy(logits, y) : undefined;
-const batchOf = () => ({ x: rng.normal([128, 784]), y: tf.cast(tf.oneHot(rng.randint([128], 10), 10), 'float32') });
-const train = batchOf();
-const val = batchOf();
+const { model, loss, train, val } = benchMlp(b, tf, fused);
 
 const outer = () => b.optim.sgd(0.1, { momentum: 0.9 });
 const methods = [
