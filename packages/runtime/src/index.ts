@@ -15,6 +15,8 @@ export { hvp, valueGradHvp, assertTwiceDifferentiable } from './hvp';
 export type { TensorTree, ValueGradHvp } from './hvp';
 export { Rng } from './rng';
 export type { RngState } from './rng';
+export * as random from './keys';
+export type { Key } from './keys';
 export { stepScope, stepScopeSync, tensorsIn, countLeaks, expectNoLeak } from './memory';
 export type { StepScopeOptions, LeakReport } from './memory';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, writeFileAtomic, writeFileAtomicSync } from './checkpoint';

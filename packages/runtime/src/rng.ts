@@ -113,6 +113,13 @@ export class Rng {
     }
   }
 
+  /** One standard normal draw: the first of a Box–Muller pair (two uniforms; the second normal is dropped). */
+  nextNormal(): number {
+    const u1 = 1 - this.nextFloat(); // (0, 1]
+    const u2 = this.nextFloat();
+    return Math.fround(Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
+  }
+
   /** Standard normal draws into `out` (Box–Muller, pairs). */
   fillNormal(out: Float32Array, mean = 0, std = 1): Float32Array {
     for (let i = 0; i < out.length; i += 2) {
