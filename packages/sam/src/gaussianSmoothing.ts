@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { PerturbationStage } from './types';
 import { checkNumber } from './numerics';
-import { normals, seedState } from './prng';
+import { random, type Key } from '@lets/runtime';
 
-/** State of {@link gaussianSmoothing}: the PRNG state (a plain uint32), never reset. */
+/** State of {@link gaussianSmoothing}: the random key (a plain uint32, @lets/runtime's `random`), split for every tensor drawn, never reset. */
 export interface GaussianSmoothingState {
-  readonly rng: number;
+  readonly rng: Key;
 }
 
 /**
@@ -16,14 +16,14 @@ export interface GaussianSmoothingState {
  *   δ ~ N(0, σ²I),   d ← ∇L(w + δ)          (one extra gradient evaluation),
  *
  * so that, followed by `normalize()`, ε = ρ ∇L(w+δ)/‖∇L(w+δ)‖ and g_p = ∇L(w + ε). The noise
- * comes from a seeded PRNG whose state is a plain number in the perturbation state. When ρ = 0
+ * comes from a random key (@lets/runtime's `random`), a plain number in the perturbation state. When ρ = 0
  * the step takes no perturbation, so the stage passes d through and draws nothing.
  */
 export const gaussianSmoothing = (
   options: { readonly sigma?: number; readonly seed?: number } = {},
 ): PerturbationStage<GaussianSmoothingState> => {
   const sigma = checkNumber('gaussianSmoothing: sigma', options.sigma ?? 0.01, 0);
-  const seed = seedState(options.seed ?? 0);
+  const seed = random.key(options.seed ?? 0);
   return {
     name: 'gaussianSmoothing',
     init: () => ({ rng: seed }),
@@ -31,8 +31,9 @@ export const gaussianSmoothing = (
       if (ctx.rho === 0) return [T.clone(d), { rng: state.rng }];
       let rng = state.rng;
       const noisy = T.map((w) => {
-        const [z, next] = normals(rng, w.size);
+        const [sub, next] = random.split(rng) as [Key, Key];
         rng = next;
+        const z = random.normals(sub, w.size);
         return tf.tidy(() => tf.add(w, tf.mul(tf.tensor(z, w.shape, 'float32'), sigma)));
       })(ctx.params);
       const { loss, grads } = ctx.gradAt(noisy);

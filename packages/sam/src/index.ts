@@ -50,4 +50,3 @@ export {
   type EsamOptions,
   type SamOnOptions,
 } from './presets';
-export { seedState, nextUniform, uniforms, normals } from './prng';

@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { PerturbationStage } from './types';
 import { checkNumber } from './numerics';
-import { seedState, uniforms } from './prng';
+import { random, type Key } from '@lets/runtime';
 
-/** State of {@link randomMask}: the PRNG state (a plain uint32), advanced every step, never reset. */
+/** State of {@link randomMask}: the random key (a plain uint32, @lets/runtime's `random`), split for every tensor drawn, never reset. */
 export interface RandomMaskState {
-  readonly rng: number;
+  readonly rng: Key;
 }
 
 /** Options of {@link randomMask}. */
@@ -15,7 +15,7 @@ export interface RandomMaskOptions {
   readonly beta?: number;
   /** Mask granularity: one draw per 'element' (default) or per 'tensor'. */
   readonly per?: 'element' | 'tensor';
-  /** PRNG seed (default 0). */
+  /** Seed of the masks' random key (default 0; a safe integer). */
   readonly seed?: number;
 }
 
@@ -26,22 +26,23 @@ export interface RandomMaskOptions {
  *   d ← (m ⊙ d)/β,   m ~ Bernoulli(β) per element or per tensor,
  *
  * after `normalize()`, so ε = (ρ/β) m⊙g/‖g‖ (the 1/β keeps E[ε] = SAM's ε). β = 1 keeps every
- * entry and multiplies by 1: SAM exactly. The masks come from a seeded PRNG whose state is a
+ * entry and multiplies by 1: SAM exactly. The masks come from a random key (@lets/runtime's `random`) kept as a
  * plain number in the perturbation state.
  */
 export const randomMask = (options: RandomMaskOptions = {}): PerturbationStage<RandomMaskState> => {
   const beta = checkNumber('randomMask: beta', options.beta ?? 0.5, Number.MIN_VALUE, 1);
   const per = options.per ?? 'element';
   if (per !== 'element' && per !== 'tensor') throw new Error(`randomMask: per must be 'element' or 'tensor', got ${String(per)}`);
-  const seed = seedState(options.seed ?? 0);
+  const seed = random.key(options.seed ?? 0);
   return {
     name: 'randomMask',
     init: () => ({ rng: seed }),
     apply: (d, state) => {
       let rng = state.rng;
       const out = T.map((x) => {
-        const [u, next] = uniforms(rng, per === 'element' ? x.size : 1);
+        const [sub, next] = random.split(rng) as [Key, Key];
         rng = next;
+        const u = random.uniforms(sub, per === 'element' ? x.size : 1);
         const keep = new Float32Array(u.length);
         for (let i = 0; i < u.length; i++) keep[i] = (u[i] as number) < beta ? 1 : 0;
         return tf.tidy(() => tf.mul(tf.mul(x, tf.tensor(keep, per === 'element' ? x.shape : [])), 1 / beta));

@@ -9,7 +9,7 @@ import { randomMask } from './randomMask';
 import { selectSubset, isNormalizationParam } from './selectSubset';
 import { perturbation } from './pipeline';
 import { emaDirection } from './emaDirection';
-import { nextUniform, normals, seedState, uniforms } from './prng';
+import { random } from '@lets/runtime';
 import type { PerturbationStage, StepContext } from './types';
 
 beforeAll(setup);
@@ -102,19 +102,19 @@ describe('randomMask and the PRNG', () => {
     const beta = 0.3;
     const n = 20000;
     const d = { big: tf.ones([n]) };
-    const [out, state] = randomMask({ beta, seed: 11 }).apply(d, { rng: seedState(11) }, ctxFor(d, d));
+    const [out, state] = randomMask({ beta, seed: 11 }).apply(d, { rng: random.key(11) }, ctxFor(d, d));
     const v = Array.from(out.big!.dataSync());
     const kept = v.filter((x) => x !== 0);
     kept.forEach((x) => expect(x).toBeCloseTo(1 / beta, 5));
     expect(v.every((x) => x === 0 || Math.abs(x - 1 / beta) < 1e-5)).toBe(true);
     const sd = Math.sqrt(n * beta * (1 - beta));
     expect(Math.abs(kept.length - n * beta)).toBeLessThan(4 * sd);
-    expect(state.rng).not.toBe(seedState(11));
+    expect(state.rng).not.toBe(random.key(11));
     [d, out].forEach(T.dispose);
   });
   it('per tensor: each leaf kept or dropped whole', () => {
     const d = T.fromEntries(Array.from({ length: 40 }, (_, i) => [`l${i}`, tf.ones([5])] as const));
-    const [out] = randomMask({ beta: 0.5, per: 'tensor', seed: 2 }).apply(d, { rng: seedState(2) }, ctxFor(d, d));
+    const [out] = randomMask({ beta: 0.5, per: 'tensor', seed: 2 }).apply(d, { rng: random.key(2) }, ctxFor(d, d));
     const host = toHost(out);
     const kinds = Object.values(host).map((v) => (v.every((x) => x === 0) ? 0 : v.every((x) => x === 2) ? 1 : -1));
     expect(kinds).not.toContain(-1);
@@ -123,23 +123,25 @@ describe('randomMask and the PRNG', () => {
     [d, out].forEach(T.dispose);
   });
   it('the same seed and state give the same draws; the state advances and is a plain number', () => {
-    const [a, s1] = uniforms(seedState(5), 4);
-    const [b, s2] = uniforms(seedState(5), 4);
-    expect(Array.from(a)).toEqual(Array.from(b));
+    // The stages thread their key as [sub, next] = random.split(state) (@lets/runtime).
+    const [a0, s1] = random.split(random.key(5));
+    const [b0, s2] = random.split(random.key(5));
+    const a = random.uniforms(a0!, 4);
+    expect(Array.from(a)).toEqual(Array.from(random.uniforms(b0!, 4)));
     expect(s1).toBe(s2);
-    const [c] = uniforms(s1, 4);
-    expect(Array.from(c)).not.toEqual(Array.from(a));
+    const [c0] = random.split(s1!);
+    expect(Array.from(random.uniforms(c0!, 4))).not.toEqual(Array.from(a));
     expect(typeof s1).toBe('number');
-    const [u] = nextUniform(0);
+    const [u] = random.uniforms(random.key(0), 1);
     expect(u).toBeGreaterThanOrEqual(0);
     expect(u).toBeLessThan(1);
     // standard normals: mean ≈ 0 and variance ≈ 1 over 20 000 draws (4σ bounds)
-    const [z] = normals(seedState(9), 20000);
+    const z = random.normals(random.key(9), 20000);
     const mean = z.reduce((s, x) => s + x, 0) / z.length;
     const variance = z.reduce((s, x) => s + (x - mean) ** 2, 0) / z.length;
     expect(Math.abs(mean)).toBeLessThan(4 / Math.sqrt(20000));
     expect(Math.abs(variance - 1)).toBeLessThan(4 * Math.sqrt(2 / 20000));
-    expect(() => seedState(1.5)).toThrow(/seed: expected an integer/);
+    expect(() => randomMask({ seed: 1.5 })).toThrow(/seed must be a safe integer, got 1.5/);
   });
 });
 

@@ -13,7 +13,7 @@ import {
 } from './test-util';
 import { asam, esam, fisherSam, friendlySam, gam, gsam, lookSam, msam, randomSam, sam, samOn, stableSam, vasso } from './presets';
 import type { SamTransformation } from './types';
-import { normals, seedState, uniforms } from './prng';
+import { random } from '@lets/runtime';
 
 const LR = 0.1;
 beforeAll(setup);
@@ -158,11 +158,12 @@ describe('ESAM', () => {
     const rho = 0.05;
     const beta = 0.5;
     const g = hgrad(W0);
-    let rng = seedState(7);
+    let rng = random.key(7);
     const m: HostTree = {};
     for (const k of Object.keys(W0)) {
-      const [u, next] = uniforms(rng, W0[k]!.length);
-      rng = next;
+      const [sub, next] = random.split(rng);
+      rng = next!;
+      const u = random.uniforms(sub!, W0[k]!.length);
       m[k] = Array.from(u).map((x) => (x < beta ? 1 : 0));
     }
     const eps = hscale(hzip(m, hunit(g), (a, b) => a * b), rho / beta);
@@ -323,14 +324,15 @@ describe('stateful variants over several steps', () => {
   it('Random SAM: ε = ρ ∇L(w+δ)/‖∇L(w+δ)‖ with δ ~ N(0, σ²) from the seeded PRNG', () => {
     const rho = 0.05;
     const sigma = 0.1;
-    let rng = seedState(3);
+    let rng = random.key(3);
     let w = W0;
     const got = trajectory(randomSam(sgd(LR), { rho, sigma, seed: 3 }), 2);
     for (const step of got) {
       const delta: HostTree = {};
       for (const k of Object.keys(w)) {
-        const [z, next] = normals(rng, w[k]!.length);
-        rng = next;
+        const [sub, next] = random.split(rng);
+        rng = next!;
+        const z = random.normals(sub!, w[k]!.length);
         delta[k] = Array.from(z).map((v) => v * sigma);
       }
       const eps = hscale(hunit(hgrad(hadd(w, delta))), rho);
