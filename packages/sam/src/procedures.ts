@@ -26,13 +26,9 @@ export const twoPass = (combiner: Combiner = perturbedGradient()): Procedure<Rec
       T.dispose(w);
     }
     const { loss, grads: gp } = r;
-    return {
-      direction: combiner.combine(ctx.grads, gp),
-      perturbedGrads: gp,
-      perturbedLoss: loss,
-      state: EMPTY,
-      combine: (p: Params) => combiner.combine(ctx.grads, p),
-    };
+    // The combiner is user code: a tidy scope releases whatever it allocates and does not return.
+    const combine = (p: Params): Params => tf.tidy(() => combiner.combine(ctx.grads, p));
+    return { direction: combine(gp), perturbedGrads: gp, perturbedLoss: loss, state: EMPTY, combine };
   },
 });
 
@@ -270,13 +266,8 @@ export const sharpnessSensitiveData = (
       indices.dispose();
       T.dispose(w);
       if (r.state !== undefined) T.dispose(r.state);
-      return {
-        direction: combiner.combine(ctx.grads, r.grads),
-        perturbedGrads: r.grads,
-        perturbedLoss: r.loss,
-        state: EMPTY,
-        combine: (p: Params) => combiner.combine(ctx.grads, p),
-      };
+      const combine = (p: Params): Params => tf.tidy(() => combiner.combine(ctx.grads, p));
+      return { direction: combine(r.grads), perturbedGrads: r.grads, perturbedLoss: r.loss, state: EMPTY, combine };
     },
   };
 };

@@ -47,6 +47,13 @@ const rhoAt = (rho: ScalarOrSchedule, count: number, name: string): number => {
   return v;
 };
 
+/**
+ * `f()` in a tf.tidy scope: tensors it allocates and does not return (in its result, at any
+ * depth of arrays and objects) are released. Tensors it returns that it did not make (inputs
+ * passed through) are left alone, so the usual ownership rules are unchanged.
+ */
+const tidyCall = <R>(f: () => R): R => tf.tidy(f as unknown as () => tf.TensorContainer) as unknown as R;
+
 /** The ρ the next update of a SAM state will use. */
 export const currentRho = (state: SamState<unknown>): number => state.rho;
 
@@ -141,7 +148,8 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
     let n: Params;
     let pipelineState: unknown;
     try {
-      [n, pipelineState] = pipeline.apply(grads, pstate.pipeline, ctx);
+      // User stages run in a tidy scope: what they allocate and do not return is released.
+      [n, pipelineState] = tidyCall(() => pipeline.apply(grads, pstate.pipeline, ctx));
     } catch (e) {
       gradNormMemo?.dispose();
       throw e;
@@ -161,7 +169,8 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
     } else {
       let r: ReturnType<typeof procedure.run>;
       try {
-        r = procedure.run(n, pstate.procedure, ctx);
+        // So do procedures and the callbacks they call (combiners, extra.gradFn and the other extras).
+        r = tidyCall(() => procedure.run(n, pstate.procedure, ctx));
       } catch (e) {
         // a missing extra input or a failing gradFn: release what this step made so far
         const old = new Set(T.tensorsOf(pstate.pipeline));
@@ -215,7 +224,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
       report,
     };
 
-    const updateTangent = (v: Params): Params => {
+    const updateTangent = (v: Params): Params => tidyCall(() => {
       T.assertSameStructure(v, params, `${name}: updateTangent's v and params`);
       const [vn, gn] = [T.norm(v), T.norm(perturbedGrads)];
       const vNorm = vn.dataSync()[0] as number;
@@ -239,7 +248,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
       T.dispose(plus);
       T.dispose(minus);
       return out;
-    };
+    });
 
     return { updates, state: next, rho, direction: reported, perturbedGrads, updateTangent, perturbed: rho > 0 && evals > 1 };
   };
