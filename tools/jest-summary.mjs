@@ -4,7 +4,9 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = process.argv[2] ?? 'tmp/jest';
+// every package with Jest tests, and the repository's tools (tools/jest.config.js: check-deps, the consumer test)
 const packages = readdirSync('packages').filter((p) => existsSync(join('packages', p, 'jest.config.js')));
+if (existsSync(join('tools', 'jest.config.js'))) packages.push('tools');
 let passed = 0, failed = 0, skipped = 0, broken = 0;
 for (const p of packages) {
   const file = join(dir, `${p}.json`);
