@@ -19,7 +19,7 @@ const sources = ['addon.cc', 'kernels.cc', 'elementwise.cc', 'fused.cc', 'gemm.c
 const strict = process.env.LETS_NATIVE_STRICT === '1';
 
 function notice(reason) {
-  console.log(`@lets/native: addon not built (${reason}); the 'native' backend is unavailable and wasm is used instead.`);
+  console.log(`@lets/native: addon not built (${reason}); the 'native' backend is unavailable (the runtime uses wasm) until \`npx lets-native build\` succeeds.`);
   process.exit(strict ? 1 : 0);
 }
 

@@ -111,7 +111,7 @@ export function loadAddon(): AddonLoad {
   if (!fs.existsSync(file)) {
     cached = {
       ok: false,
-      reason: `addon not built (${file} missing; install g++, then run \`node packages/native/scripts/build.mjs\`)`,
+      reason: `addon not built (${file} missing; install g++, then run \`npx lets-native build\`)`,
     };
     return cached;
   }

@@ -10,7 +10,7 @@ test('a missing addon gives false and a reason naming the file and the build com
   const info = nativeInfo();
   expect(info.available).toBe(false);
   expect(info.reason).toMatch(/\/nonexistent\/lets_native\.node missing/);
-  expect(info.reason).toMatch(/scripts\/build\.mjs/);
+  expect(info.reason).toMatch(/install g\+\+, then run `npx lets-native build`/);
   expect(tf.findBackendFactory('native')).toBeNull();
   expect(() => setNativeThreads(2)).toThrow(/addon not built/);
 });

@@ -60,10 +60,11 @@ const INSTALL: Record<BackendName, string> = {
     'Install the optional packages `webgpu@0.6.2` and `@tensorflow/tfjs-backend-webgpu@4.22.0` and a GPU driver with Vulkan; ' +
     'without a GPU, set LETS_WEBGPU_SOFTWARE=1 with Mesa EGL installed (Debian: libegl-mesa0 libgl1-mesa-dri)',
   native:
-    'Install a C++ compiler (Debian: apt-get install g++; OpenBLAS, libopenblas0-openmp, is optional and used where faster), ' +
-    'then build the addon: node packages/native/scripts/build.mjs (npm install runs it)',
-  wasm: 'Reinstall @tensorflow/tfjs-backend-wasm@4.22.0 (a dependency of @lets/runtime)',
-  cpu: 'Reinstall @tensorflow/tfjs-backend-cpu@4.22.0 (a dependency of @lets/runtime)',
+    'Install it with `npm install @lets/native` and a C++ compiler (Debian: apt-get install g++; OpenBLAS, ' +
+    'libopenblas0-openmp, is optional and used where faster), then build the addon with `npx lets-native build` ' +
+    "(@lets/native's install script tries this too, where npm runs it)",
+  wasm: 'Install it with `npm install @tensorflow/tfjs-backend-wasm@^4.22.0` (a peer dependency of @lets/runtime)',
+  cpu: 'Install it with `npm install @tensorflow/tfjs-backend-cpu@^4.22.0` (a peer dependency of @lets/runtime)',
 };
 
 function firstLine(e: unknown): string {
@@ -88,14 +89,25 @@ let nativeDescription: string | undefined;
 // Module names in variables so that bundlers and TypeScript leave optional packages alone.
 const TFJS_NODE_GPU = '@tensorflow/tfjs-node-gpu';
 const TFJS_NODE = '@tensorflow/tfjs-node';
+/** The reason 'native' gives where @lets/native (an optional peer) is not installed: 'auto' then says nothing. */
+const NATIVE_NOT_INSTALLED = '@lets/native is not installed';
 
 async function load(name: BackendName, options: RuntimeOptions, explicit: boolean): Promise<void> {
   switch (name) {
+    // cpu and wasm are peer dependencies: a project may lack them
     case 'cpu':
-      await import('@tensorflow/tfjs-backend-cpu');
+      try {
+        await import('@tensorflow/tfjs-backend-cpu');
+      } catch (e) {
+        throw new BackendUnavailableError('cpu', `@tensorflow/tfjs-backend-cpu does not load (${firstLine(e)})`, INSTALL.cpu);
+      }
       return;
     case 'wasm':
-      await import('@tensorflow/tfjs-backend-wasm');
+      try {
+        await import('@tensorflow/tfjs-backend-wasm');
+      } catch (e) {
+        throw new BackendUnavailableError('wasm', `@tensorflow/tfjs-backend-wasm does not load (${firstLine(e)})`, INSTALL.wasm);
+      }
       return;
     case 'native': {
       if (tf.findBackendFactory('native') !== null) return;
@@ -110,7 +122,8 @@ async function load(name: BackendName, options: RuntimeOptions, explicit: boolea
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         native = require('@lets/native') as typeof import('@lets/native');
       } catch (e) {
-        throw new BackendUnavailableError('native', `@lets/native does not load (${firstLine(e)})`, INSTALL.native);
+        const missing = (e as { code?: string }).code === 'MODULE_NOT_FOUND' && /'@lets\/native'/.test(firstLine(e));
+        throw new BackendUnavailableError('native', missing ? NATIVE_NOT_INSTALLED : `@lets/native does not load (${firstLine(e)})`, INSTALL.native);
       }
       if (!native.registerNativeBackend()) {
         throw new BackendUnavailableError('native', native.nativeInfo().reason ?? 'the addon is not built', INSTALL.native);
@@ -195,9 +208,12 @@ export async function initRuntime(options: RuntimeOptions = {}): Promise<Runtime
       } catch (e) {
         failures.push(firstLine(e));
         // the one fallback a user should hear about: the fast CPU path is missing
+        // (installed but not built); a user who did not install @lets/native chose wasm
         if (candidate === 'native') {
           const reason = e instanceof BackendUnavailableError ? e.reason : firstLine(e);
-          console.warn(`lets: native backend unavailable (${reason}); falling back to wasm`);
+          if (reason !== NATIVE_NOT_INSTALLED) {
+            console.warn(`lets: native backend unavailable (${reason}); falling back to wasm. Build it with \`npx lets-native build\``);
+          }
         }
       }
     }

@@ -35,7 +35,8 @@ export function registerGradients(): void {
   if (file === undefined) {
     throw new Error(
       `@lets/runtime: tfjs gradient bundle not found (looked in ${candidates.join(', ')}); ` +
-        'run `npm install` at the repository root to generate it (tools/prepare.mjs).',
+        'the published @lets/runtime ships it, so reinstall the package (`npm install @lets/runtime`); in the lets ' +
+        'repository, `npm install` at its root generates it (tools/prepare.mjs).',
     );
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
