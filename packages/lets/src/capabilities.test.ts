@@ -14,8 +14,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
-import { applyUpdates, sgd } from '@lets/optim';
-import { sharpnessAware, perturbation, normalize, withRho, type Procedure, type SamTransformation } from '@lets/sam';
+import { applyUpdates, chain, sgd } from '@lets/optim';
+import { sharpnessAware, normalize, withRho, type Procedure, type SamTransformation } from '@lets/sam';
 import type { HvpEstimator } from '@lets/bilevel';
 import { lets, type LetsOptions, type LetsState } from './lets';
 import { type Batch, disposeBatch, lossOf, makeBatch, mlpInit, num, setupCpu, stepInputs } from './test-util';
@@ -43,7 +43,7 @@ const twoPoint = (declared: 'wholeStep' | 'linearized'): Procedure<Record<string
 });
 
 const twoPointSam = (declared: 'wholeStep' | 'linearized', rho: number): SamTransformation<any> =>
-  sharpnessAware(sgd(0.5, { momentum: 0.9 }), { name: 'twoPointSam', rho, perturbation: perturbation(normalize()), procedure: twoPoint(declared) });
+  sharpnessAware(sgd(0.5, { momentum: 0.9 }), { name: 'twoPointSam', rho, ascent: chain(normalize()), procedure: twoPoint(declared) });
 
 const halfIdentity: HvpEstimator = {
   name: 'halfIdentity',

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
-import type { PerturbationStage } from './types';
+import type { GradientTransformation } from '@lets/optim';
 import { checkNumber } from './numerics';
 
 /** State of {@link emaDirection}: the running direction d_{t−1} (zeros before the first step). */
@@ -17,12 +17,11 @@ export interface EmaDirectionState {
  *
  * The EMA persists across steps (never reset). θ = 1 gives d_t = g_t exactly: SAM.
  */
-export const emaDirection = (options: { readonly theta?: number } = {}): PerturbationStage<EmaDirectionState> => {
+export const emaDirection = (options: { readonly theta?: number } = {}): GradientTransformation<EmaDirectionState> => {
   const theta = checkNumber('emaDirection: theta', options.theta ?? 0.9, 0, 1);
   return {
-    name: 'emaDirection',
     init: (params) => ({ ema: T.zerosLike(params) }),
-    apply: (d, state) => {
+    update: (d, state) => {
       const ema = tf.tidy(() => T.zipWith((m, g) => tf.add(tf.mul(m, 1 - theta), tf.mul(g, theta)))(state.ema, d));
       return [T.clone(ema), { ema }];
     },

@@ -1,13 +1,12 @@
 /**
  * @lets/sam — sharpness-aware minimization: every well-known SAM variant as composable
- * transforms (a perturbation pipeline, a combiner or procedure, and the SAM wrapper around any
- * outer optimizer from @lets/optim).
+ * transforms (an ascent chain of ordinary gradient transformations, a combiner or procedure,
+ * and the SAM wrapper around any outer optimizer from @lets/optim).
  * @packageDocumentation
  */
 export * from './types';
 export { NORM_EPS } from './numerics';
 export { sharpnessAware, currentRho, withRho, type SharpnessAwareOptions, type SamPerturbationState } from './sharpnessAware';
-export { perturbation } from './pipeline';
 export { normalize, type NormalizeOptions } from './normalize';
 export { scaleByParam, isWeight, type ParamFilter, type ScaleByParamOptions } from './scaleByParam';
 export { fisherPrecondition, type FisherOptions } from './fisherPrecondition';
@@ -18,15 +17,11 @@ export { selectSubset, isNormalizationParam } from './selectSubset';
 export { gaussianSmoothing, type GaussianSmoothingState } from './gaussianSmoothing';
 export { lossEquated, type LossEquatedOptions } from './lossEquated';
 export { perturbedGradient, surrogateGap, normMatch } from './combiners';
-export {
-  twoPass,
-  lookAhead,
-  microBatches,
-  gradientNormAware,
-  sharpnessSensitiveData,
-  type LookAheadState,
-  type GamOptions,
-} from './procedures';
+export { twoPass } from './twoPass';
+export { lookAhead, type LookAheadState } from './lookAhead';
+export { microBatches } from './microBatches';
+export { gradientNormAware, type GamOptions } from './gradientNormAware';
+export { sharpnessSensitiveData } from './sharpnessSensitiveData';
 export {
   sam,
   asam,

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { LeafPredicate, Params } from '@lets/tree';
-import type { PerturbationStage } from './types';
+import type { GradientTransformation } from '@lets/optim';
+import type { AscentExtra } from './types';
 import { NORM_EPS, keeps } from './numerics';
 
 /** Options of {@link normalize}. */
@@ -22,22 +23,23 @@ export interface NormalizeOptions {
  * `filter` restricts the perturbation (and the norm) to a subset of the leaves (SAM-ON);
  * `ord: Infinity` divides by max|d| instead. A zero direction stays zero (never NaN).
  */
-export const normalize = (options: NormalizeOptions = {}): PerturbationStage<Record<string, never>> => {
+export const normalize = (options: NormalizeOptions = {}): GradientTransformation<Record<string, never>> => {
   const { ord = 2, scope = 'global', filter } = options;
   if (ord !== 2 && ord !== Infinity) throw new Error(`normalize: ord must be 2 or Infinity, got ${String(ord)}`);
   if (scope !== 'global' && scope !== 'perTensor') {
     throw new Error(`normalize: scope must be 'global' or 'perTensor', got ${String(scope)}`);
   }
   return {
-    name: 'normalize',
     init: () => ({}),
-    apply: (d, state, ctx) => {
+    update: (d, state, _params, extra) => {
       // SAM's ascent, normalize() first: the norm of the clean gradient itself, which the
       // wrapper computes once a step and reports (the same value: every leaf, in order).
-      const shared = scope === 'global' && ord === 2 && filter === undefined && ctx?.gradNorm !== undefined && d === ctx.grads;
+      const ascent = extra as Partial<AscentExtra> | undefined;
+      const gradNorm = ascent?.gradNorm;
+      const shared = scope === 'global' && ord === 2 && filter === undefined && gradNorm !== undefined && d === ascent?.cleanGrads;
       const out = tf.tidy(() => {
         const [sel] = T.partition((k, x) => keeps(filter, k, x))(d);
-        const denom = scope === 'global' ? tf.add(shared ? ctx!.gradNorm!() : T.norm(sel, ord), NORM_EPS) : undefined;
+        const denom = scope === 'global' ? tf.add(shared ? gradNorm!() : T.norm(sel, ord), NORM_EPS) : undefined;
         return T.map((x, k) => {
           if (!keeps(filter, k, x)) return tf.zerosLike(x);
           const n = denom ?? tf.add(T.norm({ [k]: x }, ord), NORM_EPS);

@@ -34,3 +34,23 @@ export const checkInteger = (what: string, x: number, lo: number): number => {
   if (!Number.isInteger(x) || x < lo) throw new Error(`${what}: expected an integer ≥ ${lo}, got ${String(x)}`);
   return x;
 };
+
+/** w + ρ n, new tensors. */
+export const perturbed = (params: Params, rho: number, n: Params): Params => T.addScaled(params, rho, n);
+
+/**
+ * `f(x)`, then `x` disposed whether or not `f` threw: how a procedure evaluates at a point it
+ * made (w + ρn), so a failing evaluation leaves nothing behind.
+ */
+export const evaluatedAt = <R>(x: Params, f: (x: Params) => R): R => {
+  try {
+    return f(x);
+  } finally {
+    T.dispose(x);
+  }
+};
+
+/** Disposes every tree given (undefined entries skipped): cleanup on a procedure's error path. */
+export const disposeAll = (...trees: readonly (Params | undefined)[]): void => {
+  for (const t of trees) if (t !== undefined) T.dispose(t);
+};

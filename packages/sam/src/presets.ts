@@ -1,8 +1,7 @@
 import type { LeafPredicate } from '@lets/tree';
-import type { GradientTransformation, Schedule, ScalarOrSchedule } from '@lets/optim';
+import { chain, type GradientTransformation, type Schedule, type ScalarOrSchedule } from '@lets/optim';
 import type { SamTransformation } from './types';
 import { sharpnessAware } from './sharpnessAware';
-import { perturbation } from './pipeline';
 import { normalize } from './normalize';
 import { scaleByParam, type ParamFilter } from './scaleByParam';
 import { fisherPrecondition } from './fisherPrecondition';
@@ -12,7 +11,11 @@ import { randomMask } from './randomMask';
 import { selectSubset, isNormalizationParam } from './selectSubset';
 import { gaussianSmoothing } from './gaussianSmoothing';
 import { normMatch, surrogateGap } from './combiners';
-import { gradientNormAware, lookAhead, microBatches, sharpnessSensitiveData, twoPass } from './procedures';
+import { twoPass } from './twoPass';
+import { lookAhead } from './lookAhead';
+import { microBatches } from './microBatches';
+import { gradientNormAware } from './gradientNormAware';
+import { sharpnessSensitiveData } from './sharpnessSensitiveData';
 import { checkInteger, checkNumber } from './numerics';
 import { lossEquated } from './lossEquated';
 
@@ -26,7 +29,7 @@ export interface RhoOption {
  * Generalization", ICLR): ε = ρ g/‖g‖, d = ∇L(w + ε). Default ρ = 0.05 (google-research/sam).
  */
 export const sam = <S>(outer: GradientTransformation<S>, options: RhoOption = {}): SamTransformation<S> =>
-  sharpnessAware(outer, { name: 'sam', rho: options.rho ?? 0.05, perturbation: perturbation(normalize()) });
+  sharpnessAware(outer, { name: 'sam', rho: options.rho ?? 0.05, ascent: chain(normalize()) });
 
 /** Options of {@link asam}. */
 export interface AsamOptions extends RhoOption {
@@ -53,7 +56,7 @@ export const asam = <S>(outer: GradientTransformation<S>, options: AsamOptions =
     eta: options.eta ?? (form === 'official' ? 0.01 : 0),
     filter: options.filter ?? (form === 'official' ? 'weights' : 'all'),
   });
-  return sharpnessAware(outer, { name: 'asam', rho: options.rho ?? 0.5, perturbation: perturbation(t, normalize(), t) });
+  return sharpnessAware(outer, { name: 'asam', rho: options.rho ?? 0.5, ascent: chain(t, normalize(), t) });
 };
 
 /**
@@ -67,7 +70,7 @@ export const fisherSam = <S>(
   sharpnessAware(outer, {
     name: 'fisherSam',
     rho: options.rho ?? 0.1,
-    perturbation: perturbation(fisherPrecondition({ eta: options.eta ?? 1 })),
+    ascent: chain(fisherPrecondition({ eta: options.eta ?? 1 })),
   });
 
 /** Options of {@link gsam}. */
@@ -107,7 +110,7 @@ export const gsam = <S>(outer: GradientTransformation<S>, options: GsamOptions =
   return sharpnessAware(outer, {
     name: 'gsam',
     rho,
-    perturbation: perturbation(normalize()),
+    ascent: chain(normalize()),
     procedure: twoPass(surrogateGap({ alpha: options.alpha ?? 0.4 })),
   });
 };
@@ -134,7 +137,7 @@ export const esam = <S>(outer: GradientTransformation<S>, options: EsamOptions =
   sharpnessAware(outer, {
     name: 'esam',
     rho: options.rho ?? 0.05,
-    perturbation: perturbation(
+    ascent: chain(
       normalize(),
       randomMask({ beta: options.beta ?? 0.5, ...(options.per ? { per: options.per } : {}), seed: options.seed ?? 0 }),
     ),
@@ -160,7 +163,7 @@ export const samOn = <S>(outer: GradientTransformation<S>, options: SamOnOptions
     options.eta === undefined
       ? [selectSubset(filter), normalize()]
       : [selectSubset(filter), scaleByParam({ eta: options.eta, filter: 'all' }), normalize(), scaleByParam({ eta: options.eta, filter: 'all' })];
-  return sharpnessAware(outer, { name: 'samOn', rho: options.rho ?? 0.05, perturbation: perturbation(...stages) });
+  return sharpnessAware(outer, { name: 'samOn', rho: options.rho ?? 0.05, ascent: chain(...stages) });
 };
 
 /**
@@ -171,7 +174,7 @@ export const vasso = <S>(outer: GradientTransformation<S>, options: RhoOption & 
   sharpnessAware(outer, {
     name: 'vasso',
     rho: options.rho ?? 0.2,
-    perturbation: perturbation(emaDirection({ theta: options.theta ?? 0.9 }), normalize()),
+    ascent: chain(emaDirection({ theta: options.theta ?? 0.9 }), normalize()),
   });
 
 /**
@@ -185,7 +188,7 @@ export const friendlySam = <S>(
   sharpnessAware(outer, {
     name: 'friendlySam',
     rho: options.rho ?? 0.05,
-    perturbation: perturbation(subtractEma({ sigma: options.sigma ?? 1, lambda: options.lambda ?? 0.95 }), normalize()),
+    ascent: chain(subtractEma({ sigma: options.sigma ?? 1, lambda: options.lambda ?? 0.95 }), normalize()),
   });
 
 /**
@@ -199,7 +202,7 @@ export const lookSam = <S>(
   sharpnessAware(outer, {
     name: 'lookSam',
     rho: options.rho ?? 0.05,
-    perturbation: perturbation(normalize()),
+    ascent: chain(normalize()),
     procedure: lookAhead({ k: options.k ?? 5, alpha: options.alpha ?? 0.7 }),
   });
 
@@ -215,7 +218,7 @@ export const msam = <S>(
   sharpnessAware(outer, {
     name: 'msam',
     rho: options.rho ?? 0.05,
-    perturbation: perturbation(normalize()),
+    ascent: chain(normalize()),
     procedure: microBatches({ microBatches: options.microBatches ?? 1 }),
   });
 
@@ -232,7 +235,7 @@ export const gam = <S>(
   return sharpnessAware(outer, {
     name: 'gam',
     rho: rho ?? 0.03,
-    perturbation: perturbation(normalize()),
+    ascent: chain(normalize()),
     procedure: gradientNormAware(rest),
   });
 };
@@ -250,7 +253,7 @@ export const randomSam = <S>(
     name: 'randomSam',
     rho: options.rho ?? 0.05,
     capabilities: { gradEvals: 3 },
-    perturbation: perturbation(gaussianSmoothing({ sigma: options.sigma ?? 0.01, seed: options.seed ?? 0 }), normalize()),
+    ascent: chain(gaussianSmoothing({ sigma: options.sigma ?? 0.01, seed: options.seed ?? 0 }), normalize()),
   });
 
 /**
@@ -261,7 +264,7 @@ export const stableSam = <S>(outer: GradientTransformation<S>, options: RhoOptio
   sharpnessAware(outer, {
     name: 'stableSam',
     rho: options.rho ?? 0.05,
-    perturbation: perturbation(normalize()),
+    ascent: chain(normalize()),
     procedure: twoPass(normMatch()),
   });
 
@@ -321,6 +324,6 @@ export const leSam = <S>(outer: GradientTransformation<S>, options: LeSamOptions
   return sharpnessAware(outer, {
     name: 'leSam',
     rho,
-    perturbation: perturbation(lossEquated({ ...(options.rhoMax !== undefined ? { rhoMax: options.rhoMax } : {}), ...(options.varrho !== undefined ? { varrho: options.varrho } : {}) })),
+    ascent: chain(lossEquated({ ...(options.rhoMax !== undefined ? { rhoMax: options.rhoMax } : {}), ...(options.varrho !== undefined ? { varrho: options.varrho } : {}) })),
   });
 };

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
-import type { PerturbationStage } from './types';
+import type { GradientTransformation } from '@lets/optim';
 import { checkNumber } from './numerics';
 import { random, type Key } from '@lets/runtime';
 
@@ -29,15 +29,14 @@ export interface RandomMaskOptions {
  * entry and multiplies by 1: SAM exactly. The masks come from a random key (@lets/runtime's `random`) kept as a
  * plain number in the perturbation state.
  */
-export const randomMask = (options: RandomMaskOptions = {}): PerturbationStage<RandomMaskState> => {
+export const randomMask = (options: RandomMaskOptions = {}): GradientTransformation<RandomMaskState> => {
   const beta = checkNumber('randomMask: beta', options.beta ?? 0.5, Number.MIN_VALUE, 1);
   const per = options.per ?? 'element';
   if (per !== 'element' && per !== 'tensor') throw new Error(`randomMask: per must be 'element' or 'tensor', got ${String(per)}`);
   const seed = random.key(options.seed ?? 0);
   return {
-    name: 'randomMask',
     init: () => ({ rng: seed }),
-    apply: (d, state) => {
+    update: (d, state) => {
       let rng = state.rng;
       const out = T.map((x) => {
         const [sub, next] = random.split(rng) as [Key, Key];

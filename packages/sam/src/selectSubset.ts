@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { LeafPredicate } from '@lets/tree';
-import type { PerturbationStage } from './types';
+import type { GradientTransformation } from '@lets/optim';
 
 /**
  * Normalization-layer parameters, by path: a segment containing 'norm', or named bn, ln or gn
@@ -23,8 +23,7 @@ export const isNormalizationParam: LeafPredicate = (path) => {
  * Put it before `normalize()` so the norm runs over the subset only (SAM-ON: Mueller et al.
  * 2023, "Normalization Layers Are All That Sharpness-Aware Minimization Needs", NeurIPS).
  */
-export const selectSubset = (filter: LeafPredicate = isNormalizationParam): PerturbationStage<Record<string, never>> => ({
-  name: 'selectSubset',
+export const selectSubset = (filter: LeafPredicate = isNormalizationParam): GradientTransformation<Record<string, never>> => ({
   init: () => ({}),
-  apply: (d, state) => [T.map((x, k) => (filter(k, x) ? tf.clone(x) : tf.zerosLike(x)))(d), state],
+  update: (d, state) => [T.map((x, k) => (filter(k, x) ? tf.clone(x) : tf.zerosLike(x)))(d), state],
 });

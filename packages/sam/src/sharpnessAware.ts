@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
-import type { Extra, GradientTransformation, ScalarOrSchedule, TransformMetrics } from '@lets/optim';
+import { chain, type Extra, type GradFn, type GradientTransformation, type ScalarOrSchedule, type TransformMetrics } from '@lets/optim';
 import { DEFAULT_CAPABILITIES } from './types';
 import type {
-  PerturbationStage,
+  AscentExtra,
   Procedure,
   SamCapabilities,
   SamExtra,
@@ -14,9 +14,8 @@ import type {
   SamTransformation,
   StepContext,
 } from './types';
-import { perturbation } from './pipeline';
 import { normalize } from './normalize';
-import { twoPass } from './procedures';
+import { twoPass } from './twoPass';
 import { NORM_EPS } from './numerics';
 
 /** Options of {@link sharpnessAware}. */
@@ -25,15 +24,19 @@ export interface SharpnessAwareOptions {
   readonly name?: string;
   /** ρ: a number, or a schedule of the outer step count (default 0.05). */
   readonly rho?: ScalarOrSchedule;
-  /** The ascent pipeline giving the unit direction n (default SAM's `perturbation(normalize())`). */
-  readonly perturbation?: PerturbationStage<any>;
+  /**
+   * The ascent: any gradient transformation (usually a `chain` of stages) mapping the clean
+   * gradient g to the unit direction n, fed SAM's {@link AscentExtra} (default SAM's
+   * `chain(normalize())`).
+   */
+  readonly ascent?: GradientTransformation<any>;
   /** The passes after the ascent (default `twoPass()`: one perturbed pass, d = g_p). */
   readonly procedure?: Procedure<any>;
   /** Overrides of what the procedure declares (see {@link SamCapabilities}). */
   readonly capabilities?: Partial<SamCapabilities>;
 }
 
-/** State of the perturbation part: the pipeline's and the procedure's. */
+/** State of the perturbation part: the ascent chain's (key `pipeline`) and the procedure's. */
 export interface SamPerturbationState {
   readonly pipeline: unknown;
   readonly procedure: unknown;
@@ -75,7 +78,7 @@ export const withRho = <S>(state: SamState<S>, rho: number): SamState<S> => {
 
 /**
  * The SAM wrapper: a gradient transformation that, given the clean gradient g at w, computes the
- * variant's unit direction n (its perturbation pipeline), evaluates the perturbed gradient itself
+ * variant's unit direction n (its ascent chain, an ordinary gradient transformation), evaluates the perturbed gradient itself
  * through `extra.gradFn` (optax's "opaque" mode), combines, and hands the result to the outer
  * optimizer, evaluated at the clean w:
  *
@@ -86,7 +89,7 @@ export const withRho = <S>(state: SamState<S>, rho: number): SamState<S> => {
  * clean w; the model state returned by every extra pass (BatchNorm statistics) is disposed, so the
  * caller keeps the clean pass's; every norm divided by gets +1e-12, so a zero gradient gives
  * ε = 0. ρ = 0 means no perturbation at all: no extra pass, d = g, updates = Outer(g) bit for bit
- * (the pipeline still runs, so persistent state such as EMAs keeps its course).
+ * (the ascent still runs, so persistent state such as EMAs keeps its course).
  *
  * ρ is owned here: `rho` is a number or a schedule of the outer step count, multiplied by
  * `state.rhoScale` (1 unless {@link withRho} changed it); `state.rho` is the value the next update
@@ -96,7 +99,13 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
   const name = options.name ?? 'sam';
   const rhoOption = options.rho ?? 0.05;
   if (typeof rhoOption !== 'function') rhoAt(rhoOption, 0, name);
-  const pipeline: PerturbationStage<any> = options.perturbation ?? perturbation(normalize());
+  if ('perturbation' in options) {
+    throw new Error(`${name}: the 'perturbation' option is now 'ascent' (a chain of gradient transformations: chain(normalize()), …)`);
+  }
+  const ascent: GradientTransformation<any> = options.ascent ?? chain(normalize());
+  if (typeof ascent.init !== 'function' || typeof ascent.update !== 'function') {
+    throw new Error(`${name}: ascent must be a GradientTransformation ({init, update}), got ${typeof ascent}`);
+  }
   const procedure: Procedure<any> = options.procedure ?? twoPass();
   const capabilities: SamCapabilities = { ...DEFAULT_CAPABILITIES, ...procedure.capabilities, ...options.capabilities };
 
@@ -105,7 +114,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
     rho: rhoAt(rhoOption, 0, name),
     rhoScale: 1,
     outer: outer.init(params),
-    perturbation: { pipeline: pipeline.init(params), procedure: procedure.init(params) } satisfies SamPerturbationState,
+    perturbation: { pipeline: ascent.init(params), procedure: procedure.init(params) } satisfies SamPerturbationState,
   });
 
   const step = (grads: Params, state: SamState<S>, params: Params, extra: Extra): SamStep<S> => {
@@ -118,38 +127,34 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
       throw new Error(`${name}: rho = ${rho} > 0 needs extra.gradFn (loss and gradients at any params) for the perturbed pass; got none`);
     }
     let evals = 1;
-    const gradAt = (p: Params): { loss: tf.Scalar; grads: Params } => {
-      const fn = ex.gradFn;
+    const gradAt = (p: Params, using?: GradFn): { loss: tf.Scalar; grads: Params } => {
+      const fn = using ?? ex.gradFn;
       if (fn === undefined) {
         throw new Error(`${name}: rho = ${rho} > 0 needs extra.gradFn (loss and gradients at any params) for the perturbed pass; got none`);
       }
       const r = fn(p);
       evals += 1;
       if (r.state !== undefined) T.dispose(r.state); // the perturbed pass's model state is discarded
-      T.assertSameStructure(r.grads, params, `${name}: extra.gradFn's grads and params`);
+      try {
+        T.assertSameStructure(r.grads, params, `${name}: ${using === undefined ? 'extra.gradFn' : 'a GradFn'}'s grads and params`);
+      } catch (e) {
+        r.loss.dispose();
+        T.dispose(r.grads);
+        throw e;
+      }
       return { loss: r.loss, grads: r.grads };
     };
     // ‖g‖ once a step: SAM's normalize() divides by it and the report carries it.
     let gradNormMemo: tf.Scalar | undefined;
     const gradNorm = (): tf.Scalar => (gradNormMemo ??= tf.keep(T.norm(grads)));
-    const ctx: StepContext = {
-      grads,
-      params,
-      extra: ex,
-      rho,
-      count: state.count,
-      gradAt,
-      countEval: () => {
-        evals += 1;
-      },
-      gradNorm,
-    };
+    const ctx: StepContext = { grads, params, extra: ex, rho, count: state.count, gradAt };
+    const ascentExtra: AscentExtra = { ...ex, rho, gradAt: (p: Params) => gradAt(p), cleanGrads: grads, cleanParams: params, gradNorm };
     const pstate = state.perturbation as SamPerturbationState;
     let n: Params;
     let pipelineState: unknown;
     try {
       // User stages run in a tidy scope: what they allocate and do not return is released.
-      [n, pipelineState] = tidyCall(() => pipeline.apply(grads, pstate.pipeline, ctx));
+      [n, pipelineState] = tidyCall(() => ascent.update(grads, pstate.pipeline, params, ascentExtra));
     } catch (e) {
       gradNormMemo?.dispose();
       throw e;

@@ -1,4 +1,4 @@
-/** The perturbation stages alone, against hand formulas; the PRNG; the pipeline's memory rules. */
+/** The ascent stages alone, against hand formulas; the PRNG; an ascent chain's memory rules. */
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
@@ -7,29 +7,26 @@ import { normalize } from './normalize';
 import { scaleByParam } from './scaleByParam';
 import { randomMask } from './randomMask';
 import { selectSubset, isNormalizationParam } from './selectSubset';
-import { perturbation } from './pipeline';
+import { chain, type GradientTransformation } from '@lets/optim';
 import { emaDirection } from './emaDirection';
 import { random } from '@lets/runtime';
-import type { PerturbationStage, StepContext } from './types';
+import type { AscentExtra } from './types';
 
 beforeAll(setup);
 
-const ctxFor = (grads: Params, params: Params, rho = 0.1): StepContext => ({
-  grads,
-  params,
-  extra: {},
+const ascentFor = (grads: Params, params: Params, rho = 0.1): AscentExtra => ({
   rho,
-  count: 0,
+  cleanGrads: grads,
+  cleanParams: params,
   gradAt: () => {
     throw new Error('no gradient evaluations in these tests');
   },
-  countEval: () => undefined,
 });
 
-const applyOnce = (stage: PerturbationStage<any>, d: HostTree, w: HostTree = W0) => {
+const applyOnce = (stage: GradientTransformation<any>, d: HostTree, w: HostTree = W0) => {
   const dt = toTree(d);
   const wt = toTree(w);
-  const [out, state] = stage.apply(dt, stage.init(wt), ctxFor(dt, wt));
+  const [out, state] = stage.update(dt, stage.init(wt), wt, ascentFor(dt, wt));
   const host = toHost(out);
   [dt, wt, out].forEach(T.dispose);
   return { out: host, state };
@@ -102,7 +99,7 @@ describe('randomMask and the PRNG', () => {
     const beta = 0.3;
     const n = 20000;
     const d = { big: tf.ones([n]) };
-    const [out, state] = randomMask({ beta, seed: 11 }).apply(d, { rng: random.key(11) }, ctxFor(d, d));
+    const [out, state] = randomMask({ beta, seed: 11 }).update(d, { rng: random.key(11) }, d, ascentFor(d, d));
     const v = Array.from(out.big!.dataSync());
     const kept = v.filter((x) => x !== 0);
     kept.forEach((x) => expect(x).toBeCloseTo(1 / beta, 5));
@@ -114,7 +111,7 @@ describe('randomMask and the PRNG', () => {
   });
   it('per tensor: each leaf kept or dropped whole', () => {
     const d = T.fromEntries(Array.from({ length: 40 }, (_, i) => [`l${i}`, tf.ones([5])] as const));
-    const [out] = randomMask({ beta: 0.5, per: 'tensor', seed: 2 }).apply(d, { rng: random.key(2) }, ctxFor(d, d));
+    const [out] = randomMask({ beta: 0.5, per: 'tensor', seed: 2 }).update(d, { rng: random.key(2) }, d, ascentFor(d, d));
     const host = toHost(out);
     const kinds = Object.values(host).map((v) => (v.every((x) => x === 0) ? 0 : v.every((x) => x === 2) ? 1 : -1));
     expect(kinds).not.toContain(-1);
@@ -145,14 +142,14 @@ describe('randomMask and the PRNG', () => {
   });
 });
 
-describe('perturbation (the pipeline)', () => {
+describe('an ascent chain (optim\'s chain of stages)', () => {
   it('composes left to right, never touches its input, disposes intermediates', () => {
     const dt = toTree(G);
     const wt = toTree(W0);
-    const p = perturbation(emaDirection({ theta: 0.5 }), normalize());
+    const p = chain(emaDirection({ theta: 0.5 }), normalize());
     const s0 = p.init(wt);
     const before = tf.memory().numTensors;
-    const [out, s1] = p.apply(dt, s0, ctxFor(dt, wt));
+    const [out, s1] = p.update(dt, s0, wt, ascentFor(dt, wt));
     // new tensors: the output and the EMA state only
     expect(tf.memory().numTensors - before).toBe(Object.keys(G).length * 2);
     expectClose(toHost(out), hscale(G, 1 / hnorm(G))); // θ = 0.5 from a zero EMA: d = g/2, normalized = ĝ
@@ -162,9 +159,9 @@ describe('perturbation (the pipeline)', () => {
     T.disposeState(s0);
     T.disposeState(s1);
   });
-  it('an empty pipeline returns a copy of g', () => {
+  it('an empty chain returns a copy of g', () => {
     const dt = toTree(G);
-    const [out] = perturbation().apply(dt, [], ctxFor(dt, dt));
+    const [out] = chain().update(dt, [], dt, ascentFor(dt, dt));
     expect(out['dense/kernel']).not.toBe(dt['dense/kernel']);
     expectClose(toHost(out), G);
     [dt, out].forEach(T.dispose);

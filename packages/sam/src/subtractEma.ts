@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
-import type { PerturbationStage } from './types';
+import type { GradientTransformation } from '@lets/optim';
 import { checkNumber } from './numerics';
 
 /** State of {@link subtractEma}: the EMA m_{t−1} of past directions (zeros before the first step). */
@@ -20,13 +20,12 @@ export interface SubtractEmaState {
  */
 export const subtractEma = (
   options: { readonly sigma?: number; readonly lambda?: number } = {},
-): PerturbationStage<SubtractEmaState> => {
+): GradientTransformation<SubtractEmaState> => {
   const sigma = checkNumber('subtractEma: sigma', options.sigma ?? 1);
   const lambda = checkNumber('subtractEma: lambda', options.lambda ?? 0.95, 0, 1);
   return {
-    name: 'subtractEma',
     init: (params) => ({ ema: T.zerosLike(params) }),
-    apply: (d, state) =>
+    update: (d, state) =>
       tf.tidy(() => {
         const out = T.zipWith((g, m) => tf.sub(g, tf.mul(m, sigma)))(d, state.ema);
         const ema = T.zipWith((m, g) => tf.add(tf.mul(m, lambda), tf.mul(g, 1 - lambda)))(state.ema, d);

@@ -1,5 +1,5 @@
 /**
- * User code that SAM calls (perturbation stages, procedures, combiners, extra.gradFn) runs in a
+ * User code that SAM calls (ascent stages, procedures, combiners, extra.gradFn) runs in a
  * tidy scope: a callback that allocates intermediate tensors and does not free them leaks
  * nothing. Each callback here allocates on purpose without disposing (e.g. the write-your-own
  * guide's average combiner, `tf.mul(tf.add(a, b), 0.5)`, leaves the sum behind), and the live
@@ -8,12 +8,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
-import { sgd, type GradFn } from '@lets/optim';
+import { chain, sgd, type GradFn, type GradientTransformation } from '@lets/optim';
 import { sharpnessAware } from './sharpnessAware';
-import { perturbation } from './pipeline';
 import { normalize } from './normalize';
-import { twoPass, lookAhead, sharpnessSensitiveData, perturbed } from './procedures';
-import type { Combiner, PerturbationStage, Procedure } from './types';
+import { twoPass } from './twoPass';
+import { lookAhead } from './lookAhead';
+import { sharpnessSensitiveData } from './sharpnessSensitiveData';
+import { perturbed } from './numerics';
+import type { Combiner, Procedure } from './types';
 import { W0, expectSameRun, quadratic, runSteps, setup, toTree } from './test-util';
 
 beforeAll(setup);
@@ -29,15 +31,13 @@ const cleanAverage: Combiner = {
 };
 
 /** d ↦ d·2 − d (= d), leaking the doubled tree. */
-const leakyStage: PerturbationStage<Record<string, never>> = {
-  name: 'leakyIdentity',
+const leakyStage: GradientTransformation<Record<string, never>> = {
   init: () => ({}),
-  apply: (d, state) => [T.zipWith((a, b) => tf.sub(a, b))(T.scale(d, 2), d), state],
+  update: (d, state) => [T.zipWith((a, b) => tf.sub(a, b))(T.scale(d, 2), d), state],
 };
-const cleanStage: PerturbationStage<Record<string, never>> = {
-  name: 'identity',
+const cleanStage: GradientTransformation<Record<string, never>> = {
   init: () => ({}),
-  apply: (d, state) => [tf.tidy(() => T.zipWith((a, b) => tf.sub(a, b))(T.scale(d, 2), d)), state],
+  update: (d, state) => [tf.tidy(() => T.zipWith((a, b) => tf.sub(a, b))(T.scale(d, 2), d)), state],
 };
 
 /** SAM's two-pass procedure written by hand, forgetting to dispose w + ρn and the clean copy. */
@@ -90,11 +90,11 @@ describe('SAM runs user callbacks in a tidy scope', () => {
     q.dispose();
   });
 
-  it('a perturbation stage that allocates leaks nothing, same result as a tidy one', () => {
+  it('an ascent stage that allocates leaks nothing, same result as a tidy one', () => {
     const q = quadratic();
     let leaky: Float32Array[][] = [];
-    expect(growth(() => (leaky = runSteps(sharpnessAware(sgd(0.1), { rho: 0.05, perturbation: perturbation(leakyStage, normalize()) }), STEPS, q.gradFn)))).toBe(0);
-    expectSameRun(leaky, runSteps(sharpnessAware(sgd(0.1), { rho: 0.05, perturbation: perturbation(cleanStage, normalize()) }), STEPS, q.gradFn));
+    expect(growth(() => (leaky = runSteps(sharpnessAware(sgd(0.1), { rho: 0.05, ascent: chain(leakyStage, normalize()) }), STEPS, q.gradFn)))).toBe(0);
+    expectSameRun(leaky, runSteps(sharpnessAware(sgd(0.1), { rho: 0.05, ascent: chain(cleanStage, normalize()) }), STEPS, q.gradFn));
     q.dispose();
   });
 

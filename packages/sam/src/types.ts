@@ -100,9 +100,50 @@ export interface SamExtra extends Extra {
 }
 
 /**
- * What a perturbation stage or a procedure sees of the current step.
- * `gradAt` evaluates the loss and gradients at other parameters, counting the evaluation and
- * disposing the model state that pass produced (SAM keeps the clean pass's).
+ * What SAM's ascent chain reads from `extra`, besides the caller's fields (optax's `sam` feeds
+ * its adversarial optimizer the same way): the wrapper calls
+ * `ascent.update(g, state, w, { ...extra, rho, gradAt, cleanGrads: g, cleanParams: w, gradNorm })`
+ * and the chain's output is the unit direction n (ε = ρn). Every stage is an ordinary
+ * `GradientTransformation`, so optim's `chain`, `masked`, `partition` and `injectHyperparams`
+ * compose them; inside `masked` or `partition` a stage sees a sub-tree of the updates and
+ * params, while `cleanGrads` and `cleanParams` stay the whole trees.
+ */
+export interface AscentExtra extends SamExtra {
+  /** ρ_t of this step (a host number ≥ 0). */
+  readonly rho: number;
+  /** Loss and gradients at `p` (the whole tree) on the current batch: counted, checked, its model state discarded. */
+  readonly gradAt: (p: Params) => { readonly loss: tf.Scalar; readonly grads: Params };
+  /** g: the raw clean gradient at w, the whole tree (never modified). */
+  readonly cleanGrads: Params;
+  /** w: the clean parameters, the whole tree. */
+  readonly cleanParams: Params;
+  /**
+   * ‖g‖₂ of `cleanGrads`, computed once per step on first call and shared (the wrapper's report
+   * reads it too): owned by the step, never disposed by a stage. Absent outside the wrapper.
+   */
+  readonly gradNorm?: () => tf.Scalar;
+}
+
+/**
+ * The ascent extra of an `update` call, or an error naming the stage: a stage that reads ρ or
+ * evaluates gradients runs only inside a SAM variant's ascent chain.
+ */
+export const ascentExtraOf = (extra: Extra | undefined, who: string): AscentExtra => {
+  const e = extra as Partial<AscentExtra> | undefined;
+  if (e === undefined || typeof e.rho !== 'number' || typeof e.gradAt !== 'function' || e.cleanGrads === undefined || e.cleanParams === undefined) {
+    throw new Error(
+      `${who}: expected SAM's ascent extra (extra.rho, extra.gradAt, extra.cleanGrads, extra.cleanParams); ` +
+        'use it in the ascent chain of sharpnessAware, which supplies them',
+    );
+  }
+  return e as AscentExtra;
+};
+
+/**
+ * What a procedure sees of the current step. `gradAt` evaluates the loss and gradients at other
+ * parameters, through `extra.gradFn` or the `GradFn` given (a micro-batch's, a subset's), and is
+ * the only way a procedure evaluates: it counts the evaluation, checks the gradients' structure
+ * and disposes the model state that pass produced (SAM keeps the clean pass's).
  */
 export interface StepContext {
   /** g: the raw clean gradient at w (never modified). */
@@ -114,25 +155,8 @@ export interface StepContext {
   readonly rho: number;
   /** Outer steps taken before this one. */
   readonly count: number;
-  /** Loss and gradients at `p` on the current batch (through `extra.gradFn`); counted. */
-  readonly gradAt: (p: Params) => { readonly loss: tf.Scalar; readonly grads: Params };
-  /** Counts an evaluation done some other way (micro-batches, subsets). */
-  readonly countEval: () => void;
-  /**
-   * ‖g‖₂, computed once per step on first call and shared (the wrapper's report reads it too):
-   * owned by the step, never disposed by a stage. Absent outside the wrapper.
-   */
-  readonly gradNorm?: () => tf.Scalar;
-}
-
-/**
- * One stage of a perturbation pipeline: maps a direction to a direction, with persistent state.
- * Pure: never disposes `direction`; returns new tensors and new state.
- */
-export interface PerturbationStage<S = unknown> {
-  readonly name: string;
-  readonly init: (params: Params) => S;
-  readonly apply: (direction: Params, state: S, ctx: StepContext) => readonly [Params, S];
+  /** Loss and gradients at `p` through `using` (default `extra.gradFn`); counted and checked. */
+  readonly gradAt: (p: Params, using?: GradFn) => { readonly loss: tf.Scalar; readonly grads: Params };
 }
 
 /** What a procedure returns: the direction handed to the outer optimizer and what it saw. */
@@ -147,8 +171,8 @@ export interface ProcedureResult<S> {
   /** The reported direction when it is not the pipeline's n (mSAM: the first micro-batch's). */
   readonly primaryDirection?: Params;
   /**
-   * d ↦ combiner(g_p) as a function of g_p, for `updateTangent` (absent: the combiner does not
-   * depend on g_p smoothly, and the tangent treats d as g_p).
+   * g_p ↦ combiner(g, g_p) as a function of g_p (absent: d is g_p itself, or d is not a
+   * function of one g_p).
    */
   readonly combine?: (perturbedGrads: Params) => Params;
 }

@@ -19,7 +19,8 @@
  * beside one chunk's activations.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { isWeight, normalize, perturbation, scaleByParam, type ParamFilter, type StepContext } from '@lets/sam';
+import { chain, type GradientTransformation } from '@lets/optim';
+import { isWeight, normalize, scaleByParam, type ParamFilter } from '@lets/sam';
 import { dispose, type Params } from '@lets/tree';
 import { gradAt, lossAt, type OnProgress, type SharpnessProblem } from './problem';
 
@@ -86,11 +87,11 @@ export const mSharpness = (problem: SharpnessProblem, options: MSharpnessOptions
   const w = problem.params;
   // The SAM variants' own ascent: the unit direction n(g) with ε = ρ·n(g).
   const tStage = scaleByParam({ eta, filter });
-  const stages = adaptive ? perturbation(tStage, normalize(), tStage) : perturbation(normalize());
+  const stages: GradientTransformation<any> = adaptive ? chain(tStage, normalize(), tStage) : chain(normalize());
   const stageState = stages.init(w);
   const direction = (g: Params): Params => {
-    const ctx = { grads: g, params: w, extra: {}, rho, count: 0, gradAt: () => { throw new Error('mSharpness: no gradAt'); }, countEval: () => undefined } as StepContext;
-    const [d] = stages.apply(g, stageState, ctx);
+    // normalize and scaleByParam read nothing of SAM's ascent extra: an ordinary update
+    const [d] = stages.update(g, stageState, w, {});
     return d;
   };
   const t = adaptive ? scaleOf(w, eta, filter) : undefined;
