@@ -110,8 +110,8 @@ async function writeBundle() {
 
 /**
  * Until @lets/runtime has a browser entry, `@lets/runtime` resolves here to the browser-safe part
- * of its sources that this page and its libraries use (bilevel's 'exact' estimator reaches `hvp`;
- * the page uses the loss): the Node-only checkpoint, gradient-bundle and native loader stay out.
+ * of its sources that this page and its libraries use (bilevel's 'exact' estimator reaches `hvp`,
+ * sam's random stages the keys; the page uses the loss): the Node-only checkpoint, gradient-bundle and native loader stay out.
  */
 const interimRuntimeCore = {
   name: 'interim-runtime-core',
@@ -122,6 +122,8 @@ const interimRuntimeCore = {
         "export { hvp, valueGradHvp, assertTwiceDifferentiable } from './hvp';",
         "export { softmaxCrossEntropy, logSoftmax } from './losses';",
         "export { registerSecondOrderGradients } from './grads';",
+        "export * as random from './keys';",
+        "export { Rng } from './rng';",
       ].join('\n'),
       resolveDir: join(root, 'packages/runtime/src'),
       loader: 'ts',
