@@ -16,6 +16,9 @@ module.exports = (packageDir) => ({
   },
   moduleNameMapper: {
     '^@lets/([a-z-]+)$': path.join(__dirname, 'packages/$1/src/index.ts'),
+    // the explicit entries of packages with a browser build (runtime, train): docs/browser.md
+    '^@lets/([a-z-]+)/node$': path.join(__dirname, 'packages/$1/src/index.ts'),
+    '^@lets/([a-z-]+)/browser$': path.join(__dirname, 'packages/$1/src/browser.ts'),
   },
   testTimeout: 120000,
   passWithNoTests: true,

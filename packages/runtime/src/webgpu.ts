@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import { createRequire } from 'module';
 import * as os from 'os';
 import * as path from 'path';
+import { noteBackendDetails } from './backend_core';
 
 const WEBGPU = 'webgpu';
 const TFJS_WEBGPU = '@tensorflow/tfjs-backend-webgpu';
@@ -115,6 +116,7 @@ export async function startWebGpu({ software }: { software: boolean }): Promise<
       : 'no GPU adapter (no Vulkan driver, or only lavapipe, which Dawn rejects)';
   }
   adapterName = describeAdapter(adapter);
+  noteBackendDetails({ gpuAdapter: adapterName });
   const g = globalThis as unknown as { navigator?: Record<string, unknown> };
   if (g.navigator === undefined) g.navigator = {};
   try {

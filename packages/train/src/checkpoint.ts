@@ -5,8 +5,9 @@
  * pending tangent included) and the counters, bit for bit — and an optional `meta`: JSON-like
  * data of whoever wrote it (the `lets` command records its config and its commit record there).
  *
- * The atomic write (temporary file, fsync, rename) and the verification before anything is
- * decoded are runtime's; this module fixes what the file holds and checks it on the way back.
+ * The verification before anything is decoded is runtime's; this module fixes what the bytes
+ * hold and checks them on the way back. Free of Node built-ins (a page stores the bytes);
+ * the files are checkpoint_file.ts's (Node entry), written atomically by runtime.
  */
 import * as E from 'fp-ts/Either';
 import * as runtime from '@lets/runtime';
@@ -20,7 +21,7 @@ export type CheckpointMeta = Readonly<Record<string, unknown>>;
 export type Checkpoint<S = unknown> = TrainState<S> & { readonly meta?: CheckpointMeta };
 
 /** Exactly the fields of the format, in a fixed order (a state carrying more keeps them out). */
-const contentsOf = (state: TrainState<unknown>, meta?: CheckpointMeta): Record<string, unknown> => ({
+export const contentsOf = (state: TrainState<unknown>, meta?: CheckpointMeta): Record<string, unknown> => ({
   params: state.params,
   modelState: state.modelState,
   optState: state.optState,
@@ -32,7 +33,7 @@ const contentsOf = (state: TrainState<unknown>, meta?: CheckpointMeta): Record<s
   ...(meta !== undefined ? { meta } : {}),
 });
 
-const asCheckpoint = (s: unknown, source: string): E.Either<Error, Checkpoint<unknown>> => {
+export const asCheckpoint = (s: unknown, source: string): E.Either<Error, Checkpoint<unknown>> => {
   const t = s as Partial<Checkpoint<unknown>> | null;
   const bad =
     t === null || typeof t !== 'object' || typeof t.step !== 'number' || typeof t.epoch !== 'number' || t.params === undefined
@@ -54,11 +55,3 @@ export const encodeCheckpoint = (state: TrainState<unknown>, meta?: CheckpointMe
 /** Verifies and decodes checkpoint bytes into a training state (new tensors) and its meta. */
 export const decodeCheckpoint = (bytes: Uint8Array, source = 'checkpoint'): E.Either<Error, Checkpoint<unknown>> =>
   E.chain((s: unknown) => asCheckpoint(s, source))(runtime.decodeCheckpoint(bytes, source));
-
-/** Writes `state` (and `meta`) to `file` atomically; a crash leaves the previous checkpoint loadable. */
-export const saveCheckpoint = (file: string, state: TrainState<unknown>, meta?: CheckpointMeta): Promise<void> =>
-  runtime.saveCheckpoint(file, contentsOf(state, meta));
-
-/** Reads a checkpoint written by `saveCheckpoint` (or by the `lets` command); Left names the file and what is wrong. */
-export const loadCheckpoint = async (file: string): Promise<E.Either<Error, Checkpoint<unknown>>> =>
-  E.chain((s: unknown) => asCheckpoint(s, file))(await runtime.loadCheckpoint(file));

@@ -7,7 +7,7 @@
 import * as T from '@lets/tree';
 import type { GradientTransformation } from '@lets/optim';
 import { evaluate } from './evaluate';
-import { saveCheckpoint } from './checkpoint';
+import { encodeCheckpoint } from './checkpoint';
 import { initTrainState, makeTrainStep, type StepOptions } from './step';
 import type { BatchItem, BatchSource, EpochMetrics, EvalMetrics, LossOf, StepMetrics, TrainableModel, TrainBatch, TrainState } from './types';
 
@@ -55,10 +55,23 @@ export interface FitOptions<S> {
    * `everySteps` steps (mid-epoch: the state's `batchInEpoch` and `valCursor` resume it
    * exactly); `bestFile` gets the state of every `improved` epoch.
    */
-  readonly checkpoint?: { readonly file: string; readonly every?: number; readonly everySteps?: number; readonly bestFile?: string };
+  readonly checkpoint?: {
+    readonly file: string;
+    readonly every?: number;
+    readonly everySteps?: number;
+    readonly bestFile?: string;
+    /**
+     * Where the checkpoint bytes go: `write(file, bytes)` for `file` and `bestFile`. Default in
+     * Node: an atomic file write; in a browser there is none (pass one, e.g. into IndexedDB).
+     */
+    readonly write?: CheckpointWriter;
+  };
   /** Continue from this state (e.g. a loaded checkpoint) instead of a fresh init; it is consumed. */
   readonly resume?: TrainState<S>;
 }
+
+/** Stores checkpoint bytes under a name (a file path in Node; any key in a page). */
+export type CheckpointWriter = (target: string, bytes: Uint8Array) => void | Promise<void>;
 
 export interface FitResult<S> {
   /** The final state, owned by the caller. */
@@ -119,8 +132,22 @@ const cycle = (source: BatchSource, start: Cursor = { epoch: 0, index: 0 }) => {
   };
 };
 
-export const fit = async <S>(options: FitOptions<S>): Promise<FitResult<S>> => {
+/**
+ * `fit` with a default checkpoint writer (the Node entry passes an atomic file write; the
+ * browser entry none, so a checkpoint there needs `checkpoint.write`).
+ */
+export const fitWith = (defaultWrite: CheckpointWriter | undefined) => async <S>(options: FitOptions<S>): Promise<FitResult<S>> => {
   const { model, optimizer, epochs } = options;
+  const write = options.checkpoint?.write ?? defaultWrite;
+  if (options.checkpoint !== undefined && write === undefined) {
+    throw new Error(
+      'fit: checkpoint.write is required here (there are no files in a browser): pass write(name, bytes), ' +
+        'e.g. one that stores the bytes in IndexedDB; in Node the default writes files atomically',
+    );
+  }
+  const saveCheckpoint = async (file: string, state: TrainState<unknown>): Promise<void> => {
+    await write!(file, encodeCheckpoint(state));
+  };
   if (!Number.isInteger(epochs) || epochs < 0) throw new Error(`fit: epochs must be an integer ≥ 0, got ${epochs}`);
   const every = options.checkpoint?.every ?? 1;
   if (options.checkpoint !== undefined && (!Number.isInteger(every) || every < 1)) {

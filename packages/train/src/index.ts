@@ -3,11 +3,17 @@
  * SAM variant, LETS): the step runner, the epoch loop, evaluation, callbacks, metrics and
  * checkpoints. What it reports about the optimizer comes from the transformation's optional
  * `metrics(state)`; it knows nothing of SAM or LETS.
+ *
+ * This is the Node entry (the `node` export condition, `@lets/train/node`): the browser-safe
+ * core plus checkpoint files (`saveCheckpoint`/`loadCheckpoint`) and a `fit` that writes its
+ * checkpoints to files. Bundlers building for a browser get browser.ts.
  * @packageDocumentation
  */
-export * from './types';
-export { crossEntropy, correctCount, oneHotLabels } from './loss';
-export { makeTrainStep, initTrainState, modelGradFn, modelLossFn, passSeed, sampleCrossEntropy, batchExtras, type StepOptions, type StepResult } from './step';
-export { evaluate } from './evaluate';
-export { fit, disposeTrainState, type Callbacks, type FitOptions, type FitResult } from './fit';
-export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint, type CheckpointMeta } from './checkpoint';
+import { writeFileAtomic } from '@lets/runtime';
+import { fitWith } from './fit';
+
+export * from './core';
+export { saveCheckpoint, loadCheckpoint } from './checkpoint_file';
+
+/** Runs the epoch loop; `checkpoint.file` / `bestFile` are written atomically (or where `checkpoint.write` says). */
+export const fit = fitWith((file, bytes) => writeFileAtomic(file, bytes));

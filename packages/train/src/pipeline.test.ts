@@ -11,8 +11,11 @@ import * as data from '@lets/data';
 import { mlp } from '@lets/models';
 import { lets, type LetsState } from '@lets/lets';
 import { lcg, setupCpu, uniform } from './test-util';
-import { decodeCheckpoint, loadCheckpoint } from './checkpoint';
-import { disposeTrainState, fit } from './fit';
+import { decodeCheckpoint } from './checkpoint';
+import { loadCheckpoint } from './checkpoint_file';
+import { disposeTrainState } from './fit';
+import { fit } from './index';
+import { fit as browserFit } from './browser';
 import { batchExtras, initTrainState, makeTrainStep, modelGradFn, sampleCrossEntropy } from './step';
 import { evaluate } from './evaluate';
 import { crossEntropy } from './loss';
@@ -192,6 +195,29 @@ describe('training pipeline', () => {
     [straight, resumed].forEach((r) => disposeTrainState(r.state));
     expect(E.isLeft(decodeCheckpoint(new Uint8Array([1, 2, 3])))).toBe(true);
     expect(E.isLeft(await loadCheckpoint(path.join(dir, 'missing.ckpt')))).toBe(true);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("the browser entry's fit hands checkpoint bytes to checkpoint.write (the same bytes as the file), and refuses a checkpoint without one", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lets-ckpt-'));
+    const file = path.join(dir, 'last.ckpt');
+    const common = { model, train: source(train, 16), validation: source(val, 16), epochs: 2 };
+    const store = new Map<string, Uint8Array>();
+    const inPage = await browserFit({ ...common, optimizer: optimizer(), checkpoint: { file: 'run/last', bestFile: 'run/best', write: (k, b) => void store.set(k, b) }, best: (m) => -m.trainLoss });
+    const onDisk = await fit({ ...common, optimizer: optimizer(), checkpoint: { file, bestFile: path.join(dir, 'best.ckpt') }, best: (m) => -m.trainLoss });
+    expect([...store.keys()].sort()).toEqual(['run/best', 'run/last']);
+    expect(Buffer.from(store.get('run/last')!).equals(fs.readFileSync(file))).toBe(true);
+    expect(Buffer.from(store.get('run/best')!).equals(fs.readFileSync(path.join(dir, 'best.ckpt')))).toBe(true);
+    const back = decodeCheckpoint(store.get('run/last')!, 'run/last');
+    expect(E.isRight(back)).toBe(true);
+    const ck = (back as E.Right<TrainState<unknown>>).right;
+    expectBitEqual(ck.params, inPage.state.params);
+    expect(ck.step).toBe(inPage.state.step);
+    const before = tf.memory().numTensors;
+    await expect(browserFit({ ...common, optimizer: optimizer(), checkpoint: { file: 'x' } })).rejects.toThrow(/fit: checkpoint\.write is required here \(there are no files in a browser\)/);
+    expect(tf.memory().numTensors).toBe(before);
+    [inPage, onDisk].forEach((r) => disposeTrainState(r.state));
+    disposeTrainState(ck);
     fs.rmSync(dir, { recursive: true });
   });
 

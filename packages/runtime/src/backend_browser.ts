@@ -1,0 +1,103 @@
+/**
+ * Backend choice in a browser (or any bundle built for one): the backends are WebGPU, WebGL,
+ * wasm and cpu; 'auto' takes the first of them that starts, in that order:
+ *
+ * - webgpu: only when the page has `navigator.gpu` and an adapter, and the app imported
+ *   `@tensorflow/tfjs-backend-webgpu` (which registers it);
+ * - webgl: when the app imported `@tensorflow/tfjs-backend-webgl` and a WebGL context can be made;
+ * - wasm: when the app imported `@tensorflow/tfjs-backend-wasm` and serves its .wasm files
+ *   (`setWasmPaths` from that package says where);
+ * - cpu: always (this entry imports `@tensorflow/tfjs-backend-cpu`, plain JavaScript).
+ *
+ * The runtime does not import the GPU and wasm backend packages itself: a bundle then holds
+ * only the backends the app chose, and a missing optional package is not a build error.
+ * There is no `LETS_BACKEND` in a page: pass `{ backend }`.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  availableBackendsOn,
+  BackendUnavailableError,
+  initRuntimeOn,
+  noteBackendDetails,
+  type BackendName,
+  type Platform,
+  type RuntimeInfo,
+  type RuntimeOptions,
+} from './backend_core';
+import { registerGradients } from './gradients_browser';
+
+export { BackendUnavailableError, describe } from './backend_core';
+export type { BackendName, RuntimeInfo, RuntimeOptions } from './backend_core';
+
+/** Backends in the order 'auto' tries them in a browser. */
+export const BACKEND_PREFERENCE: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+const importIt = (pkg: string, extra = '') =>
+  `Install ${pkg}@^4.22.0 and import it once in your app (\`import '${pkg}';\`)${extra}`;
+
+const INSTALL: Partial<Record<BackendName, string>> = {
+  webgpu: importIt('@tensorflow/tfjs-backend-webgpu', ', in a browser with WebGPU (navigator.gpu)'),
+  webgl: importIt('@tensorflow/tfjs-backend-webgl', ', in a browser with WebGL'),
+  wasm: importIt('@tensorflow/tfjs-backend-wasm', ' and serve its .wasm files (setWasmPaths from that package)'),
+  cpu: 'Install it with `npm install @tensorflow/tfjs-backend-cpu@^4.22.0` (a peer dependency of @lets/runtime)',
+};
+
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+}
+interface NavigatorGpuLike {
+  gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> };
+}
+
+async function load(name: BackendName): Promise<void> {
+  const registered = tf.findBackendFactory(name) !== null;
+  switch (name) {
+    case 'cpu':
+      return;
+    case 'webgpu': {
+      const nav = (globalThis as { navigator?: NavigatorGpuLike }).navigator;
+      if (nav?.gpu === undefined) throw new BackendUnavailableError('webgpu', 'this browser has no navigator.gpu', INSTALL.webgpu!);
+      if (!registered) throw new BackendUnavailableError('webgpu', 'the @tensorflow/tfjs-backend-webgpu package was not imported', INSTALL.webgpu!);
+      let adapter: GpuAdapterLike | null = null;
+      try {
+        adapter = await nav.gpu.requestAdapter();
+      } catch {
+        adapter = null;
+      }
+      if (adapter === null) throw new BackendUnavailableError('webgpu', 'navigator.gpu gave no adapter', INSTALL.webgpu!);
+      const i = adapter.info ?? {};
+      const described = [i.vendor, i.architecture, i.device, i.description].filter((s) => s !== undefined && s !== '').join(' ');
+      noteBackendDetails({ gpuAdapter: described === '' ? 'unknown adapter' : described });
+      return;
+    }
+    case 'webgl':
+    case 'wasm':
+      if (!registered) throw new BackendUnavailableError(name, `the @tensorflow/tfjs-backend-${name} package was not imported`, INSTALL[name]!);
+      return;
+    default:
+      throw new BackendUnavailableError(name, `it runs in Node only; in a browser the backends are ${BACKEND_PREFERENCE.join(', ')}`, 'Use @lets/runtime from Node for it');
+  }
+}
+
+/** Browsers: webgpu, webgl, wasm, cpu among the backends the app imported; gradients from tfjs-core's ES modules. */
+export const BROWSER_PLATFORM: Platform = {
+  preference: BACKEND_PREFERENCE,
+  install: INSTALL,
+  load,
+  registerGradients,
+};
+
+/**
+ * Registers gradients (with the twice-differentiable overrides), starts the backend (`'auto'`:
+ * webgpu → webgl → wasm → cpu, the first that starts) and registers the runtime's training
+ * kernels for it. Safe to call more than once. Returns `describe()`.
+ */
+export function initRuntime(options: RuntimeOptions = {}): Promise<RuntimeInfo> {
+  return initRuntimeOn(BROWSER_PLATFORM, options);
+}
+
+/** Which backends can start in this page, in preference order (starts each; leaves the current one set). */
+export function availableBackends(options: RuntimeOptions = {}): Promise<BackendName[]> {
+  return availableBackendsOn(BROWSER_PLATFORM, options);
+}
