@@ -102,34 +102,25 @@ async function writeBundle() {
     sourcemap: true,
     metafile: true,
     logLevel: 'warning',
-    tsconfig: join(pkgDir, 'tsconfig.json'),
-    plugins: [interimRuntimeCore],
+    // The workspace packages resolve through their `exports` as a user's bundler resolves them
+    // (the browser entries of @lets/runtime; tfjs's ES-module builds); the custom condition
+    // 'lets-source' picks their TypeScript sources, so no build of the libraries is needed.
+    // The tsconfig has no `paths` (the repository's map @lets/* to the Node entries for tsc and Jest).
+    conditions: ['lets-source'],
+    tsconfig: join(pkgDir, 'tsconfig.bundle.json'),
   });
+  // esbuild already fails on a Node built-in; a Node build of tfjs or runtime's Node entry would
+  // bundle silently, so the inputs are checked too.
+  const nodeOnly = Object.keys(result.metafile.inputs).filter(
+    (f) =>
+      /tf-[a-z-]+\.node\.js$/.test(f) || // tfjs's Node builds
+      /packages\/(runtime|train)\/src\/index\.ts$/.test(f) || // the Node entries
+      /packages\/runtime\/src\/(checkpoint|webgpu|gradients)\.ts$/.test(f) || // files, Dawn, the generated gradient bundle
+      /packages\/(native|data|cli)\//.test(f),
+  );
+  if (nodeOnly.length > 0) throw new Error(`playground build: the bundle reached Node-only code: ${nodeOnly.join(', ')}`);
   return Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;
 }
-
-/**
- * Until @lets/runtime has a browser entry, `@lets/runtime` resolves here to the browser-safe part
- * of its sources that this page and its libraries use (bilevel's 'exact' estimator reaches `hvp`,
- * sam's random stages the keys; the page uses the loss): the Node-only checkpoint, gradient-bundle and native loader stay out.
- */
-const interimRuntimeCore = {
-  name: 'interim-runtime-core',
-  setup(b) {
-    b.onResolve({ filter: /^@lets\/runtime$/ }, () => ({ path: 'runtime-core', namespace: 'interim' }));
-    b.onLoad({ filter: /.*/, namespace: 'interim' }, () => ({
-      contents: [
-        "export { hvp, valueGradHvp, assertTwiceDifferentiable } from './hvp';",
-        "export { softmaxCrossEntropy, logSoftmax } from './losses';",
-        "export { registerSecondOrderGradients } from './grads';",
-        "export * as random from './keys';",
-        "export { Rng } from './rng';",
-      ].join('\n'),
-      resolveDir: join(root, 'packages/runtime/src'),
-      loader: 'ts',
-    }));
-  },
-};
 
 function copyStatic() {
   copyFileSync(join(pkgDir, 'src/index.html'), join(outdir, 'index.html'));

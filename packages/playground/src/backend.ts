@@ -1,25 +1,20 @@
 /**
- * The page's tfjs backend: the one asked for, or with 'auto' the first of webgpu (when the browser
- * has `navigator.gpu`), webgl, wasm, cpu that initializes. tfjs-core's gradients are registered
- * here (its browser build registers none by itself).
+ * The page's tfjs backend, started by @lets/runtime's browser entry (`initRuntime`: gradients,
+ * the twice-differentiable overrides, the backend, the training kernels): the one asked for, or
+ * with 'auto' the first of webgpu (when the browser has `navigator.gpu`), webgl, wasm, cpu that
+ * starts and — for webgpu — also reads values back (see `readsBack`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { initRuntime, type RuntimeInfo } from '@lets/runtime';
 
 export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 export type BackendChoice = BackendName | 'auto';
 
 export const isBackendChoice = (v: string): v is BackendChoice => v === 'auto' || (BACKENDS as readonly string[]).includes(v);
-
-/** The order 'auto' tries. */
-export function autoOrder(hasWebGpu: boolean): BackendName[] {
-  return BACKENDS.filter((b) => b !== 'webgpu' || hasWebGpu);
-}
 
 /**
  * Whether the current backend reads a value back synchronously and keeps working afterwards.
@@ -45,33 +40,30 @@ export async function readsBack(): Promise<boolean> {
   }
 }
 
+const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+
 /**
- * Sets the backend and returns its name; `wasmDir` is where the wasm binaries are served (beside
- * the bundle). Fails naming the backends tried when none initializes.
+ * Starts the backend and returns what the runtime reports; `wasmDir` is where the wasm binaries
+ * are served (beside the bundle). Fails naming each backend tried and why it was not used.
  */
-export async function chooseBackend(choice: BackendChoice, wasmDir: string): Promise<BackendName> {
+export async function chooseBackend(choice: BackendChoice, wasmDir: string): Promise<RuntimeInfo & { backend: BackendName }> {
   setWasmPaths(wasmDir);
-  const hasWebGpu = typeof navigator !== 'undefined' && 'gpu' in navigator && !!(navigator as { gpu?: unknown }).gpu;
-  const order = choice === 'auto' ? autoOrder(hasWebGpu) : [choice];
+  const hasWebGpu = typeof navigator !== 'undefined' && !!(navigator as { gpu?: unknown }).gpu;
+  const order = choice === 'auto' ? BACKENDS.filter((b) => b !== 'webgpu' || hasWebGpu) : [choice];
   const failed: string[] = [];
   for (const name of order) {
-    let ok = false;
     try {
-      ok = await tf.setBackend(name);
-      if (ok) await tf.ready();
-    } catch {
-      ok = false;
+      const info = await initRuntime({ backend: name });
+      if (name === 'webgpu' && !(await readsBack())) {
+        failed.push(`${name}: it started, but a synchronous read-back (dataSync, which SAM's update uses) failed`);
+        continue;
+      }
+      return { ...info, backend: name };
+    } catch (e) {
+      failed.push(firstLine(e));
     }
-    if (ok && tf.getBackend() === name) {
-      if (name !== 'webgpu' || (await readsBack())) return name;
-      failed.push(`${name}: initialized, but a synchronous read-back (dataSync, which SAM's update uses) failed`);
-      continue;
-    }
-    failed.push(`${name}: did not initialize`);
   }
   throw new Error(
-    choice === 'auto'
-      ? `no tfjs backend is usable in this browser (${failed.join('; ')})`
-      : `backend ${failed[0]}; try ?backend=auto`,
+    choice === 'auto' ? `no tfjs backend is usable in this browser (${failed.join('; ')})` : `${failed[0]}; try ?backend=auto`,
   );
 }

