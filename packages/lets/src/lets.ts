@@ -31,7 +31,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
-import { adam, type Extra, type GradientTransformation, type GradResult, type TransformMetrics } from '@lets/optim';
+import { adam, explainMissingRuntime, type Extra, type GradientTransformation, type GradResult, type TransformMetrics } from '@lets/optim';
 import { DEFAULT_CAPABILITIES, type SamState, type SamStep, type SamTransformation, withRho } from '@lets/sam';
 import {
   differenceStep,
@@ -307,7 +307,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
         };
   const objective = upperObjective(options.objective ?? DEFAULT_OBJECTIVE, options.lambda === undefined ? {} : { lambda: options.lambda });
 
-  const init = (params: Params): LetsState<S> => {
+  const initState = (params: Params): LetsState<S> => {
     const v = variant.init(params);
     if (!(v.rho > 0)) {
       throw new Error(`lets(${variant.name}): the variant's initial rho is ${v.rho}; LETS learns log ρ and needs ρ₀ > 0`);
@@ -438,7 +438,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     return [tau, evals];
   };
 
-  const update = (
+  const updateOnce = (
     grads: Params,
     state: LetsState<S>,
     params?: Params,
@@ -555,6 +555,22 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
 
   // What a training loop reports: this step's report, with `rho` the ρ of the next step.
   const metrics = (state: LetsState<S>): TransformMetrics => ({ ...(state.report ?? {}), rho: state.variant.rho });
+
+  // tfjs's "No backend found" / "gradient function not found" name initRuntime() when it was not called.
+  const init = (params: Params): LetsState<S> => {
+    try {
+      return initState(params);
+    } catch (e) {
+      throw explainMissingRuntime(e, `lets(${variant.name}).init`);
+    }
+  };
+  const update = (grads: Params, state: LetsState<S>, params?: Params, extra: Extra = {}): readonly [Params, LetsState<S>] => {
+    try {
+      return updateOnce(grads, state, params, extra);
+    } catch (e) {
+      throw explainMissingRuntime(e, `lets(${variant.name})`);
+    }
+  };
 
   return { name: `lets(${variant.name})`, variant, init, update, metrics };
 };

@@ -32,8 +32,9 @@ export interface FromLayersModelOptions {
  *   initialized them with its own initializers when the model was built.
  *
  * Limits (honest): dropout layers draw from tfjs's RNG, so `opts.seed` is ignored; the tfjs
- * BatchNormalization layer uses `tf.moments` and its own momentum convention (0.99 default) and
- * is not twice differentiable (so no LETS hypergradient through it); layers that read weights
+ * BatchNormalization layer uses its own momentum convention (0.99 default). Double
+ * back-propagation (LETS's 'exact' estimator) works through the layers listed in
+ * docs/bilevel.md, each tested in layersSecondOrder.test.ts; layers that read weights
  * other than through `LayerVariable.read()` or keep other internal state (RNN `stateful`) are
  * not supported; `apply` is not re-entrant across threads of control (it patches the shared
  * layer objects for the duration of the synchronous call, which is safe in JavaScript).

@@ -32,3 +32,4 @@ export {
   joinSchedules,
 } from './schedules';
 export { gradFnOf } from './gradFn';
+export { explainMissingRuntime } from './runtimeHint';

@@ -158,10 +158,6 @@ describe('hvp', () => {
         (p) => tf.sum(tf.mul(y(), tf.logSoftmax(tf.matMul(x(), p['w']!)))) as tf.Scalar,
         /op '.*' is not twice-differentiable.*customGrad/,
       ],
-      'tf.fused.matMul (customGrad)': [
-        (p) => tf.sum(tf.sin(tf.fused.matMul({ a: x(), b: p['w']!, bias: tf.ones([3]) }))) as tf.Scalar,
-        /op '.*' is not twice-differentiable/,
-      ],
       'localResponseNormalization (saved output)': [
         (p) => tf.sum(tf.sin(tf.localResponseNormalization(tf.reshape(tf.matMul(x(), p['w']!), [1, 2, 2, 3]) as tf.Tensor4D))) as tf.Scalar,
         /op 'LRN' is not twice-differentiable.*saved output/,
@@ -176,6 +172,47 @@ describe('hvp', () => {
       expect(tf.memory().numTensors).toBe(before);
       disposeTree(p);
       disposeTree(v);
+    });
+  });
+
+  // tfjs-layers' Dense, Conv2D and DepthwiseConv2D call tf.fused.*: customGrad ops, which under a
+  // tape fuse only the linear activation and differentiate the saved inputs; H·v through them
+  // must equal H·v through the same network in separate ops (same math, other rounding).
+  describe('tf.fused.* ops (tfjs-layers Dense, Conv2D, DepthwiseConv2D) are exact', () => {
+    const x4 = () => tf.randomNormal([2, 5, 5, 2], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const cases: Record<string, [TensorTree, (p: TensorTree) => tf.Scalar, (p: TensorTree) => tf.Scalar]> = {
+      'fused.matMul with bias': [
+        { a: tf.randomNormal([4, 5], 0, 1, 'float32', 5), w: tf.randomNormal([5, 3], 0, 0.5, 'float32', 6), b: tf.randomNormal([3], 0, 0.5, 'float32', 7) },
+        (p) => tf.sum(tf.sin(tf.fused.matMul({ a: p['a']!, b: p['w']!, bias: p['b']! }))) as tf.Scalar,
+        (p) => tf.sum(tf.sin(tf.add(tf.matMul(p['a']!, p['w']!), p['b']!))) as tf.Scalar,
+      ],
+      'fused.matMul transposed, no bias': [
+        { a: tf.randomNormal([5, 4], 0, 1, 'float32', 5), w: tf.randomNormal([3, 5], 0, 0.5, 'float32', 6) },
+        (p) => tf.sum(tf.sin(tf.fused.matMul({ a: p['a']!, b: p['w']!, transposeA: true, transposeB: true }))) as tf.Scalar,
+        (p) => tf.sum(tf.sin(tf.matMul(p['a']!, p['w']!, true, true))) as tf.Scalar,
+      ],
+      'fused.conv2d with bias, stride 2, same': [
+        { f: tf.randomNormal([3, 3, 2, 3], 0, 0.5, 'float32', 8), b: tf.randomNormal([3], 0, 0.5, 'float32', 9) },
+        (p) => tf.sum(tf.sin(tf.fused.conv2d({ x: x4(), filter: p['f']! as tf.Tensor4D, strides: 2, pad: 'same', bias: p['b']! }))) as tf.Scalar,
+        (p) => tf.sum(tf.sin(tf.add(tf.conv2d(x4(), p['f']! as tf.Tensor4D, 2, 'same'), p['b']!))) as tf.Scalar,
+      ],
+      'fused.depthwiseConv2d with bias': [
+        { f: tf.randomNormal([3, 3, 2, 1], 0, 0.5, 'float32', 10), b: tf.randomNormal([2], 0, 0.5, 'float32', 11) },
+        (p) => tf.sum(tf.sin(tf.fused.depthwiseConv2d({ x: x4(), filter: p['f']! as tf.Tensor4D, strides: 1, pad: 'valid', bias: p['b']! }))) as tf.Scalar,
+        (p) => tf.sum(tf.sin(tf.add(tf.depthwiseConv2d(x4(), p['f']! as tf.Tensor4D, 1, 'valid'), p['b']!))) as tf.Scalar,
+      ],
+    };
+    it.each(Object.keys(cases))('%s: H·v equals that of the unfused ops', (name) => {
+      const [p, fused, plain] = cases[name]!;
+      const v = unitDirection(p, 12);
+      const before = tf.memory().numTensors;
+      const a = hvp(fused, p, v);
+      const b = hvp(plain, p, v);
+      expect(vdot(b, b)).toBeGreaterThan(1e-4);
+      expect(relErr(a, b)).toBeLessThan(1e-5);
+      [a, b].forEach(disposeTree);
+      expect(tf.memory().numTensors).toBe(before);
+      [p, v].forEach(disposeTree);
     });
   });
 

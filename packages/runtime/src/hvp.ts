@@ -56,6 +56,16 @@ function activeTape(): TapeNodeLike[] {
   return state.activeTape;
 }
 
+/**
+ * tfjs's fused ops (`tf.fused.matMul`, `tf.fused.conv2d`, `tf.fused.depthwiseConv2d`: what
+ * tfjs-layers' Dense, Conv2D and DepthwiseConv2D layers call) are customGrad ops, but under a
+ * gradient tape tfjs fuses only the linear activation (`shouldFuse`: any other activation runs as
+ * separate ops), and then their gradient is built from ops on the saved *inputs* (clones that are
+ * on the tape) and never reads the saved output except for its shape: double back-propagation
+ * through them is exact (checked against the same network in plain ops, models' layers tests).
+ */
+const FUSED_LINEAR_OPS: ReadonlySet<string> = new Set(['fusedMatMul__op', 'fusedConv2d__op', 'fusedDepthwiseConv2d__op']);
+
 /** Why double back-propagation through this tape node would be wrong, or undefined if it is fine. */
 function secondOrderProblem(node: TapeNodeLike): string | undefined {
   const config = tf.getGradient(node.kernelName);
@@ -66,10 +76,11 @@ function secondOrderProblem(node: TapeNodeLike): string | undefined {
     }
     return undefined;
   }
+  if (FUSED_LINEAR_OPS.has(node.kernelName)) return undefined;
   const inputKeys = Object.keys(node.inputs);
   const isClone = inputKeys.length === 1 && inputKeys[0] === 'x' && (node.saved ?? []).length === 0 && node.outputs.length === 1;
   if (isClone) return undefined; // engine.clone(): identity, gradient dy
-  return `it is a customGrad op (e.g. tf.losses.softmaxCrossEntropy, tf.logSoftmax, tf.fused.*), whose gradient reads forward values that are not on the tape`;
+  return `it is a customGrad op (e.g. tf.losses.softmaxCrossEntropy, tf.logSoftmax), whose gradient reads forward values that are not on the tape`;
 }
 
 /**
@@ -144,8 +155,30 @@ export function hvp(lossFn: (params: TensorTree) => tf.Scalar, params: TensorTre
   return run(lossFn, params, v, false) as TensorTree;
 }
 
+/**
+ * Throws, naming initRuntime(), unless this package's twice-differentiable gradients are
+ * registered. The gradient registry is process-global, so this looks there (tfjs has no gradient
+ * of Conv2DBackpropFilter; registerSecondOrderGradients adds one) rather than at a module flag,
+ * which a second copy of this module would not share.
+ */
+function checkGradientsRegistered(): void {
+  if (tf.getGradient('Conv2DBackpropFilter') != null) return;
+  const call = 'Call `await initRuntime()` from @lets/runtime first';
+  if (['Add', 'Mul', 'Sum'].some((k) => tf.getGradient(k) != null)) {
+    throw new Error(
+      "hvp: @lets/runtime's twice-differentiable gradients are not registered (tfjs's own are, e.g. by @tensorflow/tfjs, " +
+        `and several of them are silently wrong under double back-propagation). ${call} (or registerGradients()).`,
+    );
+  }
+  throw new Error(
+    `hvp: tfjs has no gradient functions registered. ${call}: it registers them, twice-differentiable ones included ` +
+      "(@tensorflow/tfjs-core's Node entry registers none).",
+  );
+}
+
 function run(lossFn: (params: TensorTree) => tf.Scalar, params: TensorTree, v: TensorTree, withGrad: boolean): TensorTree | ValueGradHvp {
   const keys = checkSameKeys(params, v);
+  checkGradientsRegistered();
   if (keys.length === 0) {
     if (withGrad) throw new Error('valueGradHvp: params is empty');
     return {};

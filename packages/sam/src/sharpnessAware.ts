@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
-import { chain, type Extra, type GradFn, type GradientTransformation, type ScalarOrSchedule, type TransformMetrics } from '@lets/optim';
+import { chain, explainMissingRuntime, type Extra, type GradFn, type GradientTransformation, type ScalarOrSchedule, type TransformMetrics } from '@lets/optim';
 import { DEFAULT_CAPABILITIES } from './types';
 import type {
   AscentExtra,
@@ -109,7 +109,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
   const procedure: Procedure<any> = options.procedure ?? twoPass();
   const capabilities: SamCapabilities = { ...DEFAULT_CAPABILITIES, ...procedure.capabilities, ...options.capabilities };
 
-  const init = (params: Params): SamState<S> => ({
+  const initState = (params: Params): SamState<S> => ({
     count: 0,
     rho: rhoAt(rhoOption, 0, name),
     rhoScale: 1,
@@ -117,7 +117,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
     perturbation: { pipeline: ascent.init(params), procedure: procedure.init(params) } satisfies SamPerturbationState,
   });
 
-  const step = (grads: Params, state: SamState<S>, params: Params, extra: Extra): SamStep<S> => {
+  const stepOnce = (grads: Params, state: SamState<S>, params: Params, extra: Extra): SamStep<S> => {
     if (params === undefined) throw new Error(`${name}: update needs params (the clean w), got undefined`);
     T.assertSameStructure(grads, params, `${name}: grads and params`);
     const rho = state.rho;
@@ -256,6 +256,22 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
     });
 
     return { updates, state: next, rho, direction: reported, perturbedGrads, updateTangent, perturbed: rho > 0 && evals > 1 };
+  };
+
+  // tfjs's "No backend found" / "gradient function not found" name initRuntime() when it was not called.
+  const init = (params: Params): SamState<S> => {
+    try {
+      return initState(params);
+    } catch (e) {
+      throw explainMissingRuntime(e, `${name}.init`);
+    }
+  };
+  const step = (grads: Params, state: SamState<S>, params: Params, extra: Extra): SamStep<S> => {
+    try {
+      return stepOnce(grads, state, params, extra);
+    } catch (e) {
+      throw explainMissingRuntime(e, name);
+    }
   };
 
   const update = (grads: Params, state: SamState<S>, params?: Params, extra?: Extra): readonly [Params, SamState<S>] => {
