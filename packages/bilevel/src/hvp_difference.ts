@@ -16,11 +16,18 @@ import { addScaled, dispose, norm, sub, scale, type Params } from '@lets/tree';
 import type { GradFn } from '@lets/optim';
 import { type DifferenceOptions, type HvpEstimator, type HvpProblem, required, scalarOf } from './hvp';
 
-/** h = relStep · max(1, ‖x‖) / ‖v‖ (relStep when v = 0, whose product is 0 anyway). */
+/**
+ * The one step rule of every difference in @lets/bilevel (the HVP estimators, `gradientTangent`,
+ * LETS's whole-step tangent): h = relStep · max(1, ‖x‖) / ‖v‖ from the two norms (relStep when
+ * ‖v‖ = 0, whose product is 0 anyway), so the perturbation h‖v‖ is a fixed fraction of ‖x‖.
+ */
+export const differenceStepOf = (normX: number, normV: number, relStep: number): number =>
+  (relStep * Math.max(1, normX)) / (normV > 0 ? normV : 1);
+
+/** h = relStep · max(1, ‖x‖) / ‖v‖ ({@link differenceStepOf} of the two trees' norms). */
 export const differenceStep = (x: Params, v: Params, relStep: number): number => {
   const [nx, nv] = tf.tidy(() => [scalarOf(norm(x)), scalarOf(norm(v))]);
-  const h = (relStep * Math.max(1, nx as number)) / ((nv as number) > 0 ? (nv as number) : 1);
-  return h;
+  return differenceStepOf(nx as number, nv as number, relStep);
 };
 
 const gradsAt = (gradFn: GradFn, x: Params): Params => {

@@ -5,12 +5,12 @@
  */
 export * from './hvp';
 export { exactHvp } from './hvp_exact';
-export { forwardDifferenceHvp, centralDifferenceHvp, differenceStep } from './hvp_difference';
+export { forwardDifferenceHvp, centralDifferenceHvp, differenceStep, differenceStepOf } from './hvp_difference';
 export { fisherHvp } from './hvp_fisher';
 export { identityHvp } from './hvp_identity';
 export { hvpEstimator, HVP_ESTIMATORS } from './hvp_estimator';
 export * from './hypergradient';
-export { gradientTangent, hyperparameterTangent } from './tangents';
+export { gradientTangent, hyperparameterTangent, wholeStepTangent } from './tangents';
 export * from './unrolled';
 export * from './implicit';
 export * from './objectives';

@@ -15,6 +15,9 @@
  *
  * A user's own objective is any value of this interface (a function of the two losses).
  */
+import * as tf from '@tensorflow/tfjs-core';
+import { sub, type Params } from '@lets/tree';
+import { hyperDot } from './hypergradient';
 
 /** The value of an upper objective and its partial derivatives in δ and L_vl. */
 export interface ObjectiveValue {
@@ -100,3 +103,33 @@ export const upperObjective = (spec: UpperObjectiveName | UpperObjective, option
 /** dF/dλ from the objective's partials and the two contractions with τ. */
 export const objectiveHypergradient = (o: ObjectiveValue, gapDot: number, valDot: number): number =>
   (o.dGap === 0 ? 0 : o.dGap * gapDot) + (o.dVal === 0 ? 0 : o.dVal * valDot);
+
+/** What the upper level sees at θ': the two losses (host numbers) and the two gradients. */
+export interface UpperPoint {
+  readonly valLoss: number;
+  readonly trainLoss: number;
+  /** ∇L_vl(θ'). */
+  readonly valGrads: Params;
+  /** ∇L_tr(θ') (read only when the objective has ∂F/∂δ ≠ 0). */
+  readonly trainGrads: Params;
+}
+
+/** An objective's value at θ' and its hypergradient along a tangent. */
+export interface UpperHypergradient extends ObjectiveValue {
+  /** δ = L_vl − L_tr. */
+  readonly gap: number;
+  /** dF/dλ = ∂F/∂δ ⟨∇L_vl − ∇L_tr, τ⟩ + ∂F/∂L_vl ⟨∇L_vl, τ⟩. */
+  readonly hypergradient: number;
+}
+
+/**
+ * F at θ' and dF/dλ for the tangent τ = dθ'/dλ (`stepTangent`, `wholeStepTangent`): the
+ * contractions are taken by `hyperDot` only where the objective's partial is non-zero (one host
+ * read each). Nothing given is disposed.
+ */
+export const upperHypergradient = (objective: UpperObjective, at: UpperPoint, tangent: Params): UpperHypergradient => {
+  const o = objective.at(at.valLoss, at.trainLoss);
+  const gapDot = o.dGap === 0 ? 0 : tf.tidy(() => hyperDot(sub(at.valGrads, at.trainGrads), tangent));
+  const valDot = o.dVal === 0 ? 0 : hyperDot(at.valGrads, tangent);
+  return { ...o, gap: at.valLoss - at.trainLoss, hypergradient: objectiveHypergradient(o, gapDot, valDot) };
+};

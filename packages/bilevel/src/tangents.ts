@@ -4,7 +4,9 @@
  *
  *   gradientTangent:        w ↦ ∂U/∂g · w ≈ (U(g + h w) − U(g − h w)) / 2h,   h = relStep·max(1,‖g‖)/‖w‖
  *   hyperparameterTangent:  ∂U/∂λ       ≈ (U_{λ+h}(g) − U_{λ−h}(g)) / 2h,   h = relStep·max(1,|λ|)
+ *   wholeStepTangent:       dθ'/dλ      ≈ (Δθ(λ + h) − Δθ(λ)) / h             (any step, re-run at λ + h)
  *
+ * gradientTangent's h is `differenceStepOf(‖g‖, ‖w‖, relStep)`, the rule of the HVP estimators.
  * U(g) = transform.update(g, state, params, extra)[0]. Both are central differences of the
  * update map alone: no gradient evaluations, state is not advanced (the new states are
  * disposed). Exact up to float32 rounding for maps affine in g (SGD, momentum, Nesterov,
@@ -15,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { addScaled, dispose, disposeState, norm, sub, scale, type Params } from '@lets/tree';
 import type { Extra, GradientTransformation } from '@lets/optim';
 import { scalarOf } from './hvp';
+import { differenceStepOf } from './hvp_difference';
 
 const updatesOf = <S>(t: GradientTransformation<S>, g: Params, state: S, params: Params | undefined, extra: Extra | undefined): Params => {
   const [u, s] = t.update(g, state, params, extra);
@@ -36,7 +39,7 @@ export const gradientTangent =
     const relStep = options.relStep ?? 1e-3;
     const [ng, nw] = tf.tidy(() => [scalarOf(norm(grads)), scalarOf(norm(w))]) as [number, number];
     if (nw === 0) return scale(w, 0);
-    const h = (relStep * Math.max(1, ng)) / nw;
+    const h = differenceStepOf(ng, nw, relStep);
     const gp = addScaled(grads, h, w);
     const up = updatesOf(transform, gp, state, params, extra);
     dispose(gp);
@@ -70,5 +73,20 @@ export const hyperparameterTangent = <S>(
   const out = tf.tidy(() => scale(sub(up, um), 1 / (2 * h)));
   dispose(up);
   dispose(um);
+  return out;
+};
+
+/**
+ * dθ'/dλ of a whole lower step by a forward difference, (Δθ(λ + h) − Δθ(λ)) / h, for steps that
+ * are not one map of one gradient at one point (several perturbed points, a pass skipped on some
+ * steps): `updatesAt(λ + h)` re-runs the step from the same inputs and returns its updates (owned
+ * here, disposed); `base` = Δθ(λ) is not disposed. First-order accurate; choose h with
+ * `differenceStep` (LETS: h = relStep·max(1,‖θ‖)/‖n‖ for ρ, which moves the perturbed point by h·n).
+ */
+export const wholeStepTangent = (updatesAt: (lambda: number) => Params, base: Params, lambda: number, h: number): Params => {
+  if (!(Number.isFinite(h) && h > 0)) throw new Error(`wholeStepTangent: h must be a finite number > 0, got ${h}`);
+  const shifted = updatesAt(lambda + h);
+  const out = tf.tidy(() => scale(sub(shifted, base), 1 / h));
+  dispose(shifted);
   return out;
 };

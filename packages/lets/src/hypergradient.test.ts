@@ -21,7 +21,7 @@ const outers: [string, () => GradientTransformation<any>][] = [
   ['SGD', () => sgd(0.5)],
   ['SGD + momentum', () => sgd(0.5, { momentum: 0.9 })],
   ['weight decay in the chain', () => chain(addDecayedWeights(0.05), sgd(0.5, { momentum: 0.9 }))],
-  // Adaptive outer: ∂U/∂g_p is Adam's current preconditioner, taken by @lets/sam's updateTangent.
+  // Adaptive outer: ∂U/∂g_p is Adam's current preconditioner, taken by @lets/bilevel's gradientTangent of the step's descent.
   ['Adam', () => adam(0.3)],
 ];
 

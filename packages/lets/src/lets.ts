@@ -27,6 +27,12 @@
  * the variant's step from the same state with ρ + h and difference the updates. A tangent due
  * on a step that took no perturbed pass (LookSAM between its SAM steps, where the update does
  * not depend on ρ) is deferred to the next step that takes one.
+ *
+ * LETS is a thin composition of @lets/bilevel: the tangent is `stepTangent` with the estimator's
+ * H̃n and `gradientTangent` of the step's `descent` (@lets/sam's map g_p ↦ updates), or
+ * `wholeStepTangent`; every difference takes its step from `differenceStepOf`; F and dF/dρ are
+ * `upperHypergradient` of the chosen `upperObjective`. What LETS adds is ρ's parametrization
+ * (log ρ, clamps, the ρ optimizer), when to take the tangent, and the stall and start guards.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
@@ -36,9 +42,12 @@ import { DEFAULT_CAPABILITIES, type SamState, type SamStep, type SamTransformati
 import {
   differenceStep,
   forwardDifferenceHvp,
+  gradientTangent,
   hvpEstimator,
-  objectiveHypergradient,
+  stepTangent,
+  upperHypergradient,
   upperObjective,
+  wholeStepTangent,
   type HvpEstimator,
   type HvpEstimatorName,
   type UpperObjective,
@@ -357,14 +366,11 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     }
     const valLoss = host(val.loss);
     const trainLossValue = host(trainLoss);
-    const gap = valLoss - trainLossValue;
-    const o = objective.at(valLoss, trainLossValue);
-    // dF/dρ = ∂F/∂δ ⟨u, τ⟩ + ∂F/∂L_vl ⟨∇L_vl, τ⟩ (for 'gap': δ ⟨u, τ⟩, as the paper).
-    const uTau = o.dGap === 0 ? 0 : tf.tidy(() => host(T.vdot(T.sub(val.grads, grads), tangent)));
-    const vTau = o.dVal === 0 ? 0 : tf.tidy(() => host(T.vdot(val.grads, tangent)));
+    // dF/dρ = ∂F/∂δ ⟨u, τ⟩ + ∂F/∂L_vl ⟨∇L_vl, τ⟩ (for 'gap': δ ⟨u, τ⟩, as the paper): bilevel's.
+    const o = upperHypergradient(objective, { valLoss, trainLoss: trainLossValue, valGrads: val.grads, trainGrads: grads }, tangent);
     disposeGrad(val);
     ownedLoss?.dispose();
-    const hypergradient = objectiveHypergradient(o, uTau, vTau);
+    const { gap, hypergradient } = o;
     const rho = state.variant.rho;
     const tangentRho = state.tangentRho ?? rho;
     const prevGuard = state.guard;
@@ -407,35 +413,51 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
   ): [Params, number] => {
     const rho = s.rho;
     if (wholeStep) {
-      // ρ + h moves the perturbed point by h·n: the same relative step as the 'fd' estimator.
+      // bilevel's whole-step forward difference; ρ + h moves the perturbed point by h·n, the
+      // same relative step (differenceStep) as the 'fd' estimator.
       const nNorm = tf.tidy(() => host(T.norm(s.direction)));
       const hr = nNorm > 0 ? differenceStep(params, s.direction, relStep) : relStep * Math.max(rho, 1e-3);
-      const shifted = variant.step(grads, withRho(variantState, rho + hr), params, extra);
-      const evals = (shifted.state.report?.gradEvals ?? 2) - 1;
-      const tau = tf.tidy(() => T.scale(T.sub(shifted.updates, s.updates), 1 / hr));
-      T.dispose(shifted.updates);
-      T.dispose(shifted.direction);
-      T.dispose(shifted.perturbedGrads);
-      T.disposeState(shifted.state);
+      let evals = 0;
+      const tau = wholeStepTangent(
+        (r) => {
+          const shifted = variant.step(grads, withRho(variantState, r), params, extra);
+          evals = (shifted.state.report?.gradEvals ?? 2) - 1;
+          T.dispose(shifted.direction);
+          T.dispose(shifted.perturbedGrads);
+          T.disposeState(shifted.state);
+          return shifted.updates;
+        },
+        s.updates,
+        rho,
+        hr,
+      );
       return [tau, evals];
     }
+    // Linearized: τ = ∂U/∂g_p · H̃ n, with H̃ n from the estimator at θ + ρn and ∂U/∂g_p the
+    // central difference of the step's descent (combiner + outer) in g_p, both bilevel's.
     const x = T.addScaled(params, rho, s.direction);
     // An estimator may difference against g_p only when it is the batch's gradient at θ + ρn.
     const reuse = caps.perturbedGradsAtPoint;
-    const hv = estimator.hvp(
-      {
-        params: x,
-        ...(reuse ? { grads: s.perturbedGrads } : {}),
-        ...(extra.gradFn !== undefined ? { gradFn: extra.gradFn } : {}),
-        ...(extra.lossFn !== undefined ? { lossFn: extra.lossFn } : {}),
-      },
-      s.direction,
-    );
-    T.dispose(x);
-    const tau = s.updateTangent(hv);
-    T.dispose(hv);
+    let tau: Params | undefined;
+    try {
+      tau = stepTangent(
+        {
+          point: s.direction,
+          problem: {
+            params: x,
+            ...(reuse ? { grads: s.perturbedGrads } : {}),
+            ...(extra.gradFn !== undefined ? { gradFn: extra.gradFn } : {}),
+            ...(extra.lossFn !== undefined ? { lossFn: extra.lossFn } : {}),
+          },
+          updateTangent: gradientTangent(s.descent, s.perturbedGrads, variantState.outer, params, extra),
+        },
+        estimator,
+      );
+    } finally {
+      T.dispose(x);
+    }
     const evals = reuse ? estimator.gradEvals : (estimator.gradEvalsWithoutGrads ?? estimator.gradEvals);
-    return [tau, evals];
+    return [tau as Params, evals];
   };
 
   const updateOnce = (

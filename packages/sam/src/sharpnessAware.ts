@@ -229,33 +229,22 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
       report,
     };
 
-    const updateTangent = (v: Params): Params => tidyCall(() => {
-      T.assertSameStructure(v, params, `${name}: updateTangent's v and params`);
-      const [vn, gn] = [T.norm(v), T.norm(perturbedGrads)];
-      const vNorm = vn.dataSync()[0] as number;
-      const gNorm = gn.dataSync()[0] as number;
-      vn.dispose();
-      gn.dispose();
-      if (vNorm === 0) return T.zerosLike(params);
-      const h = gNorm > 0 ? (1e-3 * gNorm) / vNorm : 1e-3 / vNorm;
-      const at = (s: number): Params => {
-        const p = T.addScaled(perturbedGrads, s, v);
-        const d = combine === undefined ? p : combine(p);
-        if (d !== p) T.dispose(p);
-        const [u, st] = outer.update(d, state.outer, params, extra);
-        T.dispose(d);
-        T.disposeState(st);
-        return u;
-      };
-      const plus = at(h);
-      const minus = at(-h);
-      const out = tf.tidy(() => T.zipWith((a, b) => tf.div(tf.sub(a, b), 2 * h))(plus, minus));
-      T.dispose(plus);
-      T.dispose(minus);
-      return out;
-    });
+    // The rest of the step as a map of g_p (data for a caller that differentiates it, such as
+    // LETS through @lets/bilevel's gradientTangent; SAM itself takes no derivative).
+    const combineAt = combine;
+    const descent: GradientTransformation<S> = {
+      init: outer.init,
+      update: (gp, outerState, p, e) =>
+        tidyCall(() => {
+          T.assertSameStructure(gp, params, `${name}: descent's g_p and params`);
+          const d = combineAt === undefined ? gp : combineAt(gp);
+          const r = outer.update(d, outerState, p, e);
+          if (d !== gp) T.dispose(d);
+          return r;
+        }),
+    };
 
-    return { updates, state: next, rho, direction: reported, perturbedGrads, updateTangent, perturbed: rho > 0 && evals > 1 };
+    return { updates, state: next, rho, direction: reported, perturbedGrads, descent, perturbed: rho > 0 && evals > 1 };
   };
 
   // tfjs's "No backend found" / "gradient function not found" name initRuntime() when it was not called.

@@ -113,7 +113,7 @@ describe('SAM runs user callbacks in a tidy scope', () => {
     q.dispose();
   });
 
-  it("updateTangent (LETS's derivative of the step) runs the combiner in a tidy scope too", () => {
+  it("the step's descent (what LETS differentiates) runs the combiner in a tidy scope too", () => {
     const q = quadratic();
     const opt = sharpnessAware(sgd(0.1), { rho: 0.05, procedure: twoPass(leakyAverage) });
     const w = toTree(W0);
@@ -121,7 +121,11 @@ describe('SAM runs user callbacks in a tidy scope', () => {
     const clean = q.gradFn(w);
     const s = opt.step(clean.grads, s0, w, { gradFn: q.gradFn, loss: clean.loss });
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 10; i++) T.dispose(s.updateTangent(clean.grads));
+    for (let i = 0; i < 10; i++) {
+      const [u, st] = s.descent.update(clean.grads, s0.outer, w, {});
+      T.dispose(u);
+      T.disposeState(st);
+    }
     expect(tf.memory().numTensors).toBe(before);
     [w, clean.grads, s.updates, s.direction, s.perturbedGrads].forEach(T.dispose);
     clean.loss.dispose();

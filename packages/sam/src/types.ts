@@ -51,12 +51,13 @@ export interface SamStep<S> {
   /** g_p, what the combiner received (the primary one for multi-point variants). */
   readonly perturbedGrads: Params;
   /**
-   * d(updates)/d(g_p)·v: the derivative of the combiner + outer map at this step's g_p, by a
-   * central difference with h = 1e-3·‖g_p‖/‖v‖ that re-runs combiner + outer from this step's
-   * input states (exact up to float32 rounding for maps linear in g_p: SGD, momentum, coupled
-   * weight decay). Does not advance any state. Returns new tensors owned by the caller.
+   * The rest of this step after the perturbed pass, as an ordinary transform of g_p: the
+   * combiner at this step's clean g, then the outer optimizer. From this step's input outer
+   * state, `descent.update(perturbedGrads, inputState.outer, params, extra)` gives this step's
+   * updates again (with a new outer state the caller disposes); it advances nothing else. Data,
+   * not a derivative: LETS differentiates it with @lets/bilevel's `gradientTangent`.
    */
-  readonly updateTangent: (v: Params) => Params;
+  readonly descent: GradientTransformation<S>;
   /** Whether this step took a perturbed pass (LookSAM between its SAM steps and ρ = 0: no). */
   readonly perturbed: boolean;
 }
@@ -171,8 +172,8 @@ export interface ProcedureResult<S> {
   /** The reported direction when it is not the pipeline's n (mSAM: the first micro-batch's). */
   readonly primaryDirection?: Params;
   /**
-   * g_p ↦ combiner(g, g_p) as a function of g_p (absent: d is g_p itself, or d is not a
-   * function of one g_p).
+   * g_p ↦ combiner(g, g_p) as a function of g_p, for the step's `descent` (absent: d is g_p
+   * itself, or d is not a function of one g_p).
    */
   readonly combine?: (perturbedGrads: Params) => Params;
 }
