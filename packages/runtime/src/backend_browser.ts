@@ -2,8 +2,8 @@
  * Backend choice in a browser (or any bundle built for one): the backends are WebGPU, WebGL,
  * wasm and cpu; 'auto' takes the first of them that starts, in that order:
  *
- * - webgpu: only when the page has `navigator.gpu` and an adapter, and the app imported
- *   `@tensorflow/tfjs-backend-webgpu` (which registers it);
+ * - webgpu: only when the page has `navigator.gpu` and an adapter, the app imported
+ *   `@tensorflow/tfjs-backend-webgpu` (which registers it), and a synchronous read-back works;
  * - webgl: when the app imported `@tensorflow/tfjs-backend-webgl` and a WebGL context can be made;
  * - wasm: when the app imported `@tensorflow/tfjs-backend-wasm` and serves its .wasm files
  *   (`setWasmPaths` from that package says where);
@@ -80,12 +80,38 @@ async function load(name: BackendName): Promise<void> {
   }
 }
 
+/**
+ * Whether the backend reads a value back synchronously and keeps working afterwards. SAM's and
+ * LETS's updates read scalars with `dataSync`; on tfjs's webgpu backend that goes through an
+ * OffscreenCanvas copy, which loses the device in headless Chromium on SwiftShader ("A valid
+ * external Instance reference no longer exists") — found by the playground.
+ */
+async function readsBack(): Promise<boolean> {
+  const made: tf.Tensor[] = [];
+  try {
+    const a = tf.tensor1d([1, 2, 3, 4]);
+    const s = tf.sum(a);
+    made.push(a, s);
+    const sync = s.dataSync()[0];
+    const b = tf.add(a, 1);
+    made.push(b);
+    const after = await b.data();
+    return sync === 10 && after[3] === 5;
+  } catch {
+    return false;
+  } finally {
+    tf.dispose(made);
+  }
+}
+
 /** Browsers: webgpu, webgl, wasm, cpu among the backends the app imported; gradients from tfjs-core's ES modules. */
 export const BROWSER_PLATFORM: Platform = {
   preference: BACKEND_PREFERENCE,
   install: INSTALL,
   load,
   registerGradients,
+  verify: async (name) =>
+    name === 'webgpu' && !(await readsBack()) ? 'it started, but a synchronous read-back (dataSync, which SAM and LETS use) failed' : undefined,
 };
 
 /**

@@ -53,6 +53,8 @@ export interface Platform {
   registerGradients(): void;
   /** The backend asked for by the environment (Node: LETS_BACKEND), if any. */
   readonly envBackend?: () => string | undefined;
+  /** After a backend started: why it is unusable for training after all (undefined: usable). */
+  readonly verify?: (name: BackendName) => Promise<string | undefined>;
   /** Called for each backend 'auto' skipped. */
   readonly onSkipped?: (name: BackendName, error: unknown) => void;
 }
@@ -99,6 +101,8 @@ async function start(platform: Platform, name: BackendName, options: RuntimeOpti
   }
   if (!ok) throw new BackendUnavailableError(name, `it failed to initialise (${why})`, remedy);
   await tf.ready();
+  const problem = await platform.verify?.(name);
+  if (problem !== undefined) throw new BackendUnavailableError(name, problem, remedy);
   // tfjs's cpu backend (and native, built on it) prints an "install tfjs-node" banner on first
   // use; the runtime has already chosen the fastest backend available, so it is only noise.
   const b = tf.backend() as unknown as { firstUse?: boolean };
