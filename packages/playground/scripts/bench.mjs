@@ -29,12 +29,12 @@ const outDir = join(root, 'tmp', 'playground-bench', 'dist');
 // the test's browser helpers (TypeScript), bundled for Node on the fly
 const helpers = join(root, 'tmp', 'playground-bench', 'browser.cjs');
 await build({
-  entryPoints: [join(pkgDir, 'test/browser.ts')],
+  entryPoints: [join(root, 'tools/browser/chromium.ts')],
   bundle: true,
   platform: 'node',
   format: 'cjs',
   outfile: helpers,
-  external: ['playwright-core', 'pngjs'],
+  external: ['playwright-core', 'pngjs', 'esbuild'],
   logLevel: 'warning',
 });
 const { findChromium, launch, openPage, serveStatic } = createRequire(import.meta.url)(helpers);
