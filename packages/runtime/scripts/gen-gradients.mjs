@@ -4,14 +4,16 @@
 // Run by the package's `build` (so the published package ships it) and by the repository's
 // `npm install` (tools/prepare.mjs), so tests need no build.
 import { build } from 'esbuild';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(pkg, 'generated/tfjs-gradients.cjs');
 mkdirSync(dirname(out), { recursive: true });
-await build({
+// written beside the target and renamed into place: a build that runs while tests load the
+// bundle (the consumer test builds during `npm test`) never exposes a half-written file
+const result = await build({
   stdin: {
     contents: "import '@tensorflow/tfjs-core/dist/register_all_gradients';",
     resolveDir: pkg,
@@ -21,6 +23,10 @@ await build({
   platform: 'node',
   format: 'cjs',
   outfile: out,
+  write: false,
   logLevel: 'warning',
 });
+const tmp = `${out}.${process.pid}.tmp`;
+writeFileSync(tmp, result.outputFiles[0].contents);
+renameSync(tmp, out);
 console.log('@lets/runtime: wrote generated/tfjs-gradients.cjs');
