@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The consumer test: the packages as a user gets them from npm, outside the monorepo.
 //
-//  1. build every package (`nx run-many -t build`; Nx's cache makes an unchanged tree instant);
-//  2. `npm pack` every workspace package into a temporary directory and check each tarball
+//  1. build every published package (`nx run-many -t build`; Nx's cache makes an unchanged tree instant);
+//  2. `npm pack` every published workspace package into a temporary directory and check each tarball
 //     (LICENSE, README, dist with declarations, no sources or tests, source maps that carry
 //     their sources, the native addon's sources and scripts but no prebuilt addon);
 //  3. create a fresh project in os.tmpdir() and install the tarballs that @lets/lets and the
@@ -81,9 +81,19 @@ export function registryProblem() {
   return undefined;
 }
 
+/** The workspace packages that are published (private ones, such as the playground, are not). */
+export function publicPackages() {
+  return readdirSync(join(root, 'packages'))
+    .filter((d) => existsSync(join(root, 'packages', d, 'package.json')))
+    .map((d) => JSON.parse(readFileSync(join(root, 'packages', d, 'package.json'), 'utf8')))
+    .filter((p) => p.private !== true)
+    .map((p) => p.name)
+    .sort();
+}
+
 function build() {
   if (flag('--no-build')) return 'skipped (--no-build): packing dist/ as it is';
-  const r = sh('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static'], {
+  const r = sh('npx', ['nx', 'run-many', '-t', 'build', `--projects=${publicPackages().join(',')}`, '--outputStyle=static'], {
     cwd: root,
     env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', FORCE_COLOR: '0' },
   });
@@ -94,7 +104,7 @@ function build() {
 
 function pack(dir) {
   mkdirSync(dir, { recursive: true });
-  const r = sh(npm, ['pack', '--workspaces', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: root });
+  const r = sh(npm, ['pack', ...publicPackages().flatMap((p) => ['--workspace', p]), '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: root });
   if (r.status !== 0) throw new Failure('pack', `npm pack failed:\n${tail(r.stderr)}`);
   const packed = JSON.parse(r.stdout);
   const problems = [];
