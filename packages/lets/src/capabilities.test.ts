@@ -10,6 +10,9 @@
  * - `halfIdentity`: H ≈ ½I, a user estimator with its own name and cost. LETS must use it
  *   (report.estimator, the count of gradient evaluations) and its hypergradient must be half
  *   that of the built-in 'identity' (dF/dρ is linear in H̃n).
+ * - `perturbedGradsAtPoint`: a user variant declaring it false (its g_p is not the batch's
+ *   gradient at θ + ρn, as ESAM's data selection) must not have its g_p handed to the estimator,
+ *   and LETS must charge the estimator's cost without it; declared true, the estimator reuses g_p.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
@@ -135,6 +138,34 @@ describe('an estimator defined outside the packages', () => {
     expect(mine.evals).toBe(identity.evals);
     expect(mine.evals).toBe(3 + 1);
     expect(mine.reported).toBeCloseTo(0.5 * identity.reported, 6);
+  });
+
+  it("gets the perturbed gradient only from a variant that declares it the batch's gradient at θ + ρn (perturbedGradsAtPoint), and is charged its cost without it", () => {
+    // A user estimator that records what it was handed; its cost is 0 given ∇L(x), 1 without.
+    const seen: boolean[] = [];
+    const spy: HvpEstimator = {
+      name: 'spy',
+      gradEvals: 0,
+      gradEvalsWithoutGrads: 1,
+      hvp: (problem, v) => {
+        seen.push(problem.grads !== undefined);
+        return T.scale(v, 0.5);
+      },
+    };
+    // The same SAM step, declared two ways through the wrapper's capabilities option.
+    const declared = (atPoint: boolean) =>
+      sharpnessAware(sgd(0.5, { momentum: 0.9 }), { name: 'mySam', rho: 0.2, capabilities: { perturbedGradsAtPoint: atPoint } });
+    const atPoint = probe(declared(true), { estimator: spy });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((x) => x)).toBe(true);
+    seen.length = 0;
+    const notAtPoint = probe(declared(false), { estimator: spy });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.some((x) => x)).toBe(false);
+    // Step C: the variant's 2 evaluations + 1 validation gradient + the estimator's 0 or 1.
+    expect(atPoint.evals).toBe(2 + 1 + 0);
+    expect(notAtPoint.evals).toBe(2 + 1 + 1);
+    expect(notAtPoint.estimator).toBe('spy');
   });
 
   it("one that declares it needs lossFn is refused without it, naming it", () => {
