@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params, Tree } from '@lets/tree';
-import { applyUpdates, type Extra, type GradFn, type GradientTransformation, type GradResult, type LossFn } from '@lets/optim';
+import { applyUpdates, explainMissingRuntime, type Extra, type GradFn, type GradientTransformation, type GradResult, type LossFn } from '@lets/optim';
 import { correctCount, crossEntropy, oneHotLabels } from './loss';
 import type { BatchItem, LossOf, SampleLossOf, StepMetrics, TrainBatch, TrainableModel, TrainState } from './types';
 
@@ -191,6 +191,9 @@ export const makeTrainStep = <S>(options: StepOptions<S>) => {
     };
     try {
       return stepWith(state, batch, valItem === undefined ? undefined : valBatch, consume, s1, s2);
+    } catch (e) {
+      // tfjs's "No backend found" / "gradient function not found" name initRuntime() when it was not called.
+      throw explainMissingRuntime(e, 'makeTrainStep');
     } finally {
       if (built !== undefined) {
         built.dispose?.();
