@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initRuntime } from './backend';
 import { Rng } from './rng';
-import { bernoulli, fold, hashString, isKey, key, normal, normals, permutation, randint, rng, seedOf, split, truncatedNormal, uniform, uniforms } from './keys';
+import { bernoulli, fold, hashString, isKey, key, normal, normals, permutation, randint, rng, split, truncatedNormal, uniform, uniforms } from './keys';
 
 /** Pearson correlation of x[i] and y[i]. */
 const corr = (x: ArrayLike<number>, y: ArrayLike<number>): number => {
@@ -21,21 +21,30 @@ describe('keys', () => {
 
   it("reproduces @lets/data's stream naming bit for bit (streamSeed values recorded at 5d004b7)", () => {
     // streamSeed(seed, ...ids) of packages/data/src/prng.ts before keys replaced it.
-    expect(seedOf(key(0))).toBe(7452850487681598);
-    expect(seedOf(fold(key(42), 1))).toBe(6061782028138434);
-    expect(seedOf(fold(key(2 ** 40), 3))).toBe(4620478488077732);
-    expect(seedOf(fold(key(-5), 3))).toBe(7943720445510864);
-    expect(seedOf(fold(key(7), 0x626174, 2, 9))).toBe(4665835770669485);
+    expect(fold(key(0))).toBe(7452850487681598);
+    expect(fold(key(42), 1)).toBe(6061782028138434);
+    expect(fold(key(2 ** 40), 3)).toBe(4620478488077732);
+    expect(fold(key(-5), 3)).toBe(7943720445510864);
+    expect(fold(key(7), 0x626174, 2, 9)).toBe(4665835770669485);
     // streamRng(42, 1)'s first four outputs.
     const r = rng(fold(key(42), 1));
     expect(Array.from({ length: 4 }, () => r.nextUint32())).toEqual([3094524947, 1564008522, 1511424468, 1712162002]);
-    // and rng(k) is the runtime's generator seeded with seedOf(k)
+    // and rng(k) is the runtime's generator seeded with k
     const a = rng(fold(key(42), 1));
-    const b = new Rng(seedOf(fold(key(42), 1)));
+    const b = new Rng(fold(key(42), 1));
     expect(Array.from({ length: 5 }, () => a.nextUint32())).toEqual(Array.from({ length: 5 }, () => b.nextUint32()));
   });
 
-  it('keys are uint32s; seeds, ids and labels separate; fold of several ids is folds in order', () => {
+  it("reproduces @lets/models' per-path seeds bit for bit (deriveSeed values recorded at 5d004b7)", () => {
+    // deriveSeed(seed, label) of packages/models/src/prng.ts before keys replaced it.
+    expect(fold(key(9), 'stem/conv/kernel')).toBe(1169517464);
+    expect(fold(key(0), 'dropout/0')).toBe(1501475297);
+    expect(fold(key(3), 'conv1/kernel')).toBe(2638365781);
+    // a seed beyond 2^32 keeps its high half (deriveSeed dropped it)
+    expect(fold(key(2 ** 32 + 9), 'stem/conv/kernel')).not.toBe(fold(key(9), 'stem/conv/kernel'));
+  });
+
+  it('keys are safe integers; seeds, ids and labels separate; keys are plain data', () => {
     const ks = [
       key(0), key(1), key(-1), key(2 ** 40), fold(key(0), 1), fold(key(0), 2), fold(key(0), 1, 0), fold(key(0), 0, 1),
       fold(key(0), 'conv1/kernel'), fold(key(0), 'conv2/kernel'), fold(key(1), 'conv1/kernel'), fold(key(0), 'dropout/0'),
@@ -43,11 +52,14 @@ describe('keys', () => {
     ];
     ks.forEach((k) => expect(isKey(k)).toBe(true));
     expect(new Set(ks).size).toBe(ks.length);
-    expect(fold(key(7), 3, 'x', 9)).toBe(fold(fold(fold(key(7), 3), 'x'), 9));
-    expect(fold(key(7))).toBe(key(7));
+    expect(fold(key(7), 3, 'x', 9)).toBe(fold(key(7), 3, 'x', 9));
+    expect(fold(key(7), 3, 'x', 9)).not.toBe(fold(key(7), 3, 'y', 9));
     expect(fold(key(1), 'x')).toBe(fold(key(1), 'x'));
-    // seedOf gives safe non-negative integers
-    ks.forEach((k) => expect(Number.isSafeInteger(seedOf(k)) && seedOf(k) >= 0).toBe(true));
+    // a path of one label gives a uint32, any other path a non-negative safe integer
+    expect(ks.slice(8, 13).every((k) => k >= 0 && k < 2 ** 32)).toBe(true);
+    expect(ks.slice(4).every((k) => k >= 0)).toBe(true);
+    // a path is mixed in one pass: (a, b) is another key than b under (a), both distinct from k
+    expect(new Set([fold(key(7), 3, 9), fold(fold(key(7), 3), 9), key(7)]).size).toBe(3);
     // keys are plain data: a JSON round trip is the same key
     expect(JSON.parse(JSON.stringify({ k: ks[5] })).k).toBe(ks[5]);
   });
@@ -155,11 +167,11 @@ describe('keys', () => {
   it('bad input names the argument and what was expected', () => {
     expect(() => key(0.5)).toThrow(/key: seed must be a safe integer, got 0.5/);
     expect(() => key(2 ** 60)).toThrow(/key: seed must be a safe integer/);
-    expect(() => fold(-1, 1)).toThrow(/fold: key must be a uint32 from key\(seed\), got -1/);
-    expect(() => fold(key(0), 1.5)).toThrow(/fold: data must be a safe integer or a string, got 1.5/);
+    expect(() => fold(0.5, 1)).toThrow(/fold: key must be a safe integer \(from key\(seed\)\), got 0.5/);
+    expect(() => fold(key(0), 1.5)).toThrow(/fold: path entries must be safe integers or strings, got 1.5/);
     expect(() => split(key(0), -1)).toThrow(/split: n must be a non-negative integer, got -1/);
-    expect(() => split(2 ** 32)).toThrow(/split: key must be a uint32/);
+    expect(() => split(2 ** 53)).toThrow(/split: key must be a safe integer/);
     expect(() => uniforms(key(0), 1.5)).toThrow(/uniforms: n must be a non-negative integer/);
-    expect(() => seedOf(NaN)).toThrow(/seedOf: key must be a uint32/);
+    expect(() => rng(NaN)).toThrow(/rng: key must be a safe integer/);
   });
 });

@@ -1,34 +1,39 @@
 /**
  * Pure, splittable random keys (in the manner of JAX's `jax.random`): the one way this monorepo
- * names a random stream. A {@link Key} is a plain uint32 number, so it sits in any state and
- * checkpoints with it; every function here is pure (the same key gives the same draws).
+ * names a random stream. A {@link Key} is a plain safe integer — the seed of its stream's
+ * generator — so it sits in any state and checkpoints with it; every function here is pure (the
+ * same key gives the same draws).
  *
- *   const k = key(seed);                       // from a user's seed
- *   const kInit = fold(k, 'conv1/kernel');     // a named sub-stream (a path, a purpose)
- *   const kBatch = fold(k, PURPOSE, epoch, i); // ids mixed in one after the other
+ *   const k = key(seed);                       // from a user's seed (the key of seed s is s)
+ *   const kInit = fold(k, 'conv1/kernel');     // a named sub-stream (a parameter path, 'dropout/3')
+ *   const kBatch = fold(k, PURPOSE, epoch, i); // the sub-stream at a path of ids
  *   const [k1, k2] = split(k);                 // fresh, independent keys
  *   normal(k1, [3, 3]); uniforms(k2, 10);      // draws (tensors, or host Float32Arrays)
  *   rng(k)                                     // a sequential generator, when one stream is read in a loop
  *
- * Mixing: splitmix32 (Steele, Lea & Flood 2014, 32-bit variant: golden-ratio increment and the
- * murmur3 finalizer), so nearby seeds and ids give unrelated keys. Strings are first hashed
- * with FNV-1a (32-bit, over UTF-16 code units). Draws come from runtime's `Rng`
- * (xoshiro128**, Blackman & Vigna 2018) seeded with {@link seedOf}(key), generated in
- * JavaScript and uploaded, so a key gives the same tensor on every backend.
+ * `fold(k, a, b)` names the sub-stream at path (a, b) of k, mixed in one pass; it is a different
+ * (equally independent) key from `fold(fold(k, a), b)`.
  *
- * `key(seed)` and `fold` are exactly the stream naming @lets/data used before keys existed
- * (`streamSeed(seed, ...ids)` = `seedOf(fold(key(seed), ...ids))`), so its shuffles, splits,
- * label noise and augmentations are bit-for-bit what they were.
+ * Mixing is splitmix32's output step (Steele, Lea & Flood 2014, 32-bit variant: golden-ratio
+ * increment and the murmur3 finalizer), so nearby seeds and ids give unrelated keys; strings are
+ * hashed with FNV-1a (32-bit, over UTF-16 code units). Draws come from runtime's `Rng`
+ * (xoshiro128**, Blackman & Vigna 2018) seeded with the key, generated in JavaScript and uploaded,
+ * so a key gives the same tensor on every backend.
+ *
+ * The derivations are exactly the ones the packages used before keys existed, so every recorded
+ * run replays bit for bit: a path of integers is @lets/data's stream naming
+ * (`streamSeed(seed, ...ids)` = `fold(key(seed), ...ids)`), and a single label under a seed below
+ * 2^32 is @lets/models' (`deriveSeed(seed, label)` = `fold(key(seed), label)`).
  *
  * Browser-safe: no Node built-ins.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { Rng } from './rng';
 
-/** A random key: a uint32, plain data (store it in state, checkpoint it, compare it). */
+/** A random key: a safe integer, the seed of its stream (plain data: store it, checkpoint it, compare it). */
 export type Key = number;
 
-/** splitmix32's output step on x + φ·2^32 (one mixing round). */
+/** splitmix32's output step on x + φ·2^32 (one mixing round, a bijection of uint32). */
 const mix = (x: number): number => {
   let z = (x + 0x9e3779b9) >>> 0;
   z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
@@ -36,8 +41,10 @@ const mix = (x: number): number => {
   return (z ^ (z >>> 16)) >>> 0;
 };
 
+const hi32 = (n: number): number => Math.floor(n / 4294967296) >>> 0;
+
 /** A safe integer (negative ones included) mixed down to 32 bits: both halves count. */
-const mixInt = (n: number): number => mix((n >>> 0) ^ mix(Math.floor(n / 4294967296) >>> 0));
+const mixInt = (n: number): number => mix((n >>> 0) ^ mix(hi32(n)));
 
 /** FNV-1a (32-bit) of a string's UTF-16 code units (Fowler, Noll & Vo). */
 export const hashString = (s: string): number => {
@@ -49,11 +56,11 @@ export const hashString = (s: string): number => {
   return h >>> 0;
 };
 
-/** Is `k` a key (a uint32)? */
-export const isKey = (k: unknown): k is Key => typeof k === 'number' && Number.isInteger(k) && k >= 0 && k < 4294967296;
+/** Is `k` a key (a safe integer)? */
+export const isKey = (k: unknown): k is Key => typeof k === 'number' && Number.isSafeInteger(k);
 
 const checkKey = (where: string, k: unknown): Key => {
-  if (!isKey(k)) throw new Error(`${where}: key must be a uint32 from key(seed), got ${String(k)}`);
+  if (!isKey(k)) throw new Error(`${where}: key must be a safe integer (from key(seed)), got ${String(k)}`);
   return k;
 };
 
@@ -62,46 +69,47 @@ const checkCount = (where: string, n: unknown): number => {
   return n;
 };
 
-/** The key of a seed (any safe integer, negative ones included). */
+/** The key of a seed (any safe integer, negative ones included): the seed itself, checked. */
 export const key = (seed: number): Key => {
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw new Error(`key: seed must be a safe integer, got ${String(seed)}`);
-  return mixInt(seed);
+  return seed;
 };
 
-/** Domain tag for strings, so fold(k, 'x') is not fold(k, n) for the n that hashes like 'x'. */
+/** Domain tag of strings inside a longer path, so 'x' is not the integer that hashes like it. */
 const STRING_TAG = 0x73747267; // 'strg'
 
 /**
- * The key of the sub-stream `data` of `k` (a safe integer — a purpose tag, an epoch, a batch
- * index — or a string — a parameter path, `dropout/3`), with several ids mixed in order:
- * `fold(k, a, b)` = `fold(fold(k, a), b)`.
+ * The key of the sub-stream of `k` at `path`: safe integers (a purpose tag, an epoch, a batch
+ * index) and strings (a parameter path, `dropout/3`). One label gives a 32-bit key, any other
+ * path a 53-bit one.
  */
-export const fold = (k: Key, ...data: readonly (number | string)[]): Key => {
-  let h = checkKey('fold', k);
-  for (const d of data) {
-    if (typeof d === 'string') h = mix(h ^ mix(hashString(d) ^ STRING_TAG));
-    else if (typeof d === 'number' && Number.isSafeInteger(d)) h = mix(h ^ mixInt(d));
-    else throw new Error(`fold: data must be a safe integer or a string, got ${String(d)}`);
+export const fold = (k: Key, ...path: readonly (number | string)[]): Key => {
+  checkKey('fold', k);
+  for (const d of path) {
+    if (typeof d !== 'string' && !(typeof d === 'number' && Number.isSafeInteger(d))) {
+      throw new Error(`fold: path entries must be safe integers or strings, got ${String(d)}`);
+    }
   }
-  return h;
+  if (path.length === 1 && typeof path[0] === 'string') {
+    // One label: splitmix32 of k ⊕ FNV-1a(label) (the high half of k, when there is one, mixed in).
+    const hi = hi32(k);
+    return (mix(((k >>> 0) ^ hashString(path[0])) >>> 0) ^ (hi === 0 ? 0 : mix(hi ^ STRING_TAG))) >>> 0;
+  }
+  let h = mixInt(k);
+  for (const d of path) h = mix(h ^ (typeof d === 'string' ? mix(hashString(d) ^ STRING_TAG) : mixInt(d)));
+  return (h >>> 11) * 4294967296 + mix(h ^ 0x6a09e667);
 };
 
 const SPLIT_TAG = 0x73706c74; // 'splt'
 
-/** `n` (default 2) new keys, independent of `k`'s other sub-streams (`fold(k, i)` included). */
+/** `n` (default 2) new keys, independent of each other and of `k`'s other sub-streams. */
 export const split = (k: Key, n = 2): Key[] => {
-  const base = mix(checkKey('split', k) ^ SPLIT_TAG);
-  return Array.from({ length: checkCount('split', n) }, (_, i) => mix(base ^ mixInt(i)));
-};
-
-/** The safe-integer (53-bit) seed of `k`'s generator: what `rng(k)` seeds `Rng` with. */
-export const seedOf = (k: Key): number => {
-  const h = checkKey('seedOf', k);
-  return (h >>> 11) * 4294967296 + mix(h ^ 0x6a09e667);
+  checkKey('split', k);
+  return Array.from({ length: checkCount('split', n) }, (_, i) => fold(k, SPLIT_TAG, i));
 };
 
 /** A fresh sequential generator for `k`'s stream (its state is four plain numbers: `getState()`). */
-export const rng = (k: Key): Rng => new Rng(seedOf(k));
+export const rng = (k: Key): Rng => new Rng(checkKey('rng', k));
 
 /** `n` uniforms in [0, 1) (24 random bits each, exact in float32), on the host. */
 export const uniforms = (k: Key, n: number): Float32Array => {
