@@ -1,5 +1,8 @@
 import { BatchShape, channelStats, composeAugmentations, horizontalFlip, normalizePerChannel, randomCrop } from './augment';
-import { streamRng } from './prng';
+import { random } from '@lets/runtime';
+
+// streamRng(seed) of the pre-keys data/src/prng.ts: the stream at the empty path of the seed.
+const streamRng = (seed: number) => random.rng(random.fold(random.key(seed)));
 
 const shape: BatchShape = [6, 5, 4, 2];
 // Distinct positive values, so a crop offset is identifiable from the output.

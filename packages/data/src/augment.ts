@@ -10,7 +10,7 @@
  * - `normalizePerChannel(mean, std)`: out[…, c] = (in[…, c] − mean[c]) / std[c].
  * Apply crop and flip before normalization, as torchvision does.
  */
-import { Rng } from './prng';
+import type { Rng } from '@lets/runtime';
 
 /** Batch shape [n, h, w, c]. */
 export type BatchShape = readonly [number, number, number, number];

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Augmentation, BatchShape } from './augment';
 import { Dataset, Examples, sizeOf } from './dataset';
-import { permutation, streamRng } from './prng';
+import { random } from '@lets/runtime';
 
 export interface BatchOptions {
   readonly batchSize: number;
@@ -58,7 +58,7 @@ export function batchIndices(count: number, options: BatchOptions): Int32Array[]
   const bs = options.batchSize;
   if (!(Number.isInteger(bs) && bs >= 1)) throw new Error(`batches: batchSize ${bs}, expected an integer ≥ 1`);
   let order: Int32Array;
-  if (options.shuffle ?? true) order = permutation(count, streamRng(options.seed ?? 0, 0x626174, options.epoch ?? 0));
+  if (options.shuffle ?? true) order = random.permutation(random.fold(random.key(options.seed ?? 0), 0x626174, options.epoch ?? 0), count);
   else order = Int32Array.from({ length: count }, (_, i) => i);
   const out: Int32Array[] = [];
   for (let s = 0; s < count; s += bs) {
@@ -99,7 +99,7 @@ export function hostBatch(
     if (ds.kind !== 'image' || ds.inputShape.length !== 3) {
       throw new Error(`batches: augmentation needs an image dataset [h, w, c], got ${ds.kind} [${ds.inputShape}]`);
     }
-    const rng = streamRng(options.seed ?? 0, 0x617567, options.epoch ?? 0, options.batchIndex ?? 0);
+    const rng = random.rng(random.fold(random.key(options.seed ?? 0), 0x617567, options.epoch ?? 0, options.batchIndex ?? 0));
     x = options.augment(x as Float32Array, shape as unknown as BatchShape, rng);
   }
   return { x, y, cleanY, indices, shape };

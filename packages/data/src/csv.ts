@@ -10,7 +10,7 @@ import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
 import { readFileSync } from 'node:fs';
 import { Dataset } from './dataset';
-import { permutation, streamRng } from './prng';
+import { random } from '@lets/runtime';
 import { classIndex } from './labels';
 import { attempt, fail, Result } from './result';
 
@@ -159,7 +159,7 @@ export function readCsvDataset(options: CsvDatasetOptions): Result<Dataset> {
       if (te) test = { x: te.x, y: toY(te) };
       else {
         const n = train.y.length;
-        const perm = permutation(n, streamRng(options.seed ?? 0, 0x637376));
+        const perm = random.permutation(random.fold(random.key(options.seed ?? 0), 0x637376), n);
         const nTest = Math.round(frac * n);
         const pick = (idx: Int32Array) => {
           const x = new Float32Array(idx.length * d);

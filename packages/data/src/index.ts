@@ -4,7 +4,6 @@
  */
 export { DataError, orThrow, attempt, fail } from './result';
 export type { Result } from './result';
-export { streamSeed, streamRng, permutation } from './prng';
 export { examples, take, concat, classCounts, sizeOf } from './dataset';
 export type { Dataset, Examples, HostArray, InputKind } from './dataset';
 export { checkLabels, classIndex } from './labels';

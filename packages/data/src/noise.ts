@@ -18,7 +18,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { Dataset, Examples } from './dataset';
-import { streamRng } from './prng';
+import { random } from '@lets/runtime';
 import { fail, Result } from './result';
 
 export type NoiseKind = 'symmetric' | 'pairflip' | 'map' | 'asymmetric';
@@ -49,7 +49,7 @@ export function noisyLabels(labels: Int32Array, numClasses: number, options: Noi
   } else if (kind !== 'symmetric' && kind !== 'pairflip') {
     return fail('labelNoise', `kind '${String(kind)}', expected 'symmetric', 'pairflip', 'asymmetric' or 'map'`);
   }
-  const rng = streamRng(options.seed ?? 0, 0x6e6f69);
+  const rng = random.rng(random.fold(random.key(options.seed ?? 0), 0x6e6f69));
   const out = new Int32Array(labels);
   for (let i = 0; i < out.length; i++) {
     // One uniform draw per example whatever happens, so the corrupted set for a given seed

@@ -9,7 +9,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { Dataset, Examples, take } from './dataset';
-import { permutation, streamRng } from './prng';
+import { random } from '@lets/runtime';
 import { fail, Result } from './result';
 
 export interface HoldOutOptions {
@@ -23,7 +23,7 @@ export interface HoldOutOptions {
 /** Indices (ascending) of the held-out and kept examples. */
 export function holdOutIndices(labels: Int32Array, options: HoldOutOptions): [Int32Array, Int32Array] {
   const n = labels.length;
-  const rng = streamRng(options.seed ?? 0, 0x766c64);
+  const rng = random.rng(random.fold(random.key(options.seed ?? 0), 0x766c64));
   const held = new Uint8Array(n);
   if (options.stratified) {
     const byClass = new Map<number, number[]>();
@@ -34,12 +34,12 @@ export function holdOutIndices(labels: Int32Array, options: HoldOutOptions): [In
     });
     for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
       const members = byClass.get(c)!;
-      const p = permutation(members.length, rng);
+      const p = rng.permutation(members.length);
       const k = Math.round(options.fraction * members.length);
       for (let i = 0; i < k; i++) held[members[p[i]!]!] = 1;
     }
   } else {
-    const p = permutation(n, rng);
+    const p = rng.permutation(n);
     const k = Math.round(options.fraction * n);
     for (let i = 0; i < k; i++) held[p[i]!] = 1;
   }

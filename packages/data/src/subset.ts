@@ -4,7 +4,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { classCounts, Dataset, Examples, take } from './dataset';
-import { permutation, streamRng } from './prng';
+import { random } from '@lets/runtime';
 import { fail, Result } from './result';
 
 export interface SubsetOptions {
@@ -19,7 +19,7 @@ export function subsetPerClass(ex: Examples, numClasses: number, options: Subset
   const counts = classCounts(ex.cleanY, numClasses);
   const short = counts.findIndex((c) => c < k);
   if (short >= 0) return fail('subset', `class ${short} has ${counts[short]} examples, expected at least ${k}`);
-  const perm = permutation(ex.count, streamRng(options.seed ?? 0, 0x737562));
+  const perm = random.permutation(random.fold(random.key(options.seed ?? 0), 0x737562), ex.count);
   const taken = new Array<number>(numClasses).fill(0);
   const keep = new Uint8Array(ex.count);
   // Walking a random permutation and keeping the first k of each class is a uniform

@@ -11,7 +11,7 @@
  *   same architecture.
  */
 import { Dataset, Examples } from './dataset';
-import { normal, streamRng } from './prng';
+import { random } from '@lets/runtime';
 
 const features = (x: Float32Array, y: Int32Array): Examples => ({ x, y, cleanY: y, count: y.length });
 
@@ -33,17 +33,17 @@ export function gaussianBlobs(options: BlobsOptions = {}): Dataset {
   const sep = options.separation ?? 3;
   const std = options.std ?? 1;
   const seed = options.seed ?? 0;
-  const crng = streamRng(seed, 0x626c62, 0);
-  const centres = Float64Array.from({ length: k * d }, () => sep * normal(crng));
+  const crng = random.rng(random.fold(random.key(seed), 0x626c62, 0));
+  const centres = Float64Array.from({ length: k * d }, () => sep * crng.nextNormal());
   const sample = (perClass: number, stream: number): Examples => {
-    const rng = streamRng(seed, 0x626c62, stream);
+    const rng = random.rng(random.fold(random.key(seed), 0x626c62, stream));
     const n = perClass * k;
     const x = new Float32Array(n * d);
     const y = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const c = i % k;
       y[i] = c;
-      for (let j = 0; j < d; j++) x[i * d + j] = centres[c * d + j]! + std * normal(rng);
+      for (let j = 0; j < d; j++) x[i * d + j] = centres[c * d + j]! + std * rng.nextNormal();
     }
     return features(x, y);
   };
@@ -72,7 +72,7 @@ export function twoSpirals(options: SpiralsOptions = {}): Dataset {
   const noise = options.noise ?? 0.02;
   const seed = options.seed ?? 0;
   const sample = (perClass: number, stream: number): Examples => {
-    const rng = streamRng(seed, 0x737069, stream);
+    const rng = random.rng(random.fold(random.key(seed), 0x737069, stream));
     const n = 2 * perClass;
     const x = new Float32Array(2 * n);
     const y = new Int32Array(n);
@@ -81,8 +81,8 @@ export function twoSpirals(options: SpiralsOptions = {}): Dataset {
       const t = rng.nextFloat();
       const th = 2 * Math.PI * turns * t + c * Math.PI;
       y[i] = c;
-      x[2 * i] = t * Math.cos(th) + noise * normal(rng);
-      x[2 * i + 1] = t * Math.sin(th) + noise * normal(rng);
+      x[2 * i] = t * Math.cos(th) + noise * rng.nextNormal();
+      x[2 * i + 1] = t * Math.sin(th) + noise * rng.nextNormal();
     }
     return features(x, y);
   };
@@ -114,8 +114,8 @@ export interface TeacherWeights {
 
 /** The teacher's weights for a seed (exposed so tests can recompute labels). */
 export function teacherWeights(inputDim: number, hidden: number, numClasses: number, seed: number): TeacherWeights {
-  const rng = streamRng(seed, 0x746368, 0);
-  const g = (n: number, s: number) => Float64Array.from({ length: n }, () => s * normal(rng));
+  const rng = random.rng(random.fold(random.key(seed), 0x746368, 0));
+  const g = (n: number, s: number) => Float64Array.from({ length: n }, () => s * rng.nextNormal());
   return {
     w1: g(hidden * inputDim, 1 / Math.sqrt(inputDim)),
     b1: g(hidden, 0.1),
@@ -131,12 +131,12 @@ export function teacherNetwork(options: TeacherOptions = {}): Dataset {
   const seed = options.seed ?? 0;
   const w = teacherWeights(d, h, k, seed);
   const sample = (n: number, stream: number): Examples => {
-    const rng = streamRng(seed, 0x746368, stream);
+    const rng = random.rng(random.fold(random.key(seed), 0x746368, stream));
     const x = new Float32Array(n * d);
     const y = new Int32Array(n);
     const hid = new Float64Array(h);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) x[i * d + j] = normal(rng);
+      for (let j = 0; j < d; j++) x[i * d + j] = rng.nextNormal();
       for (let u = 0; u < h; u++) {
         let s = w.b1[u]!;
         for (let j = 0; j < d; j++) s += w.w1[u * d + j]! * x[i * d + j]!;

@@ -9,7 +9,7 @@ import { pipe } from 'fp-ts/function';
 import { readFileSync } from 'node:fs';
 import { Dataset } from './dataset';
 import { classIndex } from './labels';
-import { permutation, streamRng } from './prng';
+import { random } from '@lets/runtime';
 import { attempt, fail, Result } from './result';
 import { tokenize } from './tokenizer';
 import { buildVocabulary, encodeAll, VocabularyOptions } from './vocabulary';
@@ -58,7 +58,7 @@ export interface TextDatasetOptions extends VocabularyOptions {
 
 /** Random split of labelled texts into (train, test), `fraction` going to test. */
 export function splitTexts(t: LabelledTexts, fraction: number, seed: number): [LabelledTexts, LabelledTexts] {
-  const perm = permutation(t.labels.length, streamRng(seed, 0x747874));
+  const perm = random.permutation(random.fold(random.key(seed), 0x747874), t.labels.length);
   const nTest = Math.round(fraction * t.labels.length);
   const pick = (idx: Int32Array): LabelledTexts => ({
     labels: Array.from(idx, (j) => t.labels[j]!),
