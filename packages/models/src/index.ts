@@ -8,7 +8,6 @@ export { defineModel } from './model';
 export type { ForwardContext, ModelDefinition } from './model';
 export type { TensorSpec } from './spec';
 export { materialize } from './spec';
-export { deriveSeed } from './prng';
 export { fans, heNormal, glorotUniform, normal, zeros, ones, initTensor } from './initializers';
 export type { Initializer } from './initializers';
 export { countParams, countState } from './countParams';

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params, Tree } from '@lets/tree';
-import { Rng } from '@lets/runtime';
-import { deriveSeed } from './prng';
+import { random } from '@lets/runtime';
 import { TensorSpec, materialize, shapesOf } from './spec';
 import type { ApplyOptions, ApplyResult, Model, ModelVariables } from './types';
 
@@ -20,7 +19,7 @@ export interface ForwardContext {
   /**
    * Inverted dropout: zeroes each element with probability `rate` and scales the rest by
    * 1/(1 − rate) in training mode; identity in eval mode or when rate = 0. Masks are drawn in JS
-   * from `deriveSeed(opts.seed, 'dropout/<k>')` for the k-th dropout call of the pass.
+   * from the key `random.fold(random.key(opts.seed), 'dropout/<k>')` for the k-th dropout call of the pass.
    */
   dropout(x: tf.Tensor, rate: number): tf.Tensor;
 }
@@ -111,7 +110,7 @@ export const defineModel = (def: ModelDefinition): Model => {
         dropout: (t, rate) => {
           if (!(rate >= 0 && rate < 1)) throw new Error(`${def.name}: dropout rate must be in [0, 1), got ${rate}`);
           if (!training || rate === 0) return t;
-          const rng = new Rng(deriveSeed(opts.seed as number, `dropout/${dropoutCalls++}`));
+          const rng = random.rng(random.fold(random.key(opts.seed as number), `dropout/${dropoutCalls++}`));
           const keep = 1 - rate;
           const mask = new Float32Array(t.size);
           for (let i = 0; i < mask.length; i++) mask[i] = rng.nextFloat() < keep ? 1 / keep : 0;

@@ -1,8 +1,7 @@
 import type { Tree } from '@lets/tree';
 import type * as tf from '@tensorflow/tfjs-core';
 import { Initializer, initTensor } from './initializers';
-import { Rng } from '@lets/runtime';
-import { deriveSeed } from './prng';
+import { random } from '@lets/runtime';
 
 /** One named tensor of a model (a parameter or a state entry) before it exists. */
 export interface TensorSpec {
@@ -22,12 +21,12 @@ export const shapesOf = (specs: readonly TensorSpec[]): Record<string, readonly 
 };
 
 /**
- * Materializes specs into a tree. Each path draws from its own stream, seeded by
- * `deriveSeed(seed, path)`, so a tensor's values depend only on (seed, path, shape, init),
+ * Materializes specs into a tree. Each path draws from its own stream, the random key
+ * `random.fold(random.key(seed), path)` (@lets/runtime), so a tensor's values depend only on (seed, path, shape, init),
  * not on the other tensors of the model.
  */
 export const materialize = (specs: readonly TensorSpec[], seed: number): Tree => {
   const out: Record<string, tf.Tensor> = {};
-  for (const s of specs) out[s.path] = initTensor(s.init, s.shape, new Rng(deriveSeed(seed, s.path)));
+  for (const s of specs) out[s.path] = initTensor(s.init, s.shape, random.rng(random.fold(random.key(seed), s.path)));
   return out;
 };
