@@ -16,7 +16,8 @@ import { loadCheckpoint } from './checkpoint_file';
 import { disposeTrainState } from './fit';
 import { fit } from './index';
 import { fit as browserFit } from './browser';
-import { batchExtras, initTrainState, makeTrainStep, modelGradFn, sampleCrossEntropy } from './step';
+import { random } from '@lets/runtime';
+import { batchExtras, initTrainState, makeTrainStep, modelGradFn, passSeed, sampleCrossEntropy } from './step';
 import { evaluate } from './evaluate';
 import { crossEntropy } from './loss';
 import type { BatchSource, TrainableModel, TrainBatch, TrainState } from './types';
@@ -89,6 +90,33 @@ describe('training pipeline', () => {
     }
     // Steps 1, 3, 5 hold a pending tangent (4 tensors): the count alternates, never grows.
     expect(counts.slice(2)).toEqual([counts[0], counts[1], counts[0], counts[1]]);
+    batch.dispose?.();
+    vb.dispose?.();
+    disposeTrainState(state);
+  });
+
+  it('passes get their dropout seed from the run key: passSeed(seed, step, 0) for the batch, 1 for validation', () => {
+    // passSeed is the seed of runtime's key fold(key(seed), step, pass): distinct per step and pass
+    expect(passSeed(7, 3, 1)).toBe(random.fold(random.key(7), 3, 1));
+    const all = [0, 1, 2].flatMap((t) => [0, 1].flatMap((p) => [passSeed(7, t, p), passSeed(8, t, p)]));
+    expect(new Set(all).size).toBe(12);
+    all.forEach((x) => expect(Number.isSafeInteger(x)).toBe(true));
+    // A model that records the seed of every training-mode pass.
+    const seen: (number | undefined)[] = [];
+    const spy: TrainableModel = { init: model.init, apply: (p, s, x, o) => (seen.push(o.seed), model.apply(p, s, x, o)) };
+    const opt = lets(sam(sgd(0.1), { rho: 0.05 }), { every: 1, rhoOptimizer: sgd(1) });
+    let state = initTrainState(spy, opt, 0);
+    const step = makeTrainStep({ model: spy, optimizer: opt, seed: 7 });
+    const batch = (source(train, 32)(0) as Iterable<TrainBatch>)[Symbol.iterator]().next().value as TrainBatch;
+    const vb = (source(val, 32)(0) as Iterable<TrainBatch>)[Symbol.iterator]().next().value as TrainBatch;
+    for (let t = 0; t < 2; t++) {
+      seen.length = 0;
+      state = step(state, batch, vb).state;
+      expect(seen.length).toBeGreaterThan(1);
+      expect(seen[0]).toBe(passSeed(7, t, 0)); // the clean pass
+      expect(new Set(seen)).toEqual(new Set(t === 0 ? [passSeed(7, t, 0)] : [passSeed(7, t, 0), passSeed(7, t, 1)]));
+    }
+    expect(() => makeTrainStep({ model, optimizer: opt, seed: 0.5 })).toThrow(/seed must be a safe integer, got 0.5/);
     batch.dispose?.();
     vb.dispose?.();
     disposeTrainState(state);

@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params, Tree } from '@lets/tree';
+import { random } from '@lets/runtime';
 import { applyUpdates, explainMissingRuntime, type Extra, type GradFn, type GradientTransformation, type GradResult, type LossFn } from '@lets/optim';
 import { correctCount, crossEntropy, oneHotLabels } from './loss';
 import type { BatchItem, LossOf, SampleLossOf, StepMetrics, TrainBatch, TrainableModel, TrainState } from './types';
@@ -26,7 +27,10 @@ export interface StepOptions<S> {
   readonly optimizer: GradientTransformation<S>;
   /** Default: runtime's softmax cross-entropy. */
   readonly loss?: LossOf;
-  /** Run seed: dropout seeds are derived from (seed, step, pass). Default 0. */
+  /**
+   * Run seed (a safe integer, default 0). The dropout seed of pass p (0: the training batch's
+   * passes, 1: the validation pass) of step t is `passSeed(seed, t, p)`, from runtime's random keys.
+   */
   readonly seed?: number;
   /**
    * Per-sample losses (a vector of length B) for `extra.sampleLossFn` (ESAM's data selection).
@@ -52,17 +56,12 @@ export interface StepResult<S> {
   readonly metrics: StepMetrics;
 }
 
-/** A 31-bit seed from (seed, step, pass), stable across runs and backends. */
-export const passSeed = (seed: number, step: number, pass: number): number => {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  for (const v of [step, pass]) {
-    h = Math.imul(h ^ (v >>> 0), 0x85ebca6b) >>> 0;
-    h = (h ^ (h >>> 13)) >>> 0;
-    h = Math.imul(h, 0xc2b2ae35) >>> 0;
-    h = (h ^ (h >>> 16)) >>> 0;
-  }
-  return h & 0x7fffffff;
-};
+/**
+ * The model seed of pass `pass` of step `step` under the run seed: the random key
+ * `random.fold(random.key(seed), step, pass)` (@lets/runtime; a key is a safe integer), stable across runs and
+ * backends, so a resumed run redraws exactly the dropout masks it would have drawn.
+ */
+export const passSeed = (seed: number, step: number, pass: number): number => random.fold(random.key(seed), step, pass);
 
 const treeOf = (keys: readonly string[], ts: readonly tf.Tensor[]): Params =>
   Object.fromEntries(keys.map((k, i) => [k, ts[i]!]));
@@ -165,7 +164,7 @@ export const batchExtras = (
 export const makeTrainStep = <S>(options: StepOptions<S>) => {
   const { model, optimizer } = options;
   const loss = options.loss ?? crossEntropy;
-  const seed = options.seed ?? 0;
+  const runKey = random.key(options.seed ?? 0); // fails early on a seed that is not a safe integer
   const sampleLoss = options.sampleLoss ?? (options.loss === undefined ? sampleCrossEntropy : undefined);
   const microBatches = options.microBatches ?? 1;
   const samReport = options.samReport ?? 'lean';
@@ -174,8 +173,9 @@ export const makeTrainStep = <S>(options: StepOptions<S>) => {
     throw new Error(`makeTrainStep: microBatches must be an integer ≥ 1, got ${microBatches}`);
   }
   return (state: TrainState<S>, batch: TrainBatch, valItem?: BatchItem, consume = true): StepResult<S> => {
-    const s1 = passSeed(seed, state.step, 0);
-    const s2 = passSeed(seed, state.step, 1);
+    // passSeed(seed, step, 0 | 1)
+    const s1 = random.fold(runKey, state.step, 0);
+    const s2 = random.fold(runKey, state.step, 1);
     // A lazy validation batch is built on first use (outside any tidy scope) and released below.
     let built: TrainBatch | undefined;
     const valBatch = (): TrainBatch => {
