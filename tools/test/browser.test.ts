@@ -1,5 +1,6 @@
 /**
- * The browser build, proved: a program using @lets/runtime, tree, optim, sam, lets and train is
+ * The browser build, proved: a program using @lets/runtime, tree, optim, sam, lets, train and
+ * models is
  * bundled with esbuild --platform=browser (failing if any Node built-in or Node build of tfjs is
  * reached), then run in headless Chromium on cpu and on WebGL: LETS-SAM trains, ρ moves and is
  * read back, the checkpoint bytes round-trip bit for bit, nothing leaks, no console error.
@@ -31,9 +32,9 @@ describe('browser bundle', () => {
     writeIndexHtml(out, './smoke.js');
   });
 
-  it('of a program using runtime, tree, optim, sam, lets and train reaches no Node built-in and only the browser entries', () => {
+  it('of a program using runtime, tree, optim, sam, bilevel, lets, train and models reaches no Node built-in and only the browser entries', () => {
     const inputs = bundle.workspaceInputs;
-    for (const f of ['runtime/src/browser.ts', 'runtime/src/backend_browser.ts', 'runtime/src/checkpoint_bytes.ts', 'train/src/browser.ts', 'lets/src/index.ts', 'sam/src/index.ts', 'optim/src/index.ts', 'tree/src/index.ts']) {
+    for (const f of ['runtime/src/browser.ts', 'runtime/src/backend_browser.ts', 'runtime/src/checkpoint_bytes.ts', 'train/src/browser.ts', 'models/src/index.ts', 'bilevel/src/index.ts', 'lets/src/index.ts', 'sam/src/index.ts', 'optim/src/index.ts', 'tree/src/index.ts']) {
       expect(inputs).toContain(`packages/${f}`);
     }
     // the Node-only files stay out: checkpoint files, gradients read from disk, Dawn's loader, the native addon

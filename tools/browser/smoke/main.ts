@@ -4,18 +4,20 @@
  * blobs through @lets/train's `fit` on the backend named in `?backend=` (cpu, webgl, …), ρ is read
  * back from the step metrics, the checkpoint `fit` hands to `checkpoint.write` and one encoded
  * here are decoded and compared bit for bit, and the result goes to `window.__result`.
- * It uses the packages as a page would: @lets/runtime (browser entry), tree, optim, sam, lets, train.
+ * It uses the packages as a page would: @lets/runtime (browser entry), tree, optim, sam, lets,
+ * train, models (and bilevel through lets).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
 import * as E from 'fp-ts/Either';
 import { initRuntime, random, type BackendName } from '@lets/runtime';
 import * as T from '@lets/tree';
-import type { Params, Tree } from '@lets/tree';
+import type { Params } from '@lets/tree';
 import { sgd } from '@lets/optim';
 import { sam } from '@lets/sam';
 import { lets } from '@lets/lets';
 import { decodeCheckpoint, encodeCheckpoint, fit, type TrainableModel, type TrainBatch, type TrainState } from '@lets/train';
+import { mlp } from '@lets/models';
 
 interface SmokeResult {
   readonly backend: string;
@@ -69,18 +71,8 @@ async function main(): Promise<void> {
       }
     })();
 
-  const model: TrainableModel = {
-    init: (seed) => {
-      const [k1, k2] = random.split(random.key(seed));
-      const params = tf.tidy(() => ({ 'l1/w': tf.mul(random.normal(k1!, [2, 8]), 0.5), 'l1/b': tf.zeros([8]), 'l2/w': tf.mul(random.normal(k2!, [8, 2]), 0.5), 'l2/b': tf.zeros([2]) }));
-      return { params, state: {} };
-    },
-    apply: (p: Params, s: Tree, x: tf.Tensor) =>
-      tf.tidy(() => {
-        const h = tf.tanh(tf.add(tf.matMul(x as tf.Tensor2D, p['l1/w'] as tf.Tensor2D), p['l1/b']!));
-        return { logits: tf.add(tf.matMul(h as tf.Tensor2D, p['l2/w'] as tf.Tensor2D), p['l2/b']!), state: s };
-      }),
-  };
+  // @lets/models' MLP: dense0 (2→8, tanh) → head (8→2), weights from runtime random keys
+  const model: TrainableModel = mlp({ inputDim: 2, hidden: [8], numClasses: 2, activation: 'tanh' });
 
   const rho0 = 0.05;
   const store = new Map<string, Uint8Array>();
