@@ -18,7 +18,8 @@ export const isBackendChoice = (v: string): v is BackendChoice => v === 'auto' |
 
 /**
  * Whether the current backend reads a value back synchronously and keeps working afterwards.
- * SAM's and LETS's updates read a few scalars with `dataSync`; on tfjs's webgpu backend that goes
+ * LETS's update reads a few scalars every step with `dataSync` (its guards' loss and cosine, the
+ * hypergradient's dot products); on tfjs's webgpu backend that goes
  * through an OffscreenCanvas copy, which loses the device in headless Chromium on SwiftShader
  * ("A valid external Instance reference no longer exists"), so webgpu is checked before use.
  */
@@ -55,7 +56,7 @@ export async function chooseBackend(choice: BackendChoice, wasmDir: string): Pro
     try {
       const info = await initRuntime({ backend: name });
       if (name === 'webgpu' && !(await readsBack())) {
-        failed.push(`${name}: it started, but a synchronous read-back (dataSync, which SAM's update uses) failed`);
+        failed.push(`${name}: it started, but a synchronous read-back (dataSync, which LETS's update uses) failed`);
         continue;
       }
       return { ...info, backend: name };

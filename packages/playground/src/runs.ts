@@ -8,7 +8,7 @@
  * disposes everything it replaced, so the live tensor count stays flat.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { applyUpdates, gradFnOf, sgd, adam, type GradientTransformation } from '@lets/optim';
+import { applyUpdates, cosineDecay, gradFnOf, sgd, adam, type GradientTransformation } from '@lets/optim';
 import { sam } from '@lets/sam';
 import { lets, currentRho, DEFAULT_RHO_LR } from '@lets/lets';
 import { cloneState, dispose, disposeState, type Params } from '@lets/tree';
@@ -24,9 +24,14 @@ export interface Settings {
   readonly every: number;
   /** Learning rate of Adam on log ρ (default: the library's). */
   readonly rhoLr: number;
+  /**
+   * 'cosine': that rate decays to 0 over the run's ρ updates, so ρ settles (the `lets` command's
+   * default, `--rho-lr-schedule`); 'constant': it stays.
+   */
+  readonly rhoSchedule: 'cosine' | 'constant';
 }
 
-export const DEFAULT_SETTINGS: Settings = { lr: 0.05, rho0: 0.05, every: 5, rhoLr: DEFAULT_RHO_LR };
+export const DEFAULT_SETTINGS: Settings = { lr: 0.05, rho0: 0.05, every: 5, rhoLr: DEFAULT_RHO_LR, rhoSchedule: 'cosine' };
 
 export interface StepRecord {
   readonly step: number;
@@ -95,11 +100,13 @@ export class Run {
   }
 }
 
-/** The two runs, from the same initial parameters (which stay the caller's). */
-export function makeRuns(initial: Params, s: Settings): { sam: Run; lets: Run } {
+/** The two runs of `steps` steps, from the same initial parameters (which stay the caller's). */
+export function makeRuns(initial: Params, s: Settings, steps: number): { sam: Run; lets: Run } {
   const outer = () => sgd(s.lr, { momentum: 0.9 });
+  const updates = Math.max(1, Math.floor(steps / s.every)); // the ρ optimizer counts its own updates
+  const rate = s.rhoSchedule === 'cosine' ? cosineDecay(s.rhoLr, updates) : s.rhoLr;
   return {
     sam: new Run('SAM', sam(outer(), { rho: s.rho0 }), initial),
-    lets: new Run('LETS-SAM', lets(sam(outer(), { rho: s.rho0 }), { every: s.every, estimator: 'fd', rhoOptimizer: adam(s.rhoLr) }), initial),
+    lets: new Run('LETS-SAM', lets(sam(outer(), { rho: s.rho0 }), { every: s.every, estimator: 'fd', rhoOptimizer: adam(rate) }), initial),
   };
 }

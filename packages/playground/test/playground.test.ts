@@ -141,11 +141,22 @@ maybe('playground in headless Chromium', () => {
     await page.close();
   });
 
-  it("'auto' picks a backend that works, and a bad URL parameter is named on the page", async () => {
+  it("'auto' picks a backend that works, Reset and Start work, and a bad URL parameter is named on the page", async () => {
     const auto = await run('steps=1&evalEvery=100');
     expect(auto.errors).toEqual([]);
     expect(auto.state.status).toBe('done');
     expect(['webgpu', 'webgl', 'wasm', 'cpu']).toContain(auto.state.backend);
+    // Reset applies the fields and starts again from the same weights; Start trains
+    await auto.page.fill('#rho0', '0.1');
+    await auto.page.click('#reset');
+    await auto.page.waitForFunction(() => window.playground.status === 'ready' && window.playground.evaluations.lets.length === 1);
+    expect(await auto.page.evaluate(() => [window.playground.step, window.playground.settings.rho0])).toEqual([0, 0.1]);
+    await auto.page.click('#start');
+    await auto.page.waitForFunction(() => window.playground.status === 'done');
+    const after = (await auto.page.evaluate(() => JSON.parse(JSON.stringify(window.playground)))) as PlaygroundState;
+    expect(after.history.sam.map((h) => h.rho)).toEqual([0.1]);
+    expect(after.history.sam[0]!.loss).toBe(auto.state.history.sam[0]!.loss); // same weights and batch: the same clean loss
+    expect(auto.errors).toEqual([]);
     await auto.page.close();
 
     const bad = await run('backend=metal');
