@@ -6,10 +6,10 @@
 // LETS for a few steps, no leaked tensors, and a checkpoint round trip with a bit-exact resume.
 // Keep it in step with the README example when the public API changes.
 import * as tf from '@tensorflow/tfjs-core';
-import { initRuntime, softmaxCrossEntropy, encodeCheckpoint, decodeCheckpoint } from '@lets/runtime';
+import { initRuntime, softmaxCrossEntropy, encodeStateFile, decodeStateFile } from '@lets/runtime';
 import { chain, clipByGlobalNorm, sgd, applyUpdates, gradFnOf } from '@lets/optim';
 import { asam } from '@lets/sam';
-import { lets, currentRho } from '@lets/lets';
+import { lets } from '@lets/lets';
 import { dispose, disposeState } from '@lets/tree';
 import type { Params } from '@lets/tree';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     losses.push(r.loss);
     if (i === 1) tensorsAfterWarmup = tf.memory().numTensors;
   }
-  const rho = currentRho(state);
+  const rho = opt.metrics(state).rho;
   check(losses.every(Number.isFinite), `a loss is not finite: ${losses.join(', ')}`);
   check(losses[losses.length - 1]! < losses[0]!, `the loss did not go down: ${losses.join(', ')}`);
   check(Number.isFinite(rho) && rho > 0 && rho !== 0.05, `LETS did not move rho from 0.05 (rho = ${rho})`);
@@ -71,12 +71,12 @@ async function main(): Promise<void> {
   // checkpoint: bytes on disk and back, then one more step from each copy gives the same params
   const dir = mkdtempSync(join(tmpdir(), 'lets-consumer-ckpt-'));
   const file = join(dir, 'state.ckpt');
-  writeFileSync(file, encodeCheckpoint({ params, state }));
-  const decoded = decodeCheckpoint(new Uint8Array(readFileSync(file)), file);
+  writeFileSync(file, encodeStateFile({ params, state }));
+  const decoded = decodeStateFile(new Uint8Array(readFileSync(file)), file);
   rmSync(dir, { recursive: true, force: true });
   if (decoded._tag === 'Left') throw decoded.left;
   const restored = decoded.right as { params: Params; state: typeof state };
-  check(currentRho(restored.state) === rho, `the restored rho ${currentRho(restored.state)} is not ${rho}`);
+  check(opt.metrics(restored.state).rho === rho, `the restored rho ${opt.metrics(restored.state).rho} is not ${rho}`);
   const a = step(params, state);
   const b = step(restored.params, restored.state);
   const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a.params['w']!, b.params['w']!))).dataSync()[0]!);

@@ -15,7 +15,7 @@ export function benchMlp(b, tf, fused) {
       let h = x;
       for (let i = 0; i < 3; i++) {
         if (fused) {
-          h = b.native.dense(h, p[`l${i}/w`], p[`l${i}/b`], i < 2 ? 'relu' : 'linear');
+          h = b.native.fusedDense(h, p[`l${i}/w`], p[`l${i}/b`], i < 2 ? 'relu' : 'linear');
           continue;
         }
         h = tf.add(tf.matMul(h, p[`l${i}/w`]), p[`l${i}/b`]);
@@ -24,7 +24,7 @@ export function benchMlp(b, tf, fused) {
       return { logits: h, state: {} };
     }),
   };
-  const loss = fused ? (logits, y) => b.native.softmaxCrossEntropy(logits, y) : undefined;
+  const loss = fused ? (logits, y) => b.native.fusedSoftmaxCrossEntropy(logits, y) : undefined;
   const batchOf = () => ({ x: rng.normal([128, 784]), y: tf.cast(tf.oneHot(rng.randint([128], 10), 10), 'float32') });
   const train = batchOf();
   const val = batchOf();

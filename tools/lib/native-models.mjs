@@ -43,12 +43,12 @@ export function makeData(kind) {
 
 /** { loss(params, x, y) } for a model kind; params is { name: tensor }. */
 export function makeModel(tf, native, kind, fused) {
-  const dense = fused ? (x, w, b, act) => native.dense(x, w, b, act) : (x, w, b, act) => {
+  const dense = fused ? (x, w, b, act) => native.fusedDense(x, w, b, act) : (x, w, b, act) => {
     const z = tf.add(tf.matMul(x, w), b);
     return act === 'relu' ? tf.relu(z) : z;
   };
   // Softmax cross-entropy, mean over the batch: mean(logSumExp(z) − Σ y·z).
-  const crossEntropy = fused ? (z, y) => native.softmaxCrossEntropy(z, y)
+  const crossEntropy = fused ? (z, y) => native.fusedSoftmaxCrossEntropy(z, y)
     : (z, y) => tf.mean(tf.sub(tf.logSumExp(z, 1), tf.sum(tf.mul(y, z), 1)));
   const forward = (p, x) => {
     if (kind === 'mlp') return dense(dense(dense(x, p.w1, p.b1, 'relu'), p.w2, p.b2, 'relu'), p.w3, p.b3, 'linear');

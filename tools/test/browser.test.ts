@@ -69,7 +69,7 @@ describe('browser bundle', () => {
       return new Set(Object.values(r.metafile!.outputs)[0]!.exports);
     };
     const nodeOnly: Record<string, string[]> = {
-      runtime: ['saveCheckpoint', 'loadCheckpoint', 'writeFileAtomic', 'writeFileAtomicSync'],
+      runtime: ['saveStateFile', 'loadStateFile', 'writeFileAtomic', 'writeFileAtomicSync'],
       train: ['saveCheckpoint', 'loadCheckpoint'],
     };
     for (const [pkg, only] of Object.entries(nodeOnly)) {

@@ -12,7 +12,7 @@
  * in ρ, the quantity LETS needs. Across ReLU kinks it measures a smoothed curvature.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { addScaled, dispose, norm, sub, scale, type Params } from '@lets/tree';
+import { addScaled, dispose, norm, sub, scaleBy, type Params } from '@lets/tree';
 import type { GradFn } from '@lets/optim';
 import { type DifferenceOptions, type HvpEstimator, type HvpProblem, required, scalarOf } from './hvp';
 
@@ -60,7 +60,7 @@ export const forwardDifferenceHvp = (options: DifferenceOptions = {}): HvpEstima
       const g0 = problem.grads ?? gradsAt(gradFn, problem.params);
       const out = tf.tidy(() => {
         const d = sub(gh, g0);
-        return scale(d, 1 / h);
+        return scaleBy(d, 1 / h);
       });
       dispose(gh);
       if (problem.grads === undefined) dispose(g0);
@@ -86,7 +86,7 @@ export const centralDifferenceHvp = (options: DifferenceOptions = {}): HvpEstima
       const xm = addScaled(problem.params, -h, v);
       const gm = gradsAt(gradFn, xm);
       dispose(xm);
-      const out = tf.tidy(() => scale(sub(gp, gm), 1 / (2 * h)));
+      const out = tf.tidy(() => scaleBy(sub(gp, gm), 1 / (2 * h)));
       dispose(gp);
       dispose(gm);
       return out;

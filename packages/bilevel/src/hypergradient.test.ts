@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { addScaled, dispose, disposeState, norm, scale, type Params } from '@lets/tree';
+import { addScaled, dispose, disposeState, norm, scaleBy, type Params } from '@lets/tree';
 import type { GradientTransformation } from '@lets/optim';
 import { hvpEstimator } from './hvp_estimator';
 import { gapObjective, hyperDot, stepTangent } from './hypergradient';
@@ -63,7 +63,7 @@ describe.each(outers)('one unrolled SAM step, hypergradient in ρ (%s)', (_name,
 
     // SAM's unit direction n = g/‖g‖ at θ, held fixed.
     const g = trGrad(theta);
-    const n = tf.tidy(() => scale(g.grads, tf.div(1, norm(g.grads)) as tf.Scalar));
+    const n = tf.tidy(() => scaleBy(g.grads, tf.div(1, norm(g.grads)) as tf.Scalar));
     const stepAt = (r: number): Params => {
       const x = addScaled(theta, r, n);
       const gp = trGrad(x);

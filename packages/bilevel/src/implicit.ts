@@ -12,7 +12,7 @@
  * exact optimum; the truncation error decays like (1 − α λ_min(H))^K.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { addScaled, dispose, scale, type Params } from '@lets/tree';
+import { addScaled, dispose, scaleBy, type Params } from '@lets/tree';
 import { gradFnOf } from '@lets/optim';
 import type { GradFn, LossFn } from '@lets/optim';
 import type { HvpEstimator, HvpEstimatorName } from './hvp';
@@ -52,8 +52,8 @@ export const implicitHypergradient = (problem: ImplicitProblem): number[] => {
   const hvpProblem = { params: problem.params, lossFn, gradFn };
 
   // Neumann series: r_0 = b, r_{j+1} = r_j − α H r_j, p = α Σ_j r_j.
-  let r = scale(problem.upperGrads, 1);
-  let p = scale(problem.upperGrads, alpha);
+  let r = scaleBy(problem.upperGrads, 1);
+  let p = scaleBy(problem.upperGrads, alpha);
   for (let j = 0; j < K; j++) {
     const hr = estimator.hvp(hvpProblem, r);
     const rNext = addScaled(r, -alpha, hr);

@@ -14,7 +14,7 @@
  * accurate otherwise (Adam's preconditioner, clipping away from its threshold).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { addScaled, dispose, disposeState, norm, sub, scale, type Params } from '@lets/tree';
+import { addScaled, dispose, disposeState, norm, sub, scaleBy, type Params } from '@lets/tree';
 import type { Extra, GradientTransformation } from '@lets/optim';
 import { scalarOf } from './hvp';
 import { differenceStepOf } from './hvp_difference';
@@ -38,7 +38,7 @@ export const gradientTangent =
   (w: Params): Params => {
     const relStep = options.relStep ?? 1e-3;
     const [ng, nw] = tf.tidy(() => [scalarOf(norm(grads)), scalarOf(norm(w))]) as [number, number];
-    if (nw === 0) return scale(w, 0);
+    if (nw === 0) return scaleBy(w, 0);
     const h = differenceStepOf(ng, nw, relStep);
     const gp = addScaled(grads, h, w);
     const up = updatesOf(transform, gp, state, params, extra);
@@ -46,7 +46,7 @@ export const gradientTangent =
     const gm = addScaled(grads, -h, w);
     const um = updatesOf(transform, gm, state, params, extra);
     dispose(gm);
-    const out = tf.tidy(() => scale(sub(up, um), 1 / (2 * h)));
+    const out = tf.tidy(() => scaleBy(sub(up, um), 1 / (2 * h)));
     dispose(up);
     dispose(um);
     return out;
@@ -70,7 +70,7 @@ export const hyperparameterTangent = <S>(
   const h = (options.relStep ?? 1e-3) * Math.max(1, Math.abs(lambda));
   const up = updatesOf(make(lambda + h), grads, state, params, extra);
   const um = updatesOf(make(lambda - h), grads, state, params, extra);
-  const out = tf.tidy(() => scale(sub(up, um), 1 / (2 * h)));
+  const out = tf.tidy(() => scaleBy(sub(up, um), 1 / (2 * h)));
   dispose(up);
   dispose(um);
   return out;
@@ -86,7 +86,7 @@ export const hyperparameterTangent = <S>(
 export const wholeStepTangent = (updatesAt: (lambda: number) => Params, base: Params, lambda: number, h: number): Params => {
   if (!(Number.isFinite(h) && h > 0)) throw new Error(`wholeStepTangent: h must be a finite number > 0, got ${h}`);
   const shifted = updatesAt(lambda + h);
-  const out = tf.tidy(() => scale(sub(shifted, base), 1 / h));
+  const out = tf.tidy(() => scaleBy(sub(shifted, base), 1 / h));
   dispose(shifted);
   return out;
 };

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initRuntime } from '@lets/runtime';
 import { encodeCheckpoint, loadCheckpoint } from '@lets/train';
-import { readCheckpoint, readJsonLines, writeCheckpoint, writeFileAtomic } from './files';
+import { readCheckpoint, readJsonLines, writeCheckpoint, writeRunFile } from './files';
 import { tempDir } from './test-util';
 
 beforeAll(async () => {
@@ -15,8 +15,8 @@ describe('run-directory files', () => {
   it('writes atomically: the content is replaced whole and no temporary file is left', () => {
     const dir = tempDir();
     const f = join(dir, 'a.json');
-    writeFileAtomic(f, 'one');
-    writeFileAtomic(f, 'two');
+    writeRunFile(f, 'one');
+    writeRunFile(f, 'two');
     expect(readFileSync(f, 'utf8')).toBe('two');
     expect(readdirSync(dir)).toEqual(['a.json']);
   });

@@ -23,18 +23,19 @@ import { fault } from './faults';
 import { nonFiniteHost } from './finite';
 
 /**
- * Writes `data` (text as UTF-8) to `file` atomically: @lets/runtime's temp file + fsync + rename.
+ * A file of a run directory: `data` (text as UTF-8) written to `file` atomically (@lets/runtime's
+ * `writeFileAtomicSync`: temp file + fsync + rename), through the command's fault points.
  * Fault points (./faults.ts): `before:<name>` before the temporary file is written,
  * `rename:<name>` between its fsync and the rename, `after:<name>` once it is in place
  * (`name`: the file's base name unless given).
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array, name = basename(file)): void {
+export function writeRunFile(file: string, data: string | Uint8Array, name = basename(file)): void {
   fault(`before:${name}`, file);
   writeFileAtomicSync(file, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, { beforeRename: () => void fault(`rename:${name}`, file) });
   fault(`after:${name}`, file);
 }
 
-export const writeJsonAtomic = (file: string, value: unknown): void => writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+export const writeJsonAtomic = (file: string, value: unknown): void => writeRunFile(file, `${JSON.stringify(value, null, 2)}\n`);
 
 /** Reads a JSON file; Left names the file and the problem. */
 export function readJson(file: string): E.Either<string, unknown> {
@@ -105,7 +106,7 @@ export class JsonLinesWriter {
  */
 export function writeCheckpoint(file: string, state: TrainState<unknown>, meta: CheckpointMeta, name?: string): string {
   const bytes = encodeCheckpoint(state, meta);
-  writeFileAtomic(file, bytes, name);
+  writeRunFile(file, bytes, name);
   return digestOf(bytes);
 }
 

@@ -11,7 +11,7 @@ import * as E from 'fp-ts/Either';
 import * as optim from '@lets/optim';
 import * as samPkg from '@lets/sam';
 import * as letsPkg from '@lets/lets';
-import type { GradientTransformation, Schedule } from '@lets/optim';
+import type { GradientTransformation, Schedule, TransformMetrics } from '@lets/optim';
 import { camel } from './flags';
 import type { TrainOptions } from './options';
 
@@ -48,11 +48,27 @@ export interface Method {
   readonly tx: GradientTransformation<unknown>;
   /** Whether ρ is learned (lets-*). */
   readonly learnsRho: boolean;
-  /** ρ in force after an update with this state (the fixed ρ, or LETS's learned one; 0 for sgd). */
-  readonly rhoOf: (state: unknown) => number;
-  /** LETS's per-step report (gap δ, hypergradient), when the state carries one. */
-  readonly reportOf: (state: unknown) => Readonly<Record<string, number>>;
 }
+
+/** ρ in force after an update with this state: what the transform's `metrics` reports (0 for sgd, which has none). */
+export const rhoAfter = (tx: GradientTransformation<unknown>, state: unknown): number => tx.metrics?.(state).rho ?? 0;
+
+/**
+ * The step record's fields from the transform's metrics: LETS's gap δ, dF/dρ, validation loss
+ * and stall flag (1/0), on the steps where it updated ρ; nothing otherwise.
+ */
+export const stepReport = (m: TransformMetrics | undefined): Readonly<Record<string, number>> => {
+  if (m?.['updated'] !== true || typeof m['gap'] !== 'number') return {};
+  const h = m['hypergradient'];
+  const v = m['valLoss'];
+  const stalled = m['stalled'];
+  return {
+    gap: m['gap'],
+    hypergradient: typeof h === 'number' ? h : NaN,
+    ...(typeof v === 'number' ? { valLoss: v } : {}),
+    ...(typeof stalled === 'boolean' ? { stalled: stalled ? 1 : 0 } : {}),
+  };
+};
 
 type AnyFn = (...args: unknown[]) => unknown;
 const lookup = (pkg: unknown, name: string): AnyFn | undefined => {
@@ -87,8 +103,7 @@ export function buildMethod(o: TrainOptions, stepsPerEpoch: number): E.Either<st
   const total = stepsPerEpoch * o.epochs;
   const schedule = learningRateSchedule(o.schedule, o.lr, total, o.warmup * stepsPerEpoch);
   const outer = outerOptimizer(o, schedule);
-  const none = (): Readonly<Record<string, number>> => ({});
-  if (o.method === 'sgd') return E.right({ name: 'sgd', tx: outer, learnsRho: false, rhoOf: () => 0, reportOf: none });
+  if (o.method === 'sgd') return E.right({ name: 'sgd', tx: outer, learnsRho: false });
   const isLets = o.method.startsWith('lets-');
   const variant = isLets ? o.method.slice('lets-'.length) : o.method;
   const preset = lookup(samPkg, camel(variant));
@@ -101,13 +116,9 @@ export function buildMethod(o: TrainOptions, stepsPerEpoch: number): E.Either<st
     ...(variant === 'le-sam' ? { totalSteps: Math.max(2, total) } : {}),
   };
   const samTx = preset(outer, presetOptions) as GradientTransformation<unknown>;
-  const samRho = lookup(samPkg, 'currentRho');
-  if (!isLets) {
-    return E.right({ name: o.method, tx: samTx, learnsRho: false, rhoOf: (s) => (samRho === undefined ? o.rho : (samRho(s) as number)), reportOf: none });
-  }
+  if (!isLets) return E.right({ name: o.method, tx: samTx, learnsRho: false });
   const lets = lookup(letsPkg, 'lets');
-  const currentRho = lookup(letsPkg, 'currentRho');
-  if (lets === undefined || currentRho === undefined) return E.left(`--method ${o.method}: @lets/lets does not export lets and currentRho`);
+  if (lets === undefined) return E.left(`--method ${o.method}: @lets/lets does not export lets`);
   const tx = lets(samTx, {
     rhoOptimizer: rhoOptimizer(o, Math.max(1, Math.floor(total / o.every))),
     estimator: o.estimator,
@@ -118,21 +129,5 @@ export function buildMethod(o: TrainOptions, stepsPerEpoch: number): E.Either<st
     lambda: o.objectiveWeight,
     stallGuard: o.stallGuard === 'on' ? {} : false,
   }) as GradientTransformation<unknown>;
-  return E.right({
-    name: o.method,
-    tx,
-    learnsRho: true,
-    rhoOf: (s) => currentRho(s) as number,
-    reportOf: (s): Readonly<Record<string, number>> => {
-      // LETS reports δ and dF/dρ on the steps that update ρ.
-      const r = (s as { report?: { updated?: boolean; gap?: number; hypergradient?: number; valLoss?: number; stalled?: boolean } }).report;
-      if (r?.updated !== true || typeof r.gap !== 'number') return {};
-      return {
-        gap: r.gap,
-        hypergradient: r.hypergradient ?? NaN,
-        ...(typeof r.valLoss === 'number' ? { valLoss: r.valLoss } : {}),
-        ...(typeof r.stalled === 'boolean' ? { stalled: r.stalled ? 1 : 0 } : {}),
-      };
-    },
-  });
+  return E.right({ name: o.method, tx, learnsRho: true });
 }

@@ -21,7 +21,7 @@ import { basename, isAbsolute, join } from 'node:path';
 import { Job, Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import { CompareResult, CompareRun, planRuns, tabulate } from './compare';
-import { readJson, writeFileAtomic, writeJsonAtomic } from './files';
+import { readJson, writeRunFile, writeJsonAtomic } from './files';
 import { acquireLock, Lock } from './lock';
 import { CompareOptions, RunFlags, TrainOptions, validateTrainOptions } from './options';
 import { makeOutputDir } from './rundir';
@@ -220,9 +220,9 @@ function keepResult(runDir: string, r: RunResult): void {
   if (have === r.summary) return;
   const made = makeOutputDir(runDir, 'run directory');
   if (E.isLeft(made)) throw new Error(made.left);
-  writeFileAtomic(join(runDir, 'config.json'), r.config);
-  writeFileAtomic(join(runDir, 'metrics.jsonl'), r.metrics);
-  writeFileAtomic(join(runDir, 'summary.json'), r.summary);
+  writeRunFile(join(runDir, 'config.json'), r.config);
+  writeRunFile(join(runDir, 'metrics.jsonl'), r.metrics);
+  writeRunFile(join(runDir, 'summary.json'), r.summary);
 }
 
 const isResult = (v: unknown): v is RunResult =>

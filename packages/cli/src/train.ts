@@ -23,12 +23,12 @@ import { disposeTrainState, evaluate as evaluateBatches, fit, makeTrainStep } fr
 import type { BatchItem, BatchSource, TrainBatch, TrainState } from '@lets/train';
 import { disposeState, flattenState, Params, Tree } from '@lets/tree';
 import { fault, faultAsync, fixedClock, nowMs } from './faults';
-import { checkpointDigest, JsonLinesWriter, readCheckpoint, readJson, readJsonLines, writeCheckpoint, writeFileAtomic, writeJsonAtomic } from './files';
+import { checkpointDigest, JsonLinesWriter, readCheckpoint, readJson, readJsonLines, writeCheckpoint, writeRunFile, writeJsonAtomic } from './files';
 import { nonFiniteDevice } from './finite';
 import { errnoText } from './lock';
 import { removeOrphans } from './rundir';
 import { Interrupted, StopSignal, watchSignals } from './signals';
-import { buildMethod, Method } from './methods';
+import { buildMethod, Method, rhoAfter, stepReport } from './methods';
 import { RunFlags, TrainOptions, validateTrainOptions } from './options';
 import { Progress } from './progress';
 import { buildModel, loadData, setupBackend } from './setup';
@@ -114,7 +114,7 @@ function evalSource(ds: Dataset, ex: Examples): BatchSource {
 }
 
 /** Mean loss and accuracy of the model on examples (eval mode, clean labels; @lets/train's `evaluate`). */
-export async function evaluate(model: Model, params: Params, state: Tree, ds: Dataset, ex: Examples): Promise<Evaluation> {
+export async function evaluateExamples(model: Model, params: Params, state: Tree, ds: Dataset, ex: Examples): Promise<Evaluation> {
   if (ex.count === 0) return { loss: 0, accuracy: 0 };
   const batches = function* (): Generator<TrainBatch> {
     for (const item of evalSource(ds, ex)(0) as Iterable<() => TrainBatch>) yield item();
@@ -339,7 +339,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
     } else {
       const lines = readJsonLines(metricsFile);
       const kept = E.isRight(lines) ? lines.right.filter((r) => (r['step'] as number) <= st.step) : [];
-      writeFileAtomic(metricsFile, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      writeRunFile(metricsFile, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
     }
     // best.ckpt is what last.ckpt says it is: put the staged file in place if a crash came first.
     bestRef = (meta['best'] as BestRef | null | undefined) ?? null;
@@ -378,7 +378,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
   });
 
   const rho0 = o.rho;
-  let rhoNow = method.rhoOf(start.optState);
+  let rhoNow = rhoAfter(method.tx, start.optState);
 
   /** The divergence error: where, what, and which knob (lr or ρ) most likely caused it. */
   const diverged = (what: string, paramsFinite: boolean): RunFailed => {
@@ -465,13 +465,13 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
           run.lossSum += m.loss * m.examples;
           run.correct += m.correct;
           run.seen += m.examples;
-          rhoNow = method.rhoOf(st.optState);
+          rhoNow = m.rho ?? 0;
           if (!Number.isFinite(m.loss)) throw diverged(`loss ${m.loss}`, false);
           if (!Number.isFinite(rhoNow)) throw diverged(`ρ became ${rhoNow}`, nonFiniteDevice({ params: st.params }) === undefined);
           const now = nowMs();
           const dt = (now - tStep) / 1000;
           tStep = now;
-          const report = method.reportOf(st.optState);
+          const report = stepReport(m.transform);
           const rec = {
             type: 'step',
             step: st.step,
@@ -534,9 +534,9 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
   const { params, modelState: mstate } = final;
   if (last === undefined) {
     // Resumed from a checkpoint taken at the very end: evaluate what is there.
-    const val = await evaluate(model, params, mstate, ds, validation);
-    const test = await evaluate(model, params, mstate, ds, ds.test);
-    const pr = await evaluate(model, params, mstate, ds, probe);
+    const val = await evaluateExamples(model, params, mstate, ds, validation);
+    const test = await evaluateExamples(model, params, mstate, ds, ds.test);
+    const pr = await evaluateExamples(model, params, mstate, ds, probe);
     last = { trainLoss: pr.loss, trainAccuracy: pr.accuracy, val, test, probe: pr };
   }
   const wallSeconds = wallBefore + (nowMs() - started) / 1000;

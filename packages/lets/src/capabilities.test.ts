@@ -38,7 +38,7 @@ const twoPoint = (declared: 'wholeStep' | 'linearized'): Procedure<Record<string
     };
     const a = at(1);
     const b = at(0.5);
-    const direction = tf.tidy(() => T.scale(T.add(a.grads, b.grads), 0.5));
+    const direction = tf.tidy(() => T.scaleBy(T.add(a.grads, b.grads), 0.5));
     T.dispose(b.grads);
     b.loss.dispose();
     return { direction, perturbedGrads: a.grads, perturbedLoss: a.loss, state };
@@ -51,7 +51,7 @@ const twoPointSam = (declared: 'wholeStep' | 'linearized', rho: number): SamTran
 const halfIdentity: HvpEstimator = {
   name: 'halfIdentity',
   gradEvals: 0,
-  hvp: (_problem, v) => T.scale(v, 0.5),
+  hvp: (_problem, v) => T.scaleBy(v, 0.5),
 };
 
 /** Three steps from the same start; the hypergradient step C reports (of step B), and F(ρ) of B. */
@@ -149,7 +149,7 @@ describe('an estimator defined outside the packages', () => {
       gradEvalsWithoutGrads: 1,
       hvp: (problem, v) => {
         seen.push(problem.grads !== undefined);
-        return T.scale(v, 0.5);
+        return T.scaleBy(v, 0.5);
       },
     };
     // The same SAM step, declared two ways through the wrapper's capabilities option.

@@ -14,7 +14,7 @@ import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
 import { applyUpdates, sgd, type GradFn, type LossFn } from '@lets/optim';
 import { sam } from '@lets/sam';
-import { currentRho, lets } from './lets';
+import { lets } from './lets';
 import { gradOf, setupCpu } from './test-util';
 
 beforeAll(setupCpu);
@@ -28,7 +28,7 @@ const run = (val: LossFn, estimator: 'exact' | 'fd' | 'fisher' | 'identity', obj
   const opt = lets(sam(sgd(0.1), { rho: 0.05 }), { estimator, every: 1, rhoOptimizer: sgd(0.5), objective, stallGuard: false });
   let params: Params = { w: tf.tensor1d([0]) };
   let state = opt.init(params);
-  const rhos: number[] = [currentRho(state)];
+  const rhos: number[] = [opt.metrics(state).rho];
   const signs: number[] = [];
   for (let t = 0; t < 12; t++) {
     const clean = gradFn(params);
@@ -39,7 +39,7 @@ const run = (val: LossFn, estimator: 'exact' | 'fd' | 'fisher' | 'identity', obj
     T.disposeState(state);
     params = p2;
     state = next;
-    rhos.push(currentRho(state));
+    rhos.push(opt.metrics(state).rho);
     if (next.report!.updated) signs.push(Math.sign(next.report!.hypergradient!));
   }
   const w = params['w']!.dataSync()[0] as number;

@@ -14,7 +14,7 @@ import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
 import { adam, applyUpdates, sgd, type GradFn, type GradientTransformation, type LossFn } from '@lets/optim';
 import { sam } from '@lets/sam';
-import { currentRho, lets, type LetsOptions } from './lets';
+import { lets, type LetsOptions } from './lets';
 import { gradOf, setupCpu } from './test-util';
 
 beforeAll(setupCpu);
@@ -39,11 +39,11 @@ const run = (
   const opt = lets(sam(outer, { rho }), { estimator: 'exact', every: 1, ...o });
   let params: Params = { w: tf.tensor1d([1, 0.01]) };
   let state = opt.init(params);
-  const rhos: number[] = [currentRho(state)];
+  const rhos: number[] = [opt.metrics(state).rho];
   const reports: { stalled?: boolean; shrunk?: boolean; updated: boolean }[] = [];
   for (let t = 0; t < steps; t++) {
     const raw = gradFn(params);
-    const clean = gradScale === undefined ? raw : { loss: raw.loss, grads: T.scale(raw.grads, gradScale(t)) };
+    const clean = gradScale === undefined ? raw : { loss: raw.loss, grads: T.scaleBy(raw.grads, gradScale(t)) };
     if (clean !== raw) T.dispose(raw.grads);
     const loss = reportedLoss === undefined ? clean.loss : tf.scalar(reportedLoss(t));
     const [u, next] = opt.update(clean.grads, state, params, { loss, gradFn, valGradFn, lossFn: bowl });
@@ -54,7 +54,7 @@ const run = (
     T.disposeState(state);
     params = p2;
     state = next;
-    rhos.push(currentRho(state));
+    rhos.push(opt.metrics(state).rho);
     reports.push(next.report!);
   }
   T.dispose(params);

@@ -207,6 +207,11 @@ export interface LetsState<S> {
 export interface LetsTransformation<S> extends GradientTransformation<LetsState<S>> {
   readonly name: string;
   readonly variant: SamTransformation<S>;
+  /**
+   * What a training loop reports: the last step's {@link LetsReport} (gap, hypergradient, …)
+   * with `rho` the ρ the next update uses (the one way to read the learned ρ).
+   */
+  readonly metrics: (state: LetsState<S>) => TransformMetrics & { readonly rho: number };
 }
 
 /** The upper objective when none is given (see docs/lets.md for the measurement behind it). */
@@ -261,9 +266,6 @@ const observe = (g: Guard, st: StallGuardState, loss: number): StallGuardState =
     updates >= g.patience && Number.isFinite(ema) && (ema >= (1 - g.margin) * initLoss || ema >= best + g.rise * (initLoss - best));
   return { ...st, initLoss, ema, best, updates, stalled };
 };
-
-/** A deep copy of nested state with every tensor cloned (@lets/tree's; re-exported for callers of LETS's state). */
-export const cloneState = T.cloneState;
 
 const host = (t: tf.Tensor): number => (t.dataSync() as Float32Array)[0] as number;
 
@@ -382,7 +384,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     if (!Number.isFinite(dFds) || rho === 0) {
       // A NaN/inf hypergradient (diverged losses) leaves ρ and the ρ optimizer as they were; so
       // does a scheduled ρ that has reached 0 (GSAM at the end of a decay), which has no scale to learn.
-      return { ...base, variant: state.variant, rhoOptimizer: cloneState(state.rhoOptimizer) };
+      return { ...base, variant: state.variant, rhoOptimizer: T.cloneState(state.rhoOptimizer) };
     }
     // A stall's start and end reset the ρ optimizer, so neither regime's statistics (Adam's
     // moments) carry over into the other.
@@ -501,7 +503,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
       objectiveValue = r.objective;
       evals += r.evals;
     } else {
-      rhoOptState = cloneState(state.rhoOptimizer);
+      rhoOptState = T.cloneState(state.rhoOptimizer);
     }
 
     // The start guard below reads cos(g, g_p) from the variant's report: ask for the full report
@@ -576,7 +578,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
   };
 
   // What a training loop reports: this step's report, with `rho` the ρ of the next step.
-  const metrics = (state: LetsState<S>): TransformMetrics => ({ ...(state.report ?? {}), rho: state.variant.rho });
+  const metrics = (state: LetsState<S>): TransformMetrics & { readonly rho: number } => ({ ...(state.report ?? {}), rho: state.variant.rho });
 
   // tfjs's "No backend found" / "gradient function not found" name initRuntime() when it was not called.
   const init = (params: Params): LetsState<S> => {
@@ -596,7 +598,3 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
 
   return { name: `lets(${variant.name})`, variant, init, update, metrics };
 };
-
-/** The ρ the next update will use, of a LETS state or of a plain SAM state. */
-export const currentRho = (state: LetsState<unknown> | SamState<unknown>): number =>
-  'variant' in state ? state.variant.rho : state.rho;

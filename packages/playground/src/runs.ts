@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { applyUpdates, cosineDecay, gradFnOf, sgd, adam, type GradientTransformation } from '@lets/optim';
 import { sam } from '@lets/sam';
-import { lets, currentRho, DEFAULT_RHO_LR } from '@lets/lets';
+import { lets, DEFAULT_RHO_LR } from '@lets/lets';
 import { cloneState, dispose, disposeState, type Params } from '@lets/tree';
 import type { Batch } from './data';
 import { accuracy, mlpLoss } from './model';
@@ -61,9 +61,11 @@ export class Run {
     this.state = optimizer.init(this.params);
   }
 
-  /** ρ the next update uses. */
+  /** ρ the next update uses: what the optimizer's `metrics` reports. */
   get rho(): number {
-    return currentRho(this.state as Parameters<typeof currentRho>[0]);
+    const rho = this.optimizer.metrics?.(this.state).rho;
+    if (rho === undefined) throw new Error(`${this.label}: the optimizer reports no rho (it has no metrics)`);
+    return rho;
   }
 
   /** One training step; returns the clean loss at the old parameters (owned by the caller). */

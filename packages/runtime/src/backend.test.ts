@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { availableBackends, BackendUnavailableError, describe as describeRuntime, initRuntime } from './backend';
+import { availableBackends, BackendUnavailableError, describeRuntime, initRuntime } from './backend';
 
 describe('initRuntime', () => {
   afterEach(() => {
@@ -68,7 +68,7 @@ describe('initRuntime', () => {
     await initRuntime({ backend: 'cpu' });
   });
 
-  it('describe() reports backend, tfjs version, SIMD/threads on wasm, and memory in use', async () => {
+  it('describeRuntime() reports backend, tfjs version, SIMD/threads on wasm, and memory in use', async () => {
     const info = await initRuntime({ backend: 'wasm' });
     expect(info.backend).toBe('wasm');
     expect(info.tfjsVersion).toBe('4.22.0');

@@ -27,7 +27,7 @@ import { registerGradients } from './gradients';
 import { registerTrainingKernels } from './kernels';
 import { startWebGpu } from './webgpu';
 
-export { BackendUnavailableError, describe } from './backend_core';
+export { BackendUnavailableError, describeRuntime } from './backend_core';
 export type { BackendName, RuntimeInfo, RuntimeOptions } from './backend_core';
 
 /** Backends in the order 'auto' tries them in Node. */
@@ -140,7 +140,7 @@ export const NODE_PLATFORM: Platform = {
 /**
  * Registers gradients (with the twice-differentiable overrides), starts the backend and
  * registers the runtime's training kernels for it. Safe to call more than once (e.g. to
- * switch backends). Returns `describe()`.
+ * switch backends). Returns `describeRuntime()`.
  */
 export function initRuntime(options: RuntimeOptions = {}): Promise<RuntimeInfo> {
   return initRuntimeOn(NODE_PLATFORM, options);

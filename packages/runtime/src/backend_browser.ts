@@ -27,7 +27,7 @@ import {
 } from './backend_core';
 import { registerGradients } from './gradients_browser';
 
-export { BackendUnavailableError, describe } from './backend_core';
+export { BackendUnavailableError, describeRuntime } from './backend_core';
 export type { BackendName, RuntimeInfo, RuntimeOptions } from './backend_core';
 
 /** Backends in the order 'auto' tries them in a browser. */
@@ -117,7 +117,7 @@ export const BROWSER_PLATFORM: Platform = {
 /**
  * Registers gradients (with the twice-differentiable overrides), starts the backend (`'auto'`:
  * webgpu → webgl → wasm → cpu, the first that starts) and registers the runtime's training
- * kernels for it. Safe to call more than once. Returns `describe()`.
+ * kernels for it. Safe to call more than once. Returns `describeRuntime()`.
  */
 export function initRuntime(options: RuntimeOptions = {}): Promise<RuntimeInfo> {
   return initRuntimeOn(BROWSER_PLATFORM, options);

@@ -1,7 +1,7 @@
 /**
  * What backend choice does on every platform: the names, the error a backend that cannot
  * start throws, starting one (load its package, `tf.setBackend`, silence tfjs's first-use
- * banner), the 'auto' walk down a preference list, and `describe()`. The platforms differ in
+ * banner), the 'auto' walk down a preference list, and `describeRuntime()`. The platforms differ in
  * which backends exist and how each is loaded: backend.ts (Node: tensorflow, webgpu through
  * Dawn, native, wasm, cpu) and backend_browser.ts (webgpu, webgl, wasm, cpu). Free of Node
  * built-ins.
@@ -19,7 +19,7 @@ export interface RuntimeOptions {
   readonly webgpu?: { readonly software?: boolean };
 }
 
-/** What `describe()` reports. */
+/** What `describeRuntime()` reports. */
 export interface RuntimeInfo {
   readonly backend: string;
   readonly tfjsVersion: string;
@@ -75,7 +75,7 @@ export async function quietly<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-/** What platforms learn while loading a backend, for `describe()`. */
+/** What platforms learn while loading a backend, for `describeRuntime()`. */
 const details: { gpuAdapter?: string; nativeThreads?: number; native?: string } = {};
 
 /** Records the GPU adapter (webgpu) or the native addon's threads and description. */
@@ -143,7 +143,7 @@ export async function initRuntimeOn(platform: Platform, options: RuntimeOptions)
     if (!started) throw new Error(`@lets/runtime: no backend could start:\n${failures.join('\n')}`);
   }
   registerTrainingKernels(tf.getBackend());
-  return describe();
+  return describeRuntime();
 }
 
 /** `availableBackends` on a platform: starts each in turn; leaves the current one set. */
@@ -163,7 +163,7 @@ export async function availableBackendsOn(platform: Platform, options: RuntimeOp
 }
 
 /** The backend in use, tfjs version, wasm SIMD/threads, GPU adapter name, and memory in use. */
-export function describe(): RuntimeInfo {
+export function describeRuntime(): RuntimeInfo {
   const backend = tf.getBackend();
   const mem = tf.memory();
   const info: {

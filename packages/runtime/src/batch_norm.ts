@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-export function batchNorm(
+export function batchNormOp(
   x: tf.Tensor,
   mean: tf.Tensor,
   variance: tf.Tensor,

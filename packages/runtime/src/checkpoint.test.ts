@@ -5,7 +5,7 @@ import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs-core';
 import { tensorsOf } from '@lets/tree';
 import { initRuntime } from './backend';
-import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint, writeFileAtomicSync } from './checkpoint';
+import { decodeStateFile, encodeStateFile, loadStateFile, saveStateFile, writeFileAtomicSync } from './checkpoint';
 import { Rng } from './rng';
 
 function makeState(seed: number) {
@@ -39,8 +39,8 @@ describe('checkpoints', () => {
   it('round-trips a tree of trees bit-exactly through a file, RNG stream included', async () => {
     const state = makeState(1);
     const file = path.join(dir, 'a.ckpt');
-    await saveCheckpoint(file, state);
-    const loaded = await loadCheckpoint(file);
+    await saveStateFile(file, state);
+    const loaded = await loadStateFile(file);
     if (E.isLeft(loaded)) throw loaded.left;
     const back = loaded.right as ReturnType<typeof makeState>;
     expect(back.step).toBe(17);
@@ -67,45 +67,45 @@ describe('checkpoints', () => {
 
   it('refuses the file truncated at 20 random offsets, allocating nothing', () => {
     const state = makeState(2);
-    const bytes = encodeCheckpoint(state);
+    const bytes = encodeStateFile(state);
     tf.dispose(tensorsOf(state));
     const before = tf.memory().numTensors;
     const r = new Rng(99);
     for (let i = 0; i < 20; i++) {
       const at = r.nextInt(bytes.length); // 0 … length−1: always at least one byte short
-      const res = decodeCheckpoint(bytes.subarray(0, at), `cut@${at}`);
+      const res = decodeStateFile(bytes.subarray(0, at), `cut@${at}`);
       expect(E.isLeft(res)).toBe(true);
       if (E.isLeft(res)) expect(res.left.message).toMatch(new RegExp(`^cut@${at}: not a valid checkpoint: `));
     }
     expect(tf.memory().numTensors).toBe(before);
     // and the whole buffer still decodes
-    const ok = decodeCheckpoint(bytes);
+    const ok = decodeStateFile(bytes);
     expect(E.isRight(ok)).toBe(true);
     if (E.isRight(ok)) tf.dispose(tensorsOf(ok.right));
   });
 
   it('refuses a flipped bit (checksum) and trailing garbage', () => {
     const state = makeState(3);
-    const bytes = encodeCheckpoint(state);
+    const bytes = encodeStateFile(state);
     tf.dispose(tensorsOf(state));
     const flipped = Uint8Array.from(bytes);
     flipped[bytes.length - 5] = flipped[bytes.length - 5]! ^ 0x10;
-    const a = decodeCheckpoint(flipped);
+    const a = decodeStateFile(flipped);
     expect(E.isLeft(a) && a.left.message).toMatch(/checksum mismatch .* the file is damaged/);
     const longer = new Uint8Array(bytes.length + 3);
     longer.set(bytes);
-    const b = decodeCheckpoint(longer);
+    const b = decodeStateFile(longer);
     expect(E.isLeft(b) && b.left.message).toMatch(/trailing bytes/);
   });
 
   it('a crash between write and rename leaves the previous checkpoint loadable', async () => {
     const file = path.join(dir, 'b.ckpt');
     const first = makeState(4);
-    await saveCheckpoint(file, first);
+    await saveStateFile(file, first);
     const second = makeState(5);
     let tempSeen = '';
     await expect(
-      saveCheckpoint(file, { ...second, step: 18 }, {
+      saveStateFile(file, { ...second, step: 18 }, {
         beforeRename: (temp) => {
           tempSeen = temp;
           // the new file is complete and synced, but not yet in place
@@ -117,7 +117,7 @@ describe('checkpoints', () => {
     expect(path.dirname(tempSeen)).toBe(dir);
     // a real crash would also leave a half-written temp file behind: that must not matter
     fs.writeFileSync(path.join(dir, '.b.ckpt.1234.deadbeef.tmp'), Buffer.from('LETSCKPT'));
-    const loaded = await loadCheckpoint(file);
+    const loaded = await loadStateFile(file);
     if (E.isLeft(loaded)) throw loaded.left;
     expect((loaded.right as { step: number }).step).toBe(17);
     expect(bits((loaded.right as ReturnType<typeof makeState>).params['conv1/kernel'])).toEqual(bits(first.params['conv1/kernel']));
@@ -125,7 +125,7 @@ describe('checkpoints', () => {
   });
 
   it('reports a missing file by name', async () => {
-    const res = await loadCheckpoint(path.join(dir, 'nope.ckpt'));
+    const res = await loadStateFile(path.join(dir, 'nope.ckpt'));
     expect(E.isLeft(res) && res.left.message).toMatch(/nope\.ckpt: cannot read checkpoint/);
   });
 });

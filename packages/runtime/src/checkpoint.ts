@@ -21,13 +21,13 @@ const nodeSha256 = (...parts: Uint8Array[]): string => {
 const codec = checkpointCodec(nodeSha256);
 
 /** The bytes of a checkpoint of `state` (pure; tensors are read, not disposed). */
-export const encodeCheckpoint: (state: unknown) => Uint8Array = codec.encodeCheckpoint;
+export const encodeStateFile: (state: unknown) => Uint8Array = codec.encodeStateFile;
 
 /**
  * Verifies and decodes checkpoint bytes into nested state with new tensors (owned by the
  * caller). Left with a message naming what is wrong; nothing is allocated on failure.
  */
-export const decodeCheckpoint: (bytes: Uint8Array, source?: string) => E.Either<Error, unknown> = codec.decodeCheckpoint;
+export const decodeStateFile: (bytes: Uint8Array, source?: string) => E.Either<Error, unknown> = codec.decodeStateFile;
 
 /** Test hooks for `writeFileAtomic` (to simulate a crash between its phases). */
 export interface AtomicWriteHooks {
@@ -102,20 +102,20 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array, hooks: At
 }
 
 /** Saves `state` (a tree of trees) to `file` atomically with a checksum. */
-export async function saveCheckpoint(file: string, state: unknown, hooks: AtomicWriteHooks = {}): Promise<void> {
-  await writeFileAtomic(file, encodeCheckpoint(state), hooks);
+export async function saveStateFile(file: string, state: unknown, hooks: AtomicWriteHooks = {}): Promise<void> {
+  await writeFileAtomic(file, encodeStateFile(state), hooks);
 }
 
 /**
- * Loads a checkpoint saved by `saveCheckpoint`: Right(state with new tensors), or Left with
+ * Loads a checkpoint saved by `saveStateFile`: Right(state with new tensors), or Left with
  * a clear error if the file is missing, truncated, damaged or of another format.
  */
-export async function loadCheckpoint(file: string): Promise<E.Either<Error, unknown>> {
+export async function loadStateFile(file: string): Promise<E.Either<Error, unknown>> {
   let bytes: Uint8Array;
   try {
     bytes = await fsp.readFile(file);
   } catch (e) {
     return E.left(new Error(`${file}: cannot read checkpoint: ${(e as Error).message}`));
   }
-  return decodeCheckpoint(bytes, file);
+  return decodeStateFile(bytes, file);
 }

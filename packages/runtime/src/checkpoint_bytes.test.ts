@@ -29,8 +29,8 @@ describe('checkpoint bytes without Node built-ins', () => {
 
   it('encodes the same bytes as the Node entry and as the format before the split (a fixed digest)', () => {
     const state = { w: { a: tf.tensor1d([1.5, -2]), b: tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32') }, step: 3, meta: { name: 'x', rho: 0.05 } };
-    const a = portable.encodeCheckpoint(state);
-    const b = nodeCodec.encodeCheckpoint(state);
+    const a = portable.encodeStateFile(state);
+    const b = nodeCodec.encodeStateFile(state);
     expect(a).toBeInstanceOf(Uint8Array);
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
     // recorded from the Buffer/crypto implementation at 5d004b7
@@ -50,9 +50,9 @@ describe('checkpoint bytes without Node built-ins', () => {
     const bits = (t: tf.Tensor) => Array.from(new Uint8Array(t.dataSync().buffer.slice(0)));
     const before = tf.memory().numTensors;
     for (const [enc, dec] of [
-      [portable.encodeCheckpoint, nodeCodec.decodeCheckpoint],
-      [nodeCodec.encodeCheckpoint, portable.decodeCheckpoint],
-      [portable.encodeCheckpoint, portable.decodeCheckpoint],
+      [portable.encodeStateFile, nodeCodec.decodeStateFile],
+      [nodeCodec.encodeStateFile, portable.decodeStateFile],
+      [portable.encodeStateFile, portable.decodeStateFile],
     ] as const) {
       const res = dec(enc(state));
       if (E.isLeft(res)) throw res.left;
@@ -71,15 +71,15 @@ describe('checkpoint bytes without Node built-ins', () => {
 
   it('decodes bytes that sit at an offset inside a larger buffer, and names what is not bytes', () => {
     const state = { w: tf.tensor1d([1, 2, 3]), step: 1 };
-    const bytes = portable.encodeCheckpoint(state);
+    const bytes = portable.encodeStateFile(state);
     const big = new Uint8Array(bytes.length + 7);
     big.set(bytes, 5);
-    const res = portable.decodeCheckpoint(big.subarray(5, 5 + bytes.length));
+    const res = portable.decodeStateFile(big.subarray(5, 5 + bytes.length));
     expect(E.isRight(res)).toBe(true);
     if (E.isRight(res)) tf.dispose(tensorsOf(res.right));
-    const bad = portable.decodeCheckpoint('LETSCKPT' as unknown as Uint8Array, 'stored');
+    const bad = portable.decodeStateFile('LETSCKPT' as unknown as Uint8Array, 'stored');
     expect(E.isLeft(bad) && bad.left.message).toBe('stored: not a valid checkpoint: expected a Uint8Array of checkpoint bytes, got string');
-    const floats = portable.decodeCheckpoint(new Float32Array(4) as unknown as Uint8Array);
+    const floats = portable.decodeStateFile(new Float32Array(4) as unknown as Uint8Array);
     expect(E.isLeft(floats) && floats.left.message).toMatch(/expected a Uint8Array of checkpoint bytes, got Float32Array/);
     tf.dispose(tensorsOf(state));
   });

@@ -3,7 +3,7 @@
  * metadata: any nested state of @lets/tree's `StateValue` kind) as one `Uint8Array`, verified
  * before anything is returned. Free of Node built-ins: a page can keep the bytes in
  * IndexedDB, download them, or post them to a worker; Node's file save/load
- * (`saveCheckpoint`/`loadCheckpoint`, the Node entry) write and read exactly these bytes.
+ * (`saveStateFile`/`loadStateFile`, the Node entry) write and read exactly these bytes.
  *
  * Layout (little-endian):
  *   "LETSCKPT"  u32 headerLength  header (UTF-8 JSON)  manifest (UTF-8 JSON)  data (tensor bytes)
@@ -32,11 +32,11 @@ interface Header {
 
 /** The encoder and decoder over a given SHA-256 (same bytes whichever implementation). */
 export function checkpointCodec(sha256: Sha256Hex): {
-  encodeCheckpoint(state: unknown): Uint8Array;
-  decodeCheckpoint(bytes: Uint8Array, source?: string): E.Either<Error, unknown>;
+  encodeStateFile(state: unknown): Uint8Array;
+  decodeStateFile(bytes: Uint8Array, source?: string): E.Either<Error, unknown>;
 } {
   const utf8 = new TextEncoder();
-  const encodeCheckpoint = (state: unknown): Uint8Array => {
+  const encodeStateFile = (state: unknown): Uint8Array => {
     const { manifest, data } = serializeState(state);
     const manifestBytes = utf8.encode(JSON.stringify(manifest));
     const header: Header = {
@@ -56,7 +56,7 @@ export function checkpointCodec(sha256: Sha256Hex): {
     return out;
   };
 
-  const decodeCheckpoint = (bytes: Uint8Array, source = 'checkpoint'): E.Either<Error, unknown> => {
+  const decodeStateFile = (bytes: Uint8Array, source = 'checkpoint'): E.Either<Error, unknown> => {
     const fail = (why: string) => E.left(new Error(`${source}: not a valid checkpoint: ${why}`));
     // not `instanceof Uint8Array`: a Buffer from another realm (Jest's sandbox, a worker) is one too
     if (!ArrayBuffer.isView(bytes) || (bytes as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT !== 1) {
@@ -97,16 +97,16 @@ export function checkpointCodec(sha256: Sha256Hex): {
     own.set(data);
     return E.mapLeft((e: Error) => new Error(`${source}: not a valid checkpoint: ${e.message}`))(deserializeState(manifest, own));
   };
-  return { encodeCheckpoint, decodeCheckpoint };
+  return { encodeStateFile, decodeStateFile };
 }
 
 const portable = checkpointCodec(sha256Hex);
 
 /** The bytes of a checkpoint of `state` (pure; tensors are read, not disposed). */
-export const encodeCheckpoint: (state: unknown) => Uint8Array = portable.encodeCheckpoint;
+export const encodeStateFile: (state: unknown) => Uint8Array = portable.encodeStateFile;
 
 /**
  * Verifies and decodes checkpoint bytes into nested state with new tensors (owned by the
  * caller). Left with a message naming `source` and what is wrong; nothing is allocated on failure.
  */
-export const decodeCheckpoint: (bytes: Uint8Array, source?: string) => E.Either<Error, unknown> = portable.decodeCheckpoint;
+export const decodeStateFile: (bytes: Uint8Array, source?: string) => E.Either<Error, unknown> = portable.decodeStateFile;

@@ -7,10 +7,10 @@
  */
 export { registerTrainingKernels } from './kernels';
 export { registerSecondOrderGradients } from './grads';
-export { describe, describe as describeRuntime, BackendUnavailableError } from './backend_core';
+export { describeRuntime, BackendUnavailableError } from './backend_core';
 export type { BackendName, RuntimeOptions, RuntimeInfo } from './backend_core';
 export { softmaxCrossEntropy, logSoftmax } from './losses';
-export { batchNorm } from './batch_norm';
+export { batchNormOp } from './batch_norm';
 export { hvp, valueGradHvp, assertTwiceDifferentiable } from './hvp';
 export type { TensorTree, ValueGradHvp } from './hvp';
 export { Rng } from './rng';

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initRuntime } from './backend';
 import { hvp, valueGradHvp, type TensorTree } from './hvp';
-import { batchNorm } from './batch_norm';
+import { batchNormOp } from './batch_norm';
 import { softmaxCrossEntropy } from './losses';
 import { disposeTree, fdHvp, relErr, TEST_BACKENDS, unitDirection, vdot } from './test-util';
 
@@ -60,7 +60,7 @@ function cnn(withBatchNorm: boolean): Model {
     let h = tf.add(tf.conv2d(x as tf.Tensor4D, p['k1'] as tf.Tensor4D, 1, 'same'), p['c1']!);
     if (withBatchNorm) {
       const m = tf.moments(h, [0, 1, 2]);
-      h = batchNorm(h, m.mean, m.variance, p['beta'], tf.add(p['gamma']!, 1), 1e-3);
+      h = batchNormOp(h, m.mean, m.variance, p['beta'], tf.add(p['gamma']!, 1), 1e-3);
     }
     h = tf.softplus(h);
     h = tf.softplus(tf.add(tf.conv2d(h as tf.Tensor4D, p['k2'] as tf.Tensor4D, [2, 2], 'same'), p['c2']!));

@@ -97,7 +97,7 @@ export function assertTwiceDifferentiable(forwardNodes: readonly TapeNodeLike[],
     if (problem !== undefined) {
       throw new Error(
         `hvp: op '${node.kernelName}' is not twice-differentiable here: ${problem}. ` +
-          'Use @lets/runtime softmaxCrossEntropy / logSoftmax / batchNorm, or an op listed in docs/runtime.md.',
+          'Use @lets/runtime softmaxCrossEntropy / logSoftmax / batchNormOp, or an op listed in docs/runtime.md.',
       );
     }
   }

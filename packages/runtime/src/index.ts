@@ -13,5 +13,5 @@
 export * from './core';
 export { registerGradients } from './gradients';
 export { initRuntime, availableBackends, BACKEND_PREFERENCE } from './backend';
-export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, writeFileAtomic, writeFileAtomicSync } from './checkpoint';
+export { saveStateFile, loadStateFile, encodeStateFile, decodeStateFile, writeFileAtomic, writeFileAtomicSync } from './checkpoint';
 export type { AtomicWriteHooks } from './checkpoint';

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
-import { initRuntime, Rng, softmaxCrossEntropy, hvp, stepScope, saveCheckpoint, loadCheckpoint, tensorsIn } from './index';
+import { initRuntime, Rng, softmaxCrossEntropy, hvp, stepScope, saveStateFile, loadStateFile, tensorsIn } from './index';
 
 it('README example: trains, takes an HVP and checkpoints without leaking', async () => {
   await initRuntime({ backend: 'cpu' });
@@ -30,8 +30,8 @@ it('README example: trains, takes an HVP and checkpoints without leaking', async
   // ⟨θ, Hθ⟩ ≥ 0: softmax cross-entropy is convex in a linear model's parameters
   expect(tf.tidy(() => tf.add(tf.sum(tf.mul(curvature['w']!, params.w)), tf.sum(tf.mul(curvature['b']!, params.b))).dataSync()[0]!)).toBeGreaterThanOrEqual(0);
   const file = path.join(dir, 'run.ckpt');
-  await saveCheckpoint(file, { params, rng: rng.getState(), step: 10 });
-  const back = await loadCheckpoint(file);
+  await saveStateFile(file, { params, rng: rng.getState(), step: 10 });
+  const back = await loadStateFile(file);
   expect(E.isRight(back)).toBe(true);
   if (E.isRight(back)) tf.dispose(tensorsIn(back.right));
   tf.dispose([...tensorsIn(curvature), params.w, params.b, x, y]);

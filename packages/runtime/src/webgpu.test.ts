@@ -2,7 +2,7 @@
 // path (Dawn's OpenGL ES on Mesa llvmpipe); where neither the packages nor an adapter can
 // be had, the test prints why and checks nothing else.
 import * as tf from '@tensorflow/tfjs-core';
-import { describe as describeRuntime, initRuntime } from './backend';
+import { describeRuntime, initRuntime } from './backend';
 import { Rng } from './rng';
 import { softmaxCrossEntropy } from './losses';
 

@@ -6,7 +6,7 @@
  */
 export * from './types';
 export { NORM_EPS } from './numerics';
-export { sharpnessAware, currentRho, withRho, type SharpnessAwareOptions, type SamPerturbationState } from './sharpnessAware';
+export { sharpnessAware, withRho, type SharpnessAwareOptions, type SamPerturbationState } from './sharpnessAware';
 export { normalize, type NormalizeOptions } from './normalize';
 export { scaleByParam, isWeight, type ParamFilter, type ScaleByParamOptions } from './scaleByParam';
 export { fisherPrecondition, type FisherOptions } from './fisherPrecondition';

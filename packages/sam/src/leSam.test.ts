@@ -20,7 +20,7 @@ const step = (sigma: number, rhoMax: number, varrho = 1e-12) => {
   const state = opt.init(params);
   const clean = q.gradFn(params);
   const s = opt.step(clean.grads, state, params, { gradFn: q.gradFn, loss: clean.loss });
-  const eps = T.scale(s.direction, s.rho);
+  const eps = T.scaleBy(s.direction, s.rho);
   const out = { eps: toHost(eps), updates: toHost(s.updates), epsNorm: s.state.report!.epsNorm.dataSync()[0] as number, calls: q.calls() };
   [eps, params, clean.grads, s.updates, s.direction, s.perturbedGrads].forEach(T.dispose);
   clean.loss.dispose();

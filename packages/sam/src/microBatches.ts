@@ -67,7 +67,7 @@ export const microBatches = (options: { readonly microBatches?: number } = {}): 
         first?.loss.dispose();
         throw e;
       }
-      const avg = T.scale(sum as Params, 1 / m);
+      const avg = T.scaleBy(sum as Params, 1 / m);
       T.dispose(sum as Params);
       const f = first as { n: Params; loss: tf.Scalar };
       const out: ProcedureResult<Record<string, never>> = {

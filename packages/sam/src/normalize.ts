@@ -38,7 +38,7 @@ export const normalize = (options: NormalizeOptions = {}): GradientTransformatio
       const gradNorm = ascent?.gradNorm;
       const shared = scope === 'global' && ord === 2 && filter === undefined && gradNorm !== undefined && d === ascent?.cleanGrads;
       const out = tf.tidy(() => {
-        const [sel] = T.partition((k, x) => keeps(filter, k, x))(d);
+        const [sel] = T.splitBy((k, x) => keeps(filter, k, x))(d);
         const denom = scope === 'global' ? tf.add(shared ? gradNorm!() : T.norm(sel, ord), NORM_EPS) : undefined;
         return T.map((x, k) => {
           if (!keeps(filter, k, x)) return tf.zerosLike(x);

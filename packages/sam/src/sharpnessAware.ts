@@ -57,9 +57,6 @@ const rhoAt = (rho: ScalarOrSchedule, count: number, name: string): number => {
  */
 const tidyCall = <R>(f: () => R): R => tf.tidy(f as unknown as () => tf.TensorContainer) as unknown as R;
 
-/** The ρ the next update of a SAM state will use. */
-export const currentRho = (state: SamState<unknown>): number => state.rho;
-
 /**
  * A state whose next update uses `rho`; `rhoScale` is multiplied by rho/old ρ, so a scheduled ρ
  * (GSAM) is learned as a multiplier on its schedule. Throws when the old ρ is 0 or the new one is
@@ -270,7 +267,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
     return [s.updates, s.state];
   };
 
-  const metrics = (state: SamState<S>): TransformMetrics => ({ rho: state.rho });
+  const metrics = (state: SamState<S>): TransformMetrics & { readonly rho: number } => ({ rho: state.rho });
 
   return { name, outer, capabilities, init, update, step, metrics };
 };

@@ -33,11 +33,11 @@ const cleanAverage: Combiner = {
 /** d ↦ d·2 − d (= d), leaking the doubled tree. */
 const leakyStage: GradientTransformation<Record<string, never>> = {
   init: () => ({}),
-  update: (d, state) => [T.zipWith((a, b) => tf.sub(a, b))(T.scale(d, 2), d), state],
+  update: (d, state) => [T.zipWith((a, b) => tf.sub(a, b))(T.scaleBy(d, 2), d), state],
 };
 const cleanStage: GradientTransformation<Record<string, never>> = {
   init: () => ({}),
-  update: (d, state) => [tf.tidy(() => T.zipWith((a, b) => tf.sub(a, b))(T.scale(d, 2), d)), state],
+  update: (d, state) => [tf.tidy(() => T.zipWith((a, b) => tf.sub(a, b))(T.scaleBy(d, 2), d)), state],
 };
 
 /** SAM's two-pass procedure written by hand, forgetting to dispose w + ρn and the clean copy. */

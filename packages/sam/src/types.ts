@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Params } from '@lets/tree';
-import type { Extra, GradFn, GradientTransformation, GradResult } from '@lets/optim';
+import type { Extra, GradFn, GradientTransformation, GradResult, TransformMetrics } from '@lets/optim';
 
 /**
  * Metrics of one SAM step, for logging. The tensors belong to whoever owns the state that
@@ -71,6 +71,8 @@ export interface SamTransformation<S> extends GradientTransformation<SamState<S>
   readonly capabilities: SamCapabilities;
   /** One step, keeping everything; `update` is `step` keeping `[updates, state]`. */
   readonly step: (grads: Params, state: SamState<S>, params: Params, extra: Extra) => SamStep<S>;
+  /** What a training loop reports: `rho`, the ρ the next update uses (the one way to read it). */
+  readonly metrics: (state: SamState<S>) => TransformMetrics & { readonly rho: number };
 }
 
 /** Per-sample losses on the current batch at some parameters (ESAM-SDS): a vector of length B. */

@@ -25,7 +25,7 @@ const oneStep = (opt: SamTransformation<any>, extra: Record<string, unknown> = {
   const state = opt.init(params);
   const clean = q.gradFn(params);
   const s = opt.step(clean.grads, state, params, { gradFn: q.gradFn, loss: clean.loss, ...extra });
-  const eps = T.scale(s.direction, s.rho);
+  const eps = T.scaleBy(s.direction, s.rho);
   const out = { eps: toHost(eps), updates: toHost(s.updates), state: s.state, calls: q.calls() };
   const rep = s.state.report!;
   const report = {
@@ -248,7 +248,7 @@ const trajectory = (opt: SamTransformation<any>, steps: number, extra: (params: 
     const clean = q.gradFn(params);
     const s = opt.step(clean.grads, state, params, { gradFn: q.gradFn, ...extra(params) });
     const next = applyUpdates(params, s.updates);
-    const eps = T.scale(s.direction, s.rho);
+    const eps = T.scaleBy(s.direction, s.rho);
     out.push({ eps: toHost(eps), w: toHost(next) });
     [eps, s.updates, s.direction, s.perturbedGrads, clean.grads, params].forEach(T.dispose);
     clean.loss.dispose();

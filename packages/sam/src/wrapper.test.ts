@@ -10,7 +10,7 @@ import { W0, expectBitEqual, expectClose, hadd, hgrad, hmap, hscale, hunit, quad
 import {
   asam, esam, fisherSam, friendlySam, gam, gsam, lookSam, msam, randomSam, sam, samOn, stableSam, vasso,
 } from './presets';
-import { currentRho, withRho } from './sharpnessAware';
+import { withRho } from './sharpnessAware';
 import type { SamExtra, SamTransformation } from './types';
 
 beforeAll(setup);
@@ -205,18 +205,18 @@ describe('model state: the perturbed pass’s is discarded, the clean pass’s k
 });
 
 describe('ρ belongs to the wrapper', () => {
-  it('a schedule counted in outer steps, rescaled by withRho; currentRho reads it', () => {
+  it('a schedule counted in outer steps, rescaled by withRho; metrics(state).rho reads it', () => {
     const schedule = (t: number) => 0.1 / (1 + t);
     const opt = sam(sgd(0.1), { rho: schedule });
     const q = quadratic();
     const params = toTree(W0);
     let state = opt.init(params);
-    expect(currentRho(state)).toBe(0.1);
+    expect(opt.metrics(state).rho).toBe(0.1);
     const step = () => {
       const clean = q.gradFn(params);
       const s = opt.step(clean.grads, state, params, { gradFn: q.gradFn });
       const used = s.rho;
-      const eps = toHost(T.scale(s.direction, 1));
+      const eps = toHost(T.scaleBy(s.direction, 1));
       [s.updates, s.direction, s.perturbedGrads, clean.grads].forEach(T.dispose);
       clean.loss.dispose();
       T.disposeState(state);
@@ -224,12 +224,12 @@ describe('ρ belongs to the wrapper', () => {
       return { used, eps };
     };
     expect(step().used).toBe(0.1);
-    expect(currentRho(state)).toBe(schedule(1));
+    expect(opt.metrics(state).rho).toBe(schedule(1));
     state = withRho(state, 0.2); // 4× the schedule's 0.05
     expect(state.rhoScale).toBeCloseTo(4, 12);
     const s1 = step();
     expect(s1.used).toBe(0.2);
-    expect(currentRho(state)).toBeCloseTo(4 * schedule(2), 12);
+    expect(opt.metrics(state).rho).toBeCloseTo(4 * schedule(2), 12);
     // the perturbation really used ρ = 0.2: ‖ε‖ = 0.2 for SAM
     expect(state.report!.epsNorm.dataSync()[0]).toBeCloseTo(0.2, 6);
     expect(() => withRho(state, -1)).toThrow(/withRho: rho must be a finite number ≥ 0/);

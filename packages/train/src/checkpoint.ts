@@ -50,8 +50,8 @@ export const asCheckpoint = (s: unknown, source: string): E.Either<Error, Checkp
 
 /** The bytes of a checkpoint of `state` (and `meta`), in runtime's checksummed format. */
 export const encodeCheckpoint = (state: TrainState<unknown>, meta?: CheckpointMeta): Uint8Array =>
-  runtime.encodeCheckpoint(contentsOf(state, meta));
+  runtime.encodeStateFile(contentsOf(state, meta));
 
 /** Verifies and decodes checkpoint bytes into a training state (new tensors) and its meta. */
 export const decodeCheckpoint = (bytes: Uint8Array, source = 'checkpoint'): E.Either<Error, Checkpoint<unknown>> =>
-  E.chain((s: unknown) => asCheckpoint(s, source))(runtime.decodeCheckpoint(bytes, source));
+  E.chain((s: unknown) => asCheckpoint(s, source))(runtime.decodeStateFile(bytes, source));

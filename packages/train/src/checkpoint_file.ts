@@ -9,8 +9,8 @@ import type { TrainState } from './types';
 
 /** Writes `state` (and `meta`) to `file` atomically; a crash leaves the previous checkpoint loadable. */
 export const saveCheckpoint = (file: string, state: TrainState<unknown>, meta?: CheckpointMeta): Promise<void> =>
-  runtime.saveCheckpoint(file, contentsOf(state, meta));
+  runtime.saveStateFile(file, contentsOf(state, meta));
 
 /** Reads a checkpoint written by `saveCheckpoint` (or by the `lets` command); Left names the file and what is wrong. */
 export const loadCheckpoint = async (file: string): Promise<E.Either<Error, Checkpoint<unknown>>> =>
-  E.chain((s: unknown) => asCheckpoint(s, file))(await runtime.loadCheckpoint(file));
+  E.chain((s: unknown) => asCheckpoint(s, file))(await runtime.loadStateFile(file));

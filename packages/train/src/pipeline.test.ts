@@ -405,7 +405,7 @@ describe('training pipeline: what the lets command needs', () => {
         subsetOk: T.allClose(sub.grads, full.grads, { rtol: 1e-5, atol: 1e-6 }),
         micro: ex.microGradFns.length,
         // Two equal halves: the mean of their mean-loss gradients is the batch's.
-        microOk: T.allClose(T.scale(T.add(a!.grads, b!.grads), 0.5), full.grads, { rtol: 1e-4, atol: 1e-6 }),
+        microOk: T.allClose(T.scaleBy(T.add(a!.grads, b!.grads), 0.5), full.grads, { rtol: 1e-4, atol: 1e-6 }),
       };
     });
     expect(r.shape).toEqual([32]);

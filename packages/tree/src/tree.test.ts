@@ -11,14 +11,14 @@ const vals = (t: T.Tree): Record<string, number[]> =>
   Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Array.from(v.dataSync())]));
 
 describe('tree math', () => {
-  it('add, sub, mul, div, scale, addScaled match element-wise hand values', () => {
+  it('add, sub, mul, div, scaleBy, addScaled match element-wise hand values', () => {
     const x = a();
     const y = b();
     expect(vals(T.add(x, y))).toEqual({ w: [3, -2, 2, 5], b: [1.5, 2.5] });
     expect(vals(T.sub(x, y))).toEqual({ w: [-1, -2, 4, 3], b: [-0.5, -3.5] });
     expect(vals(T.mul(x, y))).toEqual({ w: [2, -0, -3, 4], b: [0.5, -1.5] });
     expect(vals(T.div(y, x))).toEqual({ w: [2, -0, -1 / 3, 0.25].map(Math.fround), b: [2, -6] });
-    expect(vals(T.scale(x, -2))).toEqual({ w: [-2, 4, -6, -8], b: [-1, 1] });
+    expect(vals(T.scaleBy(x, -2))).toEqual({ w: [-2, 4, -6, -8], b: [-1, 1] });
     expect(vals(T.addScaled(x, 0.5, y))).toEqual({ w: [2, -2, 2.5, 4.5], b: [1, 1] });
   });
 
@@ -71,11 +71,11 @@ describe('tree math', () => {
     expect(T.allClose(x, { u: tf.tensor1d([1, 100]) })).toBe(false);
   });
 
-  it('select, partition and merge split and rejoin by a predicate on path and tensor', () => {
+  it('select, splitBy and merge split and rejoin by a predicate on path and tensor', () => {
     const t: T.Tree = { 'conv/kernel': tf.zeros([3, 3, 1, 2]), 'conv/bias': tf.zeros([2]), 'bn/gamma': tf.ones([2]) };
     const weights = T.select((_, x) => x.rank > 1)(t);
     expect(T.keys(weights)).toEqual(['conv/kernel']);
-    const [bn, rest] = T.partition((p) => p.startsWith('bn/'))(t);
+    const [bn, rest] = T.splitBy((p) => p.startsWith('bn/'))(t);
     expect(T.keys(bn)).toEqual(['bn/gamma']);
     expect(T.keys(rest)).toEqual(['conv/kernel', 'conv/bias']);
     expect(T.keys(T.merge(bn, rest, T.keys(t)))).toEqual(T.keys(t));
@@ -92,9 +92,9 @@ describe('tree math', () => {
     const x = a();
     const y = b();
     const before = tf.memory().numTensors;
-    const outs = [T.add(x, y), T.addScaled(x, 3, y), T.scale(x, tf.scalar(2))];
+    const outs = [T.add(x, y), T.addScaled(x, 3, y), T.scaleBy(x, tf.scalar(2))];
     const scalars = [T.vdot(x, y), T.norm(x), T.norm(x, 1), T.norm(x, Infinity), T.sqNorm(x), T.sum(x), T.isFinite(x)];
-    // 3 trees of 2 leaves + 7 scalars + the scalar 2 given to scale
+    // 3 trees of 2 leaves + 7 scalars + the scalar 2 given to scaleBy
     expect(tf.memory().numTensors - before).toBe(3 * 2 + 7 + 1);
     outs.forEach(T.dispose);
     scalars.forEach((s) => s.dispose());

@@ -10,7 +10,7 @@ export type Tree = Readonly<Record<string, tf.Tensor>>;
 /** Parameters of a model: a {@link Tree}. */
 export type Params = Tree;
 
-/** A predicate on a leaf, used by masks, labels, `select` and `partition`. */
+/** A predicate on a leaf, used by masks, labels, `select` and `splitBy`. */
 export type LeafPredicate = (path: string, x: tf.Tensor) => boolean;
 
 /** The paths of a tree in canonical order. */
@@ -71,7 +71,7 @@ export const mul = (a: Tree, b: Tree): Tree => zipWith((x, y) => tf.mul(x, y))(a
 /** a ⊘ b, leaf by leaf. */
 export const div = (a: Tree, b: Tree): Tree => zipWith((x, y) => tf.div(x, y))(a, b);
 /** s·t for a number or scalar tensor s. */
-export const scale = (t: Tree, s: number | tf.Scalar): Tree => map((x) => tf.mul(x, s))(t);
+export const scaleBy = (t: Tree, s: number | tf.Scalar): Tree => map((x) => tf.mul(x, s))(t);
 /** x + s·y (axpy). */
 export const addScaled = (x: Tree, s: number | tf.Scalar, y: Tree): Tree =>
   zipWith((a, b) => tf.tidy(() => tf.add(a, tf.mul(b, s))))(x, y);
@@ -163,8 +163,8 @@ export const select =
   (t: Tree): Tree =>
     fromEntries(Object.keys(t).filter((k) => pred(k, t[k] as tf.Tensor)).map((k) => [k, t[k] as tf.Tensor] as const));
 
-/** `partition(pred)(t)` → `[selected, rest]`, each in canonical order (shared, not copied). */
-export const partition =
+/** `splitBy(pred)(t)` → `[selected, rest]`, each in canonical order (shared, not copied). */
+export const splitBy =
   (pred: LeafPredicate) =>
   (t: Tree): readonly [Tree, Tree] => {
     const yes: Record<string, tf.Tensor> = {};
@@ -178,7 +178,7 @@ export const partition =
   };
 
 /**
- * Union of two trees with disjoint paths (for example the halves of a `partition`), ordered
+ * Union of two trees with disjoint paths (for example the halves of a `splitBy`), ordered
  * by `order` when given (the canonical order of the original tree), else a's paths then b's.
  */
 export const merge = (a: Tree, b: Tree, order?: readonly string[]): Tree => {

@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     fitBytesEqualEncoded,
     tensorsBefore,
     tensorsAfter,
-    nodeFileApi: 'saveCheckpoint' in runtime || 'loadCheckpoint' in runtime,
+    nodeFileApi: 'saveStateFile' in runtime || 'loadStateFile' in runtime,
   });
 }
 

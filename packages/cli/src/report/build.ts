@@ -6,7 +6,7 @@
 import * as E from 'fp-ts/Either';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { readJson, readJsonLines, writeFileAtomic } from '../files';
+import { readJson, readJsonLines, writeRunFile } from '../files';
 import { renderSvg } from './render';
 import { accuracyVsRhoSpec, CompareRow, curveSpec, gapSpec, rhoSpec, runsCurveSpec, VlSpec } from './specs';
 import { compareSharpnessRows, compareSharpnessSpecs, landscapeSpecOf, sharpnessNote, sharpnessTable } from './sharpness';
@@ -168,6 +168,6 @@ export async function buildReport(dir: string): Promise<string> {
   }
   const html = isCompare ? await compareReport(dir) : await runReport(dir);
   const file = join(dir, 'report.html');
-  writeFileAtomic(file, html);
+  writeRunFile(file, html);
   return file;
 }

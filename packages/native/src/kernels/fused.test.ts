@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { maxRelErr, on, rand, setupNative } from '../test-util';
-import { dense, softmaxCrossEntropy } from './fused';
+import { fusedDense, fusedSoftmaxCrossEntropy } from './fused';
 
 // float32 tolerance (summation order of the GEMM and of the loss's sums in double).
 const TOL = 2e-5;
@@ -12,7 +12,7 @@ beforeAll(() => {
 
 // A two-layer MLP through the fused ops; the same formulas from tfjs ops on 'cpu'.
 function loss(x: tf.Tensor, y: tf.Tensor, w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor): tf.Scalar {
-  return softmaxCrossEntropy(dense(dense(x, w1, b1, 'relu'), w2, b2), y);
+  return fusedSoftmaxCrossEntropy(fusedDense(fusedDense(x, w1, b1, 'relu'), w2, b2), y);
 }
 const inputs = () => {
   const labels = tf.cast(tf.oneHot(tf.tensor1d([0, 3, 1, 2, 3, 0, 1], 'int32'), 4), 'float32');
@@ -39,7 +39,7 @@ describe('fused dense and softmax cross-entropy', () => {
     if (skip) return;
     const f = () => {
       const [x, y, w1] = inputs();
-      const h = tf.grads((a: tf.Tensor, lab: tf.Tensor) => softmaxCrossEntropy(tf.slice(dense(x, a), [0, 0], [7, 4]), lab));
+      const h = tf.grads((a: tf.Tensor, lab: tf.Tensor) => fusedSoftmaxCrossEntropy(tf.slice(fusedDense(x, a), [0, 0], [7, 4]), lab));
       return h([w1, y]);
     };
     const n = await on('native', f);
@@ -87,8 +87,8 @@ describe('fused dense and softmax cross-entropy', () => {
   });
 
   test('bad shapes fail naming the inputs', () => {
-    expect(() => dense(tf.zeros([2, 3]), tf.zeros([4, 2]))).toThrow(/do not chain/);
-    expect(() => dense(tf.zeros([2, 3]), tf.zeros([3, 2]), tf.zeros([3]))).toThrow(/b must have shape \[2\]/);
-    expect(() => softmaxCrossEntropy(tf.zeros([2, 3]), tf.zeros([2, 4]))).toThrow(/labels must have the logits' shape/);
+    expect(() => fusedDense(tf.zeros([2, 3]), tf.zeros([4, 2]))).toThrow(/do not chain/);
+    expect(() => fusedDense(tf.zeros([2, 3]), tf.zeros([3, 2]), tf.zeros([3]))).toThrow(/b must have shape \[2\]/);
+    expect(() => fusedSoftmaxCrossEntropy(tf.zeros([2, 3]), tf.zeros([2, 4]))).toThrow(/labels must have the logits' shape/);
   });
 });

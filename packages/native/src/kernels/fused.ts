@@ -5,8 +5,8 @@ import { alloc, BACKEND_NAME, f32, KernelArgs, output } from './util';
 /**
  * Fused kernels of a dense layer and of softmax cross-entropy, and the ops that reach them.
  *
- *   dense(x, w, b, act)          y = act(x·w + b)                 (act: linear or relu)
- *   softmaxCrossEntropy(z, y)    L = mean_b(logΣexp(z_b) − Σ_k y_bk z_bk)
+ *   fusedDense(x, w, b, act)     y = act(x·w + b)                 (act: linear or relu)
+ *   fusedSoftmaxCrossEntropy(z, y) L = mean_b(logΣexp(z_b) − Σ_k y_bk z_bk)
  *
  * One kernel replaces MatMul + Add + Relu forward, and Step + Mul + 2 MatMul + Sum (+ Reshape)
  * backward; six kernels (Max, Sub, Exp, Sum, Log, Add, Mul, Sum, Sub, Mean and their gradients)
@@ -199,7 +199,7 @@ function check2d(name: string, t: tf.Tensor, what: string): void {
  * 'relu'. One kernel forward and two backward on the 'native' backend (first and second
  * derivatives as for the unfused ops); the unfused tfjs ops elsewhere.
  */
-export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor, activation: DenseActivation = 'linear'): tf.Tensor2D {
+export function fusedDense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor, activation: DenseActivation = 'linear'): tf.Tensor2D {
   check2d('dense', x, 'x');
   check2d('dense', w, 'w');
   if (x.shape[1] !== w.shape[0]) throw new Error(`dense: x [${x.shape.join(', ')}] and w [${w.shape.join(', ')}] do not chain`);
@@ -223,7 +223,7 @@ export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor, activation: Den
  * or probability rows): mean_b(logΣexp(z_b) − Σ_k y_bk z_bk). One kernel forward and one
  * backward on 'native'; tfjs's max-shifted logSumExp elsewhere. Differentiable twice.
  */
-export function softmaxCrossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+export function fusedSoftmaxCrossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   check2d('softmaxCrossEntropy', logits, 'logits');
   if (labels.rank !== 2 || labels.shape[0] !== logits.shape[0] || labels.shape[1] !== logits.shape[1]) {
     throw new Error(`softmaxCrossEntropy: labels must have the logits' shape [${logits.shape.join(', ')}], got [${labels.shape.join(', ')}]`);

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initRuntime } from '../backend';
 import { hvp, type TensorTree } from '../hvp';
-import { batchNorm } from '../batch_norm';
+import { batchNormOp } from '../batch_norm';
 import { logSoftmax, softmaxCrossEntropy } from '../losses';
 import { disposeTree, fdDirectional, fdHvp, gradTree, relErr, TEST_BACKENDS, unitDirection, vdot } from '../test-util';
 
@@ -81,18 +81,18 @@ function cases(): Record<string, Case> {
     'avgPool 3x3 stride 2 same': { theta: x4, op: (t) => tf.avgPool(t as tf.Tensor4D, 3, 2, 'same') },
     maxPool: { theta: separated([2, 4, 4, 3], 19), op: (t) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid') },
     'maxPool 3x3 stride 1 same (overlapping)': { theta: separated([1, 4, 4, 2], 20), op: (t) => tf.maxPool(t as tf.Tensor4D, 3, 1, 'same') },
-    'batchNorm (runtime) with moments': {
+    'batchNormOp (runtime) with moments': {
       theta: x4,
       op: (t) => {
         const mo = tf.moments(t, [0, 1, 2]);
-        return batchNorm(t, mo.mean, mo.variance, tf.fill([3], 0.1), tf.fill([3], 1.5), 1e-3);
+        return batchNormOp(t, mo.mean, mo.variance, tf.fill([3], 0.1), tf.fill([3], 1.5), 1e-3);
       },
     },
-    'layer norm (runtime batchNorm over the last axis)': {
+    'layer norm (runtime batchNormOp over the last axis)': {
       theta: x4,
       op: (t) => {
         const mo = tf.moments(t, [3], true);
-        return batchNorm(t, mo.mean, mo.variance, tf.fill([3], 0.1), tf.fill([3], 1.5), 1e-3);
+        return batchNormOp(t, mo.mean, mo.variance, tf.fill([3], 0.1), tf.fill([3], 1.5), 1e-3);
       },
     },
     'tf.batchNorm with scale and offset': {
