@@ -133,7 +133,7 @@ if (args.includes('--json')) {
     const note = r.status === 'done' ? (r.used !== r.backend ? `ran on ${r.used}` : '') : `${r.status}: ${r.error ?? ''}`;
     console.log(
       `| ${r.backend} | ${r.status === 'done' ? r.stepsPerSecond.toFixed(2) : '–'} | ${r.status === 'done' ? r.msPerStep.toFixed(0) : '–'} | ` +
-        `${r.status === 'done' ? (1000 * r.cpuSecondsPerStep).toFixed(0) : '–'} | ` +
+        `${r.status === 'done' && r.cpuSecondsPerStep !== undefined ? (1000 * r.cpuSecondsPerStep).toFixed(0) : '–'} | ` +
         `${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)} | ${note} |`,
     );
   }

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { countPixels, decodePng, findChromium, launch, openPage, rgb, serveStatic, type Rect } from './browser';
+import { countPixels, decodePng, findChromium, launch, openPage, rgb, serveStatic, type Rect } from '../../../tools/browser/chromium';
 import { parseMnistSubset } from '../src/data';
 import type { PlaygroundState } from '../src/main';
 
