@@ -65,6 +65,36 @@ describe('before initRuntime() (tfjs-core + tfjs-backend-cpu, no gradients regis
     loss.dispose();
     T.disposeState(state);
   });
+
+  it("LETS's own validation pass names initRuntime(), prefixed with lets(<variant>)", () => {
+    // The training gradient in closed form (L = ½‖w‖², ∇L = w: no tfjs gradients needed), so the
+    // variant's steps and the 'fd' tangent succeed; the ρ update's validation pass does not.
+    const closedForm: GradFn = (p: Params) => ({
+      loss: tf.tidy(() => tf.mul(tf.addN(Object.values(p).map((w) => tf.sum(tf.square(w)))), 0.5) as tf.Scalar),
+      grads: T.clone(p),
+    });
+    let params = mlpInit(3, 4, 2, 1);
+    const opt = lets(sharpnessAware(sgd(0.1), { name: 'sam', rho: 0.05 }), { every: 1 });
+    let state = opt.init(params);
+    const stepOnce = () => {
+      const { loss, grads } = closedForm(params);
+      try {
+        const [u, next] = opt.update(grads, state, params, { gradFn: closedForm, valGradFn: rawGradFn, loss });
+        const p2 = T.zipWith((a, b) => tf.add(a, b))(params, u);
+        [params, u].forEach(T.dispose);
+        T.disposeState(state);
+        params = p2;
+        state = next;
+      } finally {
+        T.dispose(grads);
+        loss.dispose();
+      }
+    };
+    stepOnce(); // takes the tangent; no validation pass yet
+    expect(messageOf(stepOnce)).toBe(`lets(sam): ${NO_GRADIENTS}`);
+    T.dispose(params);
+    T.disposeState(state);
+  });
 });
 
 describe("after initRuntime(): 'exact' on a loss that is not twice-differentiable", () => {
