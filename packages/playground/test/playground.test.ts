@@ -4,7 +4,7 @@
  * and LETS-SAM for some steps on WebGL with no console error, LETS-SAM's ρ must move off ρ₀ while
  * SAM's stays, the live tensor count must stay flat, the wasm backend must give the same losses,
  * and a screenshot must show both runs' lines drawn in each of the three plots.
- * Without Chromium (see .ci/apt/runtime.txt) the tests print why and skip.
+ * Without Chromium (see .ci/apt/cli.txt) the tests print why and skip.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ const STEPS = 11; // LETS-SAM updates ρ every 5 steps, at step counts 5 and 10 
 
 if (!chromium) {
   // eslint-disable-next-line no-console
-  console.log('playground e2e: skipped: no Chromium at /usr/bin/chromium (apt-get install chromium; see .ci/apt/runtime.txt) or CHROMIUM_PATH');
+  console.log('playground e2e: skipped: no Chromium at /usr/bin/chromium (apt-get install chromium; see .ci/apt/cli.txt) or CHROMIUM_PATH');
 }
 const maybe = chromium ? describe : describe.skip;
 
