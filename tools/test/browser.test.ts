@@ -102,6 +102,7 @@ interface Smoke {
   tensorsBefore: number;
   tensorsAfter: number;
   nodeFileApi: boolean;
+  nodeOnlyRefusal: string;
   error?: string;
 }
 
@@ -142,6 +143,9 @@ maybe('browser smoke in headless Chromium', () => {
     expect(r.fitBytesEqualEncoded).toBe(true);
     expect(r.tensorsAfter).toBe(r.tensorsBefore);
     expect(r.nodeFileApi).toBe(false);
+    expect(r.nodeOnlyRefusal).toBe(
+      "@lets/runtime: backend 'native' is not available: it does not run in a browser. Here the backends are webgpu, webgl, wasm, cpu (or 'auto'); docs/browser.md says what runs where",
+    );
     // the screenshot shows the page's printed result (dark text on white)
     const img = decodePng(readFileSync(shot));
     expect(countPixels(img, { x: 0, y: 0, width: 600, height: 400 }, [0, 0, 0], 80)).toBeGreaterThan(200);

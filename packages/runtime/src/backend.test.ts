@@ -55,6 +55,13 @@ describe('initRuntime', () => {
     await expect(initRuntime()).rejects.toThrow(/unknown backend 'gpu' \(from LETS_BACKEND\); expected one of auto, tensorflow, webgpu, native, wasm, cpu/);
   });
 
+  it("a browser's backend asked for in Node is refused, naming Node's backends", async () => {
+    await expect(initRuntime({ backend: 'webgl' })).rejects.toThrow(
+      "@lets/runtime: backend 'webgl' is not available: it does not run in Node. Here the backends are tensorflow, webgpu, native, wasm, cpu (or 'auto'); docs/browser.md says what runs where",
+    );
+    await expect(initRuntime({ backend: 'webgl' })).rejects.toBeInstanceOf(BackendUnavailableError);
+  });
+
   it('asking for a backend that is not installed names the package and how to install it', async () => {
     let err: unknown;
     try {

@@ -120,6 +120,7 @@ async function load(name: BackendName, options: RuntimeOptions, explicit: boolea
 
 /** Node: the backends above, gradients from the generated bundle, LETS_BACKEND, a notice when native is missing. */
 export const NODE_PLATFORM: Platform = {
+  where: 'Node',
   preference: BACKEND_PREFERENCE,
   install: INSTALL,
   load,

@@ -106,6 +106,7 @@ async function readsBack(): Promise<boolean> {
 
 /** Browsers: webgpu, webgl, wasm, cpu among the backends the app imported; gradients from tfjs-core's ES modules. */
 export const BROWSER_PLATFORM: Platform = {
+  where: 'a browser',
   preference: BACKEND_PREFERENCE,
   install: INSTALL,
   load,

@@ -19,6 +19,8 @@ export interface RuntimeOptions {
   readonly webgpu?: { readonly software?: boolean };
 }
 
+const ALL_BACKENDS: readonly BackendName[] = ['tensorflow', 'webgpu', 'webgl', 'native', 'wasm', 'cpu'];
+
 /** What `describeRuntime()` reports. */
 export interface RuntimeInfo {
   readonly backend: string;
@@ -45,6 +47,8 @@ export class BackendUnavailableError extends Error {
 
 /** One platform's backends: their order for 'auto', how each loads, and what to install. */
 export interface Platform {
+  /** Where this is ('Node', 'a browser'), for messages. */
+  readonly where: string;
   readonly preference: readonly BackendName[];
   readonly install: Readonly<Partial<Record<BackendName, string>>>;
   /** Makes the backend's factory registered (imports its package, checks its device); throws BackendUnavailableError. */
@@ -113,6 +117,13 @@ function requested(platform: Platform, options: RuntimeOptions): BackendName | '
   const env = platform.envBackend?.();
   const name = options.backend ?? (env !== undefined && env !== '' ? env : 'auto');
   if (name !== 'auto' && !(platform.preference as readonly string[]).includes(name)) {
+    if ((ALL_BACKENDS as readonly string[]).includes(name)) {
+      throw new BackendUnavailableError(
+        name,
+        `it does not run in ${platform.where}`,
+        `Here the backends are ${platform.preference.join(', ')} (or 'auto'); docs/browser.md says what runs where`,
+      );
+    }
     throw new Error(
       `@lets/runtime: unknown backend '${name}'${options.backend === undefined ? ' (from LETS_BACKEND)' : ''}; ` +
         `expected one of auto, ${platform.preference.join(', ')}`,

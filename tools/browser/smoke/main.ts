@@ -33,6 +33,7 @@ interface SmokeResult {
   readonly tensorsBefore: number;
   readonly tensorsAfter: number;
   readonly nodeFileApi: boolean;
+  readonly nodeOnlyRefusal: string;
   readonly error?: string;
 }
 
@@ -54,6 +55,13 @@ const sameBits = (a: Params, b: Params): boolean =>
 async function main(): Promise<void> {
   const q = new URLSearchParams(location.search);
   const backend = (q.get('backend') ?? 'cpu') as BackendName | 'auto';
+  // a Node-only backend is refused with a message saying where it runs (before the real start)
+  let nodeOnlyRefusal = '';
+  try {
+    await initRuntime({ backend: 'native' });
+  } catch (e) {
+    nodeOnlyRefusal = e instanceof Error ? e.message : String(e);
+  }
   const info = await initRuntime({ backend });
 
   // two Gaussian blobs in 2-D, 96 points, from a fixed key (the same data on every backend)
@@ -130,6 +138,7 @@ async function main(): Promise<void> {
     tensorsBefore,
     tensorsAfter,
     nodeFileApi: 'saveStateFile' in runtime || 'loadStateFile' in runtime,
+    nodeOnlyRefusal,
   });
 }
 
