@@ -8,7 +8,7 @@
 //
 // What is timed: `opt.update(grads, state, params)` of `adam(1e-3)` = chain(scaleByAdam,
 // scaleByLearningRate), in two variants: "fused" (the default: scaleByAdam's one-pass kernel,
-// registered for cpu and wasm) and "composed" (`adam(1e-3, { fused: false })`: tfjs element-wise
+// which @lets/runtime registers for cpu and wasm; bundled here from its kernel file) and "composed" (`adam(1e-3, { fused: false })`: tfjs element-wise
 // ops, the path used under a gradient tape and on other backends). Wall clock, until its outputs are computed (cpu and wasm run ops
 // synchronously; we still read one element of the last output to be sure), then the outputs
 // and the old state are disposed outside the timed region. Median of `reps` after `warmup`.
@@ -60,6 +60,17 @@ await build({
   outfile: bundle,
   external: ['@tensorflow/*', 'fp-ts', 'fp-ts/*'],
   alias: { '@lets/tree': join(root, 'packages/tree/src/index.ts') },
+  logLevel: 'warning',
+});
+// The fused kernel is @lets/runtime's (optim finds it in tfjs's kernel registry by name).
+const kernelBundle = join(root, 'tmp/optim-bench/fused_adam.cjs');
+await build({
+  entryPoints: [join(root, 'packages/runtime/src/kernels/fused_adam.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  outfile: kernelBundle,
+  external: ['@tensorflow/*'],
   logLevel: 'warning',
 });
 const require = createRequire(join(root, 'package.json'));
@@ -115,6 +126,7 @@ for (const backend of backends) {
   }
   await tf.ready();
   if (backend === 'cpu') tf.backend().firstUse = false;
+  require(kernelBundle).registerFusedAdamKernel(backend, backend);
   const params = {};
   const grads = {};
   for (const [k, sh] of Object.entries(shapes)) {

@@ -38,7 +38,7 @@ describe.each([
       }
       const g = toTree(gh, shapes);
       const [u, s2] = t.update(g, s);
-      // the kernel was (or was not) used: it is registered lazily on first fused use
+      // the kernel is registered (by @lets/runtime, in useCpu) and so was used
       if (fused) expect(tf.getKernel(FUSED_ADAM, 'cpu')).toBeDefined();
       // float32: a handful of roundings on values of order 1: 1e-5 relative is ample, and dropping
       // epsRoot or a bias correction changes the result by more than 1e-2.
@@ -61,5 +61,34 @@ describe.each([
     expect(() => scaleByAdam({ fused }).update(g, { count: 0, mu: z, nu: z })).toThrow(/update 'w' has shape \[\] but its moments have \[2\]/);
     dispose(g);
     dispose(z);
+  });
+});
+
+describe('scaleByAdam and the kernel registry', () => {
+  it("runs whatever kernel is registered as 'LetsFusedAdam' for the backend, and composes tfjs ops where none is", () => {
+    const original = tf.getKernel(FUSED_ADAM, 'cpu')!;
+    expect(original).toBeDefined(); // @lets/runtime registered it (useCpu)
+    let calls = 0;
+    tf.unregisterKernel(FUSED_ADAM, 'cpu');
+    tf.registerKernel({ ...original, kernelFunc: (args) => (calls++, original.kernelFunc(args)) });
+    try {
+      const shapes = { w: [3], b: [2] };
+      const r = rng(4);
+      const p = toTree(hostTree(shapes, r), shapes);
+      const g = toTree(hostTree(shapes, r), shapes);
+      const t = scaleByAdam();
+      const s = t.init(p);
+      const [uFused, s1] = t.update(g, s);
+      expect(calls).toBe(2); // one kernel call per leaf
+      tf.unregisterKernel(FUSED_ADAM, 'cpu');
+      const [uComposed, s2] = t.update(g, s);
+      expect(calls).toBe(2);
+      expectClose(vals(uComposed), vals(uFused), { rtol: 1e-5, atol: 1e-7 });
+      [p, g, uFused, uComposed].forEach(dispose);
+      [s, s1, s2].forEach(disposeState);
+    } finally {
+      if (tf.getKernel(FUSED_ADAM, 'cpu') !== undefined) tf.unregisterKernel(FUSED_ADAM, 'cpu');
+      tf.registerKernel(original);
+    }
   });
 });

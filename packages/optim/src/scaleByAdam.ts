@@ -24,8 +24,9 @@ export interface AdamOptions {
   /** Use the Nesterov (NAdam) first moment, default false. */
   readonly nesterov?: boolean;
   /**
-   * Use the fused one-pass kernel where it is available (default true): on the cpu and wasm
-   * backends, for float32 leaves, when no gradient tape is recording. It computes the same
+   * Use the fused one-pass kernel where it is available (default true): where the current
+   * backend has the kernel `LetsFusedAdam` registered (@lets/runtime's `initRuntime` registers it
+   * for cpu, wasm and native), for float32 leaves, when no gradient tape is recording. It computes the same
    * formula in float64 and rounds each output once; `false` forces the composed tfjs ops.
    */
   readonly fused?: boolean;

@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { dispose, disposeState } from '@lets/tree';
 import { scaleByAdam } from './scaleByAdam';
 import { FUSED_ADAM } from './ops/fusedAdam';
+import { registerTrainingKernels } from '@lets/runtime';
 import { expectClose, hostTree, rng, toTree, vals } from './test-util';
 
 // The fused kernel's wasm variant works on views of the wasm heap; this checks it (and the
@@ -11,6 +12,7 @@ import { expectClose, hostTree, rng, toTree, vals } from './test-util';
 beforeAll(async () => {
   await tf.setBackend('wasm');
   await tf.ready();
+  registerTrainingKernels('wasm'); // as initRuntime does: the fused kernel is @lets/runtime's
 });
 
 describe.each([true, false])('scaleByAdam on wasm (fused %s)', (fused) => {

@@ -1,12 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { registerTrainingKernels } from '@lets/runtime';
 import type { Params } from '@lets/tree';
 
-/** Optim tests run on the cpu backend; the package itself never picks a backend. */
+/**
+ * Optim tests run on the cpu backend; the package itself never picks a backend. @lets/runtime
+ * (a devDependency) registers the kernels optim finds by name (the fused Adam step), as
+ * `initRuntime` does for an application.
+ */
 export const useCpu = async (): Promise<void> => {
   await tf.setBackend('cpu');
   await tf.ready();
   (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+  registerTrainingKernels('cpu');
 };
 
 /** Leaf values as plain arrays. */

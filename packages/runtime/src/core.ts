@@ -5,7 +5,8 @@
  * checkpoint files) and browser.ts (webgpu/webgl/wasm/cpu, gradients from tfjs's ES modules).
  * A new browser-safe export goes here, so both entries have it.
  */
-export { registerTrainingKernels } from './kernels';
+export { registerTrainingKernels, registerFusedAdamKernel, FUSED_ADAM } from './kernels';
+export type { FusedAdamAttrs } from './kernels';
 export { registerSecondOrderGradients } from './grads';
 export { describeRuntime, BackendUnavailableError } from './backend_core';
 export type { BackendName, RuntimeOptions, RuntimeInfo } from './backend_core';

@@ -1,3 +1,13 @@
+/**
+ * The fused Adam step, reached through tfjs's kernel registry by name: @lets/runtime registers
+ * the kernel `LetsFusedAdam` for every backend that can run it (cpu, wasm and native, in
+ * `initRuntime` / `registerTrainingKernels`; a backend of your own through runtime's
+ * `registerFusedAdamKernel`). optim never imports runtime: it looks the kernel up for the
+ * current backend and, where there is none, composes tfjs ops (see scaleByAdam.ts).
+ *
+ * The contract (name, inputs, attributes) is declared on both sides: here and in
+ * packages/runtime/src/kernels/fused_adam.ts.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Kernel name of the fused Adam step. */
@@ -6,7 +16,8 @@ export const FUSED_ADAM = 'LetsFusedAdam';
 /**
  * Attributes of the fused Adam step, for t the 1-based step, c1 = 1 − b1ᵗ, c2 = 1 − b2ᵗ,
  * r = √c2: `cm` = r/c1 and `cg` = 0 (Adam) or `cm` = b1·r/(1 − b1ᵗ⁺¹) and `cg` = (1 − b1)·r/c1
- * (NAdam); `er` = c2·epsRoot; `ee` = r·eps.
+ * (NAdam); `er` = c2·epsRoot; `ee` = r·eps. Inputs `{g, m, v}`, outputs `[m′, v′, u]`:
+ *   m′ = b1·m + (1 − b1)·g,  v′ = b2·v + (1 − b2)·g²,  u = (cm·m′ + cg·g) / (√(v′ + er) + ee).
  */
 export interface FusedAdamAttrs {
   readonly b1: number;
@@ -17,94 +28,13 @@ export interface FusedAdamAttrs {
   readonly ee: number;
 }
 
-type Arr = Float32Array;
-
 /**
- * One pass over the elements, in float64 arithmetic, rounding each output once:
- *   m′ = b1·m + (1 − b1)·g,  v′ = b2·v + (1 − b2)·g²,  u = (cm·m′ + cg·g) / (√(v′ + er) + ee).
- * Reads g, m, v and writes m′, v′, u: 24 bytes per float32 element.
+ * True when the fused step can run now: the current backend has the kernel registered and no
+ * gradient tape is recording (the kernel has no gradient, so under `tf.grad` the composed ops
+ * are used and stay differentiable).
  */
-const adamLoop = (g: Arr, m: Arr, v: Arr, mo: Arr, vo: Arr, uo: Arr, a: FusedAdamAttrs): void => {
-  const { b1, b2, cm, cg, er, ee } = a;
-  const d1 = 1 - b1;
-  const d2 = 1 - b2;
-  const n = g.length;
-  for (let i = 0; i < n; i++) {
-    const gi = g[i] as number;
-    const mi = b1 * (m[i] as number) + d1 * gi;
-    const vi = b2 * (v[i] as number) + d2 * gi * gi;
-    mo[i] = mi;
-    vo[i] = vi;
-    uo[i] = (cm * mi + cg * gi) / (Math.sqrt(vi + er) + ee);
-  }
-};
-
-interface CpuLike {
-  readSync(dataId: object): unknown;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: unknown): tf.TensorInfo;
-}
-interface WasmLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): unknown;
-}
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-const parts = (args: KernelArgs): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, FusedAdamAttrs] => {
-  const { g, m, v } = args.inputs as { g: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo };
-  return [g, m, v, args.attrs as unknown as FusedAdamAttrs];
-};
-
-/** The kernel for backends that keep values in host typed arrays (the cpu backend and its kin). */
-const cpuKernel = (args: KernelArgs): tf.TensorInfo[] => {
-  const [g, m, v, attrs] = parts(args);
-  const b = args.backend as CpuLike;
-  const n = tf.util.sizeFromShape(g.shape);
-  const [mo, vo, uo] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-  adamLoop(b.readSync(g.dataId) as Arr, b.readSync(m.dataId) as Arr, b.readSync(v.dataId) as Arr, mo, vo, uo, attrs);
-  return [mo, vo, uo].map((x) => b.makeTensorInfo(g.shape.slice(), 'float32', x));
-};
-
-/** The wasm backend's kernel: works on views of the wasm heap (taken after every allocation). */
-const wasmKernel = (args: KernelArgs): tf.TensorInfo[] => {
-  const [g, m, v, attrs] = parts(args);
-  const b = args.backend as WasmLike;
-  const outs = [0, 1, 2].map(() => b.makeOutput(g.shape.slice(), 'float32'));
-  // Heap growth detaches earlier views, so every view is taken after the last allocation.
-  const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Arr;
-  const [mo, vo, uo] = outs.map(view) as [Arr, Arr, Arr];
-  adamLoop(view(g), view(m), view(v), mo, vo, uo, attrs);
-  return outs;
-};
-
-const kinds = { cpu: cpuKernel, wasm: wasmKernel } as const;
-
-/**
- * Registers the fused Adam kernel for a backend, as the cpu backend's (`'cpu'`: values in host
- * typed arrays, read with `readSync`) or the wasm backend's (`'wasm'`: values on the wasm heap).
- * Done automatically for the backends named 'cpu' and 'wasm'; a backend built on either (for
- * example a native cpu backend that keeps the cpu backend's storage) can opt in with this.
- * Idempotent.
- */
-export const registerFusedAdamKernel = (backendName: string, like: 'cpu' | 'wasm'): void => {
-  if (tf.getKernel(FUSED_ADAM, backendName) !== undefined) return;
-  tf.registerKernel({ kernelName: FUSED_ADAM, backendName, kernelFunc: kinds[like] as unknown as tf.KernelFunc });
-};
-
-/**
- * True when the fused step can run now: the current backend has the kernel (registering it for
- * 'cpu' and 'wasm' on first use) and no gradient tape is recording (the kernel has no gradient,
- * so under `tf.grad` the composed ops are used and stay differentiable).
- */
-export const fusedAdamAvailable = (): boolean => {
-  if (tf.engine().state.gradientDepth > 0) return false;
-  const name = tf.getBackend();
-  if (tf.getKernel(FUSED_ADAM, name) !== undefined) return true;
-  if (name === 'cpu' || name === 'wasm') {
-    registerFusedAdamKernel(name, name);
-    return true;
-  }
-  return false;
-};
+export const fusedAdamAvailable = (): boolean =>
+  tf.engine().state.gradientDepth === 0 && tf.getKernel(FUSED_ADAM, tf.getBackend()) !== undefined;
 
 /** Runs the fused step on float32 tensors of one shape: `[m′, v′, u]`, new tensors. */
 export const fusedAdam = (g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: FusedAdamAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] =>
