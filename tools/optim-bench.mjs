@@ -162,7 +162,7 @@ for (const backend of backends) {
       process.exitCode = 1;
     }
     for (const x of [...Object.values(state[0].mu), ...Object.values(state[0].nu)]) x.dispose();
-    if (variant === 'fused' && tf.getKernel(optim.FUSED_ADAM, backend) === undefined) {
+    if (variant === 'fused' && tf.getKernel(require(kernelBundle).FUSED_ADAM, backend) === undefined) {
       console.error(`optim-bench: ${backend}: the fused Adam kernel was not used`);
       process.exitCode = 1;
     }

@@ -10,7 +10,6 @@ export { scale, scaleBySchedule, scaleByLearningRate, type CountState } from './
 export { trace, type TraceState } from './trace';
 export { addDecayedWeights } from './addDecayedWeights';
 export { scaleByAdam, type AdamState, type AdamOptions } from './scaleByAdam';
-export { FUSED_ADAM } from './ops/fusedAdam';
 export { applyUpdates } from './applyUpdates';
 export { injectHyperparams, setHyperparams, type InjectState } from './injectHyperparams';
 export { sgd, adam, adamw, type SgdOptions, type AdamwOptions, type SgdState, type AdamChainState, type AdamwState } from './alias';
