@@ -590,7 +590,10 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
   };
   const update = (grads: Params, state: LetsState<S>, params?: Params, extra: Extra = {}): readonly [Params, LetsState<S>] => {
     try {
-      return updateOnce(grads, state, params, extra);
+      // In a tidy scope, as SAM runs its callbacks: what the caller's closures (valGradFn, gradFn,
+      // lossFn of the estimator) allocate and do not return is released; the new updates and state
+      // are what is returned, and nothing of the inputs is touched.
+      return tf.tidy(() => updateOnce(grads, state, params, extra) as unknown as tf.TensorContainer) as unknown as readonly [Params, LetsState<S>];
     } catch (e) {
       throw explainMissingRuntime(e, `lets(${variant.name})`);
     }
