@@ -20,6 +20,9 @@ const outDir = join(pkgDir, '..', '..', 'tmp', 'playground-test', 'dist');
 const chromium = findChromium();
 const SAM = rgb('#1f77b4');
 const LETS = rgb('#e4572e');
+// a smaller model than the page's default (784-128-10, batch 64) keeps the test short; the same
+// shapes on every page let Chromium reuse the compiled WebGL shaders
+const MODEL = 'hidden=32&batch=32';
 const STEPS = 11; // LETS-SAM updates ρ every 5 steps, at step counts 5 and 10 (0-based): records 6 and 11 show the change
 
 if (!chromium) {
@@ -75,7 +78,7 @@ maybe('playground in headless Chromium', () => {
   let webglLosses: number[] = [];
 
   it('trains SAM and LETS-SAM on WebGL: ρ moves, no console error, no leak, plots drawn', async () => {
-    const { page, errors, state } = await run(`backend=webgl&steps=${STEPS}&evalEvery=5`);
+    const { page, errors, state } = await run(`backend=webgl&steps=${STEPS}&evalEvery=5&${MODEL}`);
     expect(errors).toEqual([]);
     expect(state.error).toBeUndefined();
     expect(state.status).toBe('done');
@@ -95,7 +98,7 @@ maybe('playground in headless Chromium', () => {
     for (const h of [sam, lets]) {
       expect(h.every((r) => Number.isFinite(r.loss))).toBe(true);
       expect(h[0]!.loss).toBeGreaterThan(1.8);
-      expect(h.slice(-3).reduce((s, r) => s + r.loss, 0) / 3).toBeLessThan(0.75 * h[0]!.loss);
+      expect(h.slice(-3).reduce((s, r) => s + r.loss, 0) / 3).toBeLessThan(0.85 * h[0]!.loss);
     }
     for (const e of [state.evaluations.sam, state.evaluations.lets]) {
       expect(e.map((r) => r.step)).toEqual([0, 5, 10, 11]);
@@ -130,7 +133,7 @@ maybe('playground in headless Chromium', () => {
   });
 
   it('wasm gives the same SAM losses as WebGL (to float32 rounding)', async () => {
-    const { page, errors, state } = await run('backend=wasm&steps=6&evalEvery=100');
+    const { page, errors, state } = await run(`backend=wasm&steps=6&evalEvery=100&${MODEL}`);
     expect(errors).toEqual([]);
     expect(state.status).toBe('done');
     expect(state.backend).toBe('wasm');
@@ -142,7 +145,7 @@ maybe('playground in headless Chromium', () => {
   });
 
   it("'auto' picks a backend that works, Reset and Start work, and a bad URL parameter is named on the page", async () => {
-    const auto = await run('steps=1&evalEvery=100');
+    const auto = await run(`steps=1&evalEvery=100&${MODEL}`);
     expect(auto.errors).toEqual([]);
     expect(auto.state.status).toBe('done');
     expect(['webgpu', 'webgl', 'wasm', 'cpu']).toContain(auto.state.backend);
