@@ -1,6 +1,7 @@
 // The consumer test's program (tools/consumer/run.mjs type-checks it under `strict` and runs it as
-// ESM and, with its imports rewritten to `import x = require(...)`, as CommonJS), in a fresh
-// project outside the repository that installed the packed tarballs:
+// ESM and, with its imports rewritten to `import x = require(...)`, as CommonJS; without the
+// node-only regions it is bundled with esbuild --platform=browser and run in headless Chromium),
+// in a fresh project outside the repository that installed the packed tarballs:
 //   npm install @lets/lets @lets/runtime @tensorflow/tfjs-core @tensorflow/tfjs-backend-wasm
 // It is the README's first example grown a little: an optax-style chain, a SAM variant (ASAM),
 // LETS for a few steps, no leaked tensors, and a checkpoint round trip with a bit-exact resume.
@@ -12,9 +13,23 @@ import { asam } from '@lets/sam';
 import { lets } from '@lets/lets';
 import { dispose, disposeState } from '@lets/tree';
 import type { Params } from '@lets/tree';
+// node-only-start
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** Through a file and back (in a page the bytes stay in memory, as IndexedDB would keep them). */
+function throughFile(bytes: Uint8Array): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), 'lets-consumer-ckpt-'));
+  try {
+    const file = join(dir, 'state.ckpt');
+    writeFileSync(file, bytes);
+    return new Uint8Array(readFileSync(file));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+// node-only-end
 
 function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`consumer program: ${what}`);
@@ -68,12 +83,12 @@ async function main(): Promise<void> {
   check(Number.isFinite(rho) && rho > 0 && rho !== 0.05, `LETS did not move rho from 0.05 (rho = ${rho})`);
   check(tf.memory().numTensors === tensorsAfterWarmup, `tensors leaked: ${tensorsAfterWarmup} after step 2, ${tf.memory().numTensors} after step 8`);
 
-  // checkpoint: bytes on disk and back, then one more step from each copy gives the same params
-  const dir = mkdtempSync(join(tmpdir(), 'lets-consumer-ckpt-'));
-  const file = join(dir, 'state.ckpt');
-  writeFileSync(file, encodeStateFile({ params, state }));
-  const decoded = decodeStateFile(new Uint8Array(readFileSync(file)), file);
-  rmSync(dir, { recursive: true, force: true });
+  // checkpoint: bytes through a file and back, then one more step from each copy gives the same params
+  let bytes = encodeStateFile({ params, state });
+  // node-only-start
+  bytes = throughFile(bytes);
+  // node-only-end
+  const decoded = decodeStateFile(bytes, 'the checkpoint');
   if (decoded._tag === 'Left') throw decoded.left;
   const restored = decoded.right as { params: Params; state: typeof state };
   check(opt.metrics(restored.state).rho === rho, `the restored rho ${opt.metrics(restored.state).rho} is not ${rho}`);
@@ -82,10 +97,13 @@ async function main(): Promise<void> {
   const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a.params['w']!, b.params['w']!))).dataSync()[0]!);
   check(diff === 0 && a.loss === b.loss, `resuming from the checkpoint differs (max |Δw| = ${diff})`);
 
-  console.log(`consumer-program: ${JSON.stringify({ backend: info.backend, tfjs: info.tfjsVersion, losses, rho })}`);
+  const result = { backend: info.backend, tfjs: info.tfjsVersion, losses, rho, checkpointBytes: bytes.length };
+  (globalThis as { __result?: unknown }).__result = result; // what a page reports to the browser test
+  console.log(`consumer-program: ${JSON.stringify(result)}`);
 }
 
 main().catch((e: unknown) => {
+  (globalThis as { __result?: unknown }).__result = { error: String(e instanceof Error ? (e.stack ?? e.message) : e) };
   console.error(e instanceof Error ? (e.stack ?? e.message) : e);
-  process.exit(1);
+  if (typeof process !== 'undefined') process.exit(1);
 });

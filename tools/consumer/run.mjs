@@ -12,17 +12,20 @@
 //     required peers, transitively) and the project's total;
 //  5. type-check tools/consumer/program.ts under `strict` (TypeScript's `tsc --init` defaults,
 //     `skipLibCheck: false`) as an ES module and as CommonJS, and run both;
-//  6. the browser part: browserStep() below (an esbuild `--platform=browser` bundle of the
-//     program run in headless Chromium), where tools/consumer/browser.mjs provides it.
+//  6. the browser part, browserStep(): the program without its node-only regions, bundled with
+//     esbuild --platform=browser from the installed project and run in headless Chromium
+//     (tools/browser/chromium.ts); it must give Node's losses and ρ.
 //
 // Prints one line per step and `consumer: ok (…)`, or `consumer: FAILED at STEP: why` (exit 1),
 // or `consumer: skipped: why` (exit 3) when the npm registry cannot be reached. `--json FILE`
-// writes the measurements; `--keep` leaves the temporary directory; `--no-build` uses dist/ as is.
+// writes the measurements; `--keep` leaves the temporary directory; `--no-build` uses dist/ as is;
+// `--browser-only DIR` reruns the browser step on a directory an earlier `--keep` left.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -296,24 +299,72 @@ function typecheckAndRun(app) {
   return `tsc strict without skipLibCheck; esm and cjs on ${esm.backend}: loss ${esm.losses[0].toFixed(3)} → ${esm.losses.at(-1).toFixed(3)}, ρ 0.05 → ${esm.rho.toPrecision(4)}, same in both`;
 }
 
+/** The program for a page: the node-only regions (file I/O) left out. */
+export function toBrowser(source) {
+  return source.replace(/^\s*\/\/ node-only-start\n[\s\S]*?^\s*\/\/ node-only-end\n/gm, '');
+}
+
 /**
- * The browser part (issue 17, item 8): bundle tools/consumer/program.ts for the browser with
- * esbuild (--platform=browser) from the installed project and run it in headless Chromium.
- * tools/consumer/browser.mjs, where present, exports `runInBrowser({ app, program, root })`
- * returning a one-line note or throwing; until then the step says it was not run.
+ * The browser part (issue 17, item 8): the program without its node-only regions, bundled from
+ * the installed project with esbuild --platform=browser (tools/browser/chromium.ts's
+ * bundleForBrowser with no custom conditions: the packages' dist/ through their `exports`, as a
+ * user's bundler sees them; it fails on any Node built-in or Node build of tfjs reached), run in
+ * headless Chromium (the system Chromium through playwright-core). The page must report the same
+ * losses and ρ as Node (cpu in the page, wasm in Node: to 1e-4) and print no console error.
+ * Without Chromium the step says so and is not counted as run.
  */
 async function browserStep(app) {
-  const hook = join(here, 'browser.mjs');
-  if (!existsSync(hook)) {
-    result.browser = 'not run: tools/consumer/browser.mjs (the esbuild bundle and the Chromium runner) does not exist yet';
-    return result.browser;
+  const helperSource = join(root, 'tools', 'browser', 'chromium.ts');
+  if (!existsSync(helperSource)) {
+    result.browser = { ran: false, why: 'tools/browser/chromium.ts (the bundler and Chromium runner) is missing' };
+    return `not run: ${result.browser.why}`;
   }
-  const { runInBrowser } = await import(pathToFileURL(hook).href);
-  result.browser = await runInBrowser({ app, program: join(here, 'program.ts'), root });
-  return result.browser;
+  // chromium.ts is TypeScript: compile it next to the repository's tmp/ so that it finds the repository
+  const { build } = await import('esbuild');
+  const helperFile = join(root, 'tmp', 'consumer', 'chromium.cjs');
+  await build({ entryPoints: [helperSource], outfile: helperFile, bundle: true, platform: 'node', format: 'cjs', packages: 'external', logLevel: 'silent' });
+  const helper = createRequire(import.meta.url)(helperFile);
+  const chromium = helper.findChromium();
+  if (chromium === undefined) {
+    result.browser = { ran: false, why: `no Chromium (looked for CHROMIUM_PATH, ${helper.CHROMIUM_PATHS.join(', ')}; CI installs it from .ci/apt/)` };
+    return `not run: ${result.browser.why}`;
+  }
+  writeFileSync(join(app, 'src', 'browser.ts'), toBrowser(readFileSync(join(here, 'program.ts'), 'utf8')));
+  const web = join(app, 'web');
+  // esbuild's defaults, as a user runs it: the packages' 'default' condition gives their ES-module
+  // dist/esm/, which imports tfjs's browser builds (a CommonJS require() of tfjs would make
+  // esbuild take tfjs's `main`, its Node build, and the guard would fail here)
+  const bundle = await helper.bundleForBrowser({ entry: join(app, 'src', 'browser.ts'), outfile: join(web, 'app.js'), conditions: [] });
+  helper.writeIndexHtml(web, './app.js', 'lets consumer test');
+  const browser = await helper.launch(chromium);
+  let run;
+  try {
+    run = await helper.runInChromium(browser, web, { timeoutMs: 120000 });
+  } finally {
+    await browser.close();
+  }
+  if (run.result?.error !== undefined) throw new Failure('browser', `the page failed: ${run.result.error}`);
+  if (run.errors.length > 0) throw new Failure('browser', `the page logged errors:\n${run.errors.slice(0, 10).join('\n')}`);
+  const node = result.runs.esm;
+  const page = run.result;
+  const close = (a, b) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
+  if (page.losses.length !== node.losses.length || !page.losses.every((l, i) => close(l, node.losses[i])) || !close(page.rho, node.rho)) {
+    throw new Failure('browser', `the page's losses or rho differ from Node's: page ${JSON.stringify(page)}, node ${JSON.stringify(node)}`);
+  }
+  result.browser = { ran: true, ...page, bundleKB: Math.round(bundle.bytes / 1024) };
+  return `esbuild --platform=browser bundle ${result.browser.bundleKB} kB from the installed dist/ (no Node built-in reached), headless Chromium on ${page.backend}: the same losses and ρ as Node, no console error`;
 }
 
 async function main() {
+  const only = option('--browser-only');
+  if (only !== undefined) {
+    // development: the browser step alone on a project kept by an earlier --keep run
+    const app = join(only, 'app');
+    const run = sh(process.execPath, ['out/main.mjs'], { cwd: app });
+    result.runs = { esm: JSON.parse(/consumer-program: (.*)/.exec(run.stdout)[1]) };
+    await step('browser', () => browserStep(app));
+    return;
+  }
   const problem = flag('--no-registry-check') ? undefined : registryProblem();
   if (problem !== undefined) throw new Skip(problem);
   work = mkdtempSync(join(tmpdir(), 'lets-consumer-'));
@@ -339,7 +390,7 @@ try {
   if (!existsSync(join(root, 'node_modules', 'typescript'))) throw new Skip('the repository is not installed (npm ci first)');
   await main();
   result.seconds = (Date.now() - t0) / 1000;
-  console.log(`consumer: ok (${result.seconds.toFixed(1)} s; ${result.letsWithPeersMB} MB for @lets/lets with tfjs-core and wasm)`);
+  console.log(`consumer: ok (${result.seconds.toFixed(1)} s${result.letsWithPeersMB !== undefined ? `; ${result.letsWithPeersMB} MB for @lets/lets with tfjs-core and wasm` : ''})`);
 } catch (e) {
   result.seconds = (Date.now() - t0) / 1000;
   if (e instanceof Skip) {
@@ -355,7 +406,7 @@ try {
   result.timings = timings;
   const out = option('--json');
   if (out) writeFileSync(out, JSON.stringify(result, null, 2));
-  if (work && !flag('--keep')) rmSync(work, { recursive: true, force: true });
+  if (work && !flag('--keep') && option('--browser-only') === undefined) rmSync(work, { recursive: true, force: true });
   else if (work) console.log(`consumer: kept ${work}`);
 }
 process.exit(status);

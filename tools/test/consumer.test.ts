@@ -1,7 +1,8 @@
 // The consumer test (tools/consumer/run.mjs): every package packed, installed from the tarballs
 // into a fresh project outside the repository, type-checked under strict and run as ESM and CJS,
-// and @lets/lets with its peers measured against the 100 MB limit. Without the npm registry the
-// test is skipped and says why.
+// and @lets/lets with its peers measured against the 100 MB limit; then bundled for the browser
+// from the installed packages and run in headless Chromium. Without the npm registry the test is
+// skipped and says why.
 import { spawnSync } from 'child_process';
 import { existsSync, readFileSync, rmSync } from 'fs';
 import { join } from 'path';
@@ -20,7 +21,7 @@ const problem = process.env['LETS_CONSUMER_SKIP'] === '1' ? 'LETS_CONSUMER_SKIP=
 if (problem !== undefined) console.log(`consumer test skipped: ${problem}`);
 
 (problem === undefined ? test : test.skip)(
-  'the packed packages install outside the monorepo, type-check strictly, run as ESM and CJS, and @lets/lets with its peers stays under 100 MB',
+  'the packed packages install outside the monorepo, type-check strictly, run as ESM, CJS and in Chromium, and @lets/lets with its peers stays under 100 MB',
   () => {
     rmSync(out, { force: true });
     const r = spawnSync(process.execPath, [join(root, 'tools', 'consumer', 'run.mjs'), '--no-registry-check', '--json', out], {
@@ -44,6 +45,15 @@ if (problem !== undefined) console.log(`consumer test skipped: ${problem}`);
       expect(run.losses).toHaveLength(8);
       expect(run.losses[7]).toBeLessThan(run.losses[0]);
       expect(run.rho).not.toBe(0.05);
+    }
+    // the browser part runs wherever Chromium is installed (CI installs it from .ci/apt/)
+    const chromium = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
+    if (chromium !== undefined) {
+      expect(result.browser.ran).toBe(true);
+      expect(result.browser.backend).toBe('cpu');
+      expect(result.browser.losses).toHaveLength(8);
+    } else {
+      console.log(`consumer test: the browser part did not run: ${result.browser.why}`);
     }
     expect(log).toMatch(/^consumer: ok \(/m);
   },
