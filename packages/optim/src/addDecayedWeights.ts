@@ -41,5 +41,5 @@ export function addDecayedWeights(
       return [out, { count: state.count + 1 }];
     },
   };
-  return options.mask === undefined ? plain : masked(options.mask)(plain);
+  return options.mask === undefined ? plain : masked(plain, options.mask);
 }

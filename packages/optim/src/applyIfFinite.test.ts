@@ -8,7 +8,7 @@ beforeAll(useCpu);
 
 describe('applyIfFinite', () => {
   it('skips NaN/Inf updates (zeros, inner state kept) and counts them', () => {
-    const t = applyIfFinite()(trace({ decay: 0.5 }));
+    const t = applyIfFinite(trace({ decay: 0.5 }));
     const p = { w: tf.tensor1d([0, 0]), b: tf.scalar(0) };
     let s = t.init(p);
     const before = tf.memory().numTensors;
@@ -36,7 +36,7 @@ describe('applyIfFinite', () => {
   });
 
   it('applies anyway after more than maxConsecutiveErrors skips (optax semantics)', () => {
-    const t = applyIfFinite({ maxConsecutiveErrors: 1 })(trace({ decay: 0 }));
+    const t = applyIfFinite(trace({ decay: 0 }), { maxConsecutiveErrors: 1 });
     const p = { w: tf.scalar(0) };
     let s = t.init(p);
     const applied: boolean[] = [];

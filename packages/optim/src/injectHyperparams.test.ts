@@ -7,10 +7,10 @@ import { useCpu, vals } from './test-util';
 beforeAll(useCpu);
 
 describe('injectHyperparams', () => {
-  const make = () => injectHyperparams((h: { learningRate: number; momentum: number }) => sgd(h.learningRate, { momentum: h.momentum }));
+  const factory = (h: { learningRate: number; momentum: number }) => sgd(h.learningRate, { momentum: h.momentum });
 
   it('exposes numbers in state.hyperparams and uses an overwrite on the next update', () => {
-    const opt = make()({ learningRate: 0.5, momentum: 0 });
+    const opt = injectHyperparams(factory, { learningRate: 0.5, momentum: 0 });
     const p = { w: tf.tensor1d([1, 2]) };
     const g = { w: tf.tensor1d([2, -4]) };
     const s0 = opt.init(p);
@@ -31,7 +31,7 @@ describe('injectHyperparams', () => {
   });
 
   it('evaluates a schedule at the count and records the value used', () => {
-    const opt = make()({ learningRate: (c) => 1 / (c + 1), momentum: 0 });
+    const opt = injectHyperparams(factory, { learningRate: (c) => 1 / (c + 1), momentum: 0 });
     const p = { w: tf.tensor1d([0]) };
     const g = { w: tf.tensor1d([6]) };
     let s = opt.init(p);
@@ -49,6 +49,6 @@ describe('injectHyperparams', () => {
   });
 
   it('rejects a hyperparameter that is not a number or a schedule', () => {
-    expect(() => make()({ learningRate: '1' as never, momentum: 0 })).toThrow(/'learningRate' must be a finite number or a schedule, got 1/);
+    expect(() => injectHyperparams(factory, { learningRate: '1' as never, momentum: 0 })).toThrow(/'learningRate' must be a finite number or a schedule, got 1/);
   });
 });

@@ -12,7 +12,7 @@ export interface InjectState<H extends string, S> {
  * Makes hyperparameters part of the state, so they can be read and overwritten between steps
  * (optax: `inject_hyperparams`). `factory` builds the transformation from plain numbers:
  *
- *   const opt = injectHyperparams((h) => adam(h.learningRate, { b1: h.b1 }))({
+ *   const opt = injectHyperparams((h) => adam(h.learningRate, { b1: h.b1 }), {
  *     learningRate: cosineDecay(1e-3, 10_000), b1: 0.9 });
  *   // state.hyperparams.learningRate is the value used by the last update (init: its value at step 0)
  *   state = setHyperparams(state, { learningRate: 3e-4 }); // a user or LETS overwrites it
@@ -26,40 +26,50 @@ export interface InjectState<H extends string, S> {
  *   structure must not depend on their values (true of every transform here: options that change
  *   the structure are chosen by being present, never by value).
  */
-export const injectHyperparams =
-  <H extends string, S>(factory: (hyperparams: { readonly [K in H]: number }) => GradientTransformation<S>) =>
-  (hyperparams: { readonly [K in H]: ScalarOrSchedule }): GradientTransformation<InjectState<H, S>> => {
-    const names = Object.keys(hyperparams) as H[];
-    for (const k of names) {
-      const h = hyperparams[k] as unknown;
-      if (typeof h !== 'function' && (typeof h !== 'number' || !Number.isFinite(h))) {
-        throw new Error(`injectHyperparams: hyperparameter '${k}' must be a finite number or a schedule, got ${String(h)}`);
-      }
+export const injectHyperparams = <H extends string, S>(
+  factory: (hyperparams: { readonly [K in H]: number }) => GradientTransformation<S>,
+  hyperparams: { readonly [K in H]: ScalarOrSchedule },
+): GradientTransformation<InjectState<H, S>> => {
+  if (typeof factory !== 'function') {
+    throw new Error(`injectHyperparams: expected a factory (numbers) => transformation as the first argument, got ${typeof factory}`);
+  }
+  if (typeof hyperparams !== 'object' || hyperparams === null) {
+    throw new Error(
+      `injectHyperparams: expected the hyperparameters { name: number | schedule } as the second argument, got ${hyperparams === null ? 'null' : typeof hyperparams}; ` +
+        'wrappers nest as optax\'s do: injectHyperparams(factory, hyperparams) (the curried form is gone)',
+    );
+  }
+  const names = Object.keys(hyperparams) as H[];
+  for (const k of names) {
+    const h = hyperparams[k] as unknown;
+    if (typeof h !== 'function' && (typeof h !== 'number' || !Number.isFinite(h))) {
+      throw new Error(`injectHyperparams: hyperparameter '${k}' must be a finite number or a schedule, got ${String(h)}`);
     }
-    const current = (count: number, stored?: { readonly [K in H]: number }): { [K in H]: number } => {
-      const out = {} as { [K in H]: number };
-      for (const k of names) {
-        const h = hyperparams[k];
-        const v = typeof h === 'function' ? h(count) : stored !== undefined ? stored[k] : h;
-        if (typeof v !== 'number' || !Number.isFinite(v)) {
-          throw new Error(`injectHyperparams: hyperparameter '${k}' at step ${count} is ${String(v)}; expected a finite number`);
-        }
-        out[k] = v;
+  }
+  const current = (count: number, stored?: { readonly [K in H]: number }): { [K in H]: number } => {
+    const out = {} as { [K in H]: number };
+    for (const k of names) {
+      const h = hyperparams[k];
+      const v = typeof h === 'function' ? h(count) : stored !== undefined ? stored[k] : h;
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        throw new Error(`injectHyperparams: hyperparameter '${k}' at step ${count} is ${String(v)}; expected a finite number`);
       }
-      return out;
-    };
-    return {
-      init: (params: Params) => {
-        const hp = current(0);
-        return { count: 0, hyperparams: hp, inner: factory(hp).init(params) };
-      },
-      update: (updates: Params, state: InjectState<H, S>, params?: Params, extra?: Extra) => {
-        const hp = current(state.count, state.hyperparams);
-        const [u, inner] = factory(hp).update(updates, state.inner, params, extra);
-        return [u, { count: state.count + 1, hyperparams: hp, inner }] as const;
-      },
-    };
+      out[k] = v;
+    }
+    return out;
   };
+  return {
+    init: (params: Params) => {
+      const hp = current(0);
+      return { count: 0, hyperparams: hp, inner: factory(hp).init(params) };
+    },
+    update: (updates: Params, state: InjectState<H, S>, params?: Params, extra?: Extra) => {
+      const hp = current(state.count, state.hyperparams);
+      const [u, inner] = factory(hp).update(updates, state.inner, params, extra);
+      return [u, { count: state.count + 1, hyperparams: hp, inner }] as const;
+    },
+  };
+};
 
 /**
  * A new state with some injected hyperparameters overwritten (the tensors are shared with

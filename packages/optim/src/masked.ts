@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LeafPredicate, Params, Tree } from '@lets/tree';
 import type { GradientTransformation } from './types';
+import { checkInner } from './wrapperArgs';
 
 /**
  * Which leaves a transformation applies to: a predicate on path and tensor, or a tree of
@@ -47,32 +48,34 @@ const subtree = (t: Params | undefined, ks: readonly string[]): Params | undefin
 };
 
 /**
- * `masked(mask)(inner)`: applies `inner` to the leaves the mask selects; the other leaves pass
+ * `masked(inner, mask)`: applies `inner` to the leaves the mask selects; the other leaves pass
  * through unchanged (returned as `tf.clone`) and no state is kept for them. The inner transform
- * sees only the selected sub-tree of updates and params. Data-last, so it composes with `pipe`:
- * `pipe(adam(1e-3), masked((path) => !path.endsWith('bias')))`. optax: `masked`.
+ * sees only the selected sub-tree of updates and params. Nested as optax nests its wrappers:
+ * `masked(adam(1e-3), (path) => !path.endsWith('bias'))`. optax: `masked(inner, mask)`.
  *
  * Law (property-tested): with an all-false mask it is the identity.
  */
-export const masked =
-  (mask: Mask) =>
-  <S>(inner: GradientTransformation<S>): GradientTransformation<MaskedState<S>> => {
-    const pred = maskPredicate('masked', mask);
-    return {
-      init: (params) => ({ inner: inner.init(split(pred, params)[0]) }),
-      update: (updates, state, params, extra) => {
-        const [yes, no] = split(pred, updates);
-        const [u, s] = inner.update(yes, state.inner, subtree(params, Object.keys(yes)), extra);
-        const out: Record<string, tf.Tensor> = {};
-        for (const k of Object.keys(updates)) {
-          if (k in no) out[k] = tf.clone(no[k] as tf.Tensor);
-          else {
-            const x = u[k];
-            if (x === undefined) throw new Error(`masked: inner transform returned no update for '${k}'`);
-            out[k] = x;
-          }
+export const masked = <S>(inner: GradientTransformation<S>, mask: Mask): GradientTransformation<MaskedState<S>> => {
+  checkInner('masked', inner, 'masked(inner, mask)');
+  if (typeof mask !== 'function' && (typeof mask !== 'object' || mask === null)) {
+    throw new Error(`masked: mask must be a predicate (path, x) => boolean or a tree of booleans, got ${mask === null ? 'null' : typeof mask}`);
+  }
+  const pred = maskPredicate('masked', mask);
+  return {
+    init: (params) => ({ inner: inner.init(split(pred, params)[0]) }),
+    update: (updates, state, params, extra) => {
+      const [yes, no] = split(pred, updates);
+      const [u, s] = inner.update(yes, state.inner, subtree(params, Object.keys(yes)), extra);
+      const out: Record<string, tf.Tensor> = {};
+      for (const k of Object.keys(updates)) {
+        if (k in no) out[k] = tf.clone(no[k] as tf.Tensor);
+        else {
+          const x = u[k];
+          if (x === undefined) throw new Error(`masked: inner transform returned no update for '${k}'`);
+          out[k] = x;
         }
-        return [out, { inner: s }];
-      },
-    };
+      }
+      return [out, { inner: s }];
+    },
   };
+};

@@ -9,7 +9,7 @@ beforeAll(useCpu);
 describe('multiSteps', () => {
   it('emits zeros for k−1 calls, then the inner update of the mean, and repeats', () => {
     // inner: momentum 0.5. Gradients 1, 2, 6 → mean 3 → buf 3 → u 3; then 3, 3, 3 → mean 3 → buf 0.5·3 + 3 = 4.5
-    const t = multiSteps(3)(trace({ decay: 0.5 }));
+    const t = multiSteps(trace({ decay: 0.5 }), 3);
     const p = { w: tf.tensor1d([0]) };
     let s = t.init(p);
     const before = tf.memory().numTensors;
@@ -32,7 +32,7 @@ describe('multiSteps', () => {
   });
 
   it('refuses k that is not a positive integer', () => {
-    expect(() => multiSteps(0)).toThrow(/k must be a positive integer, got 0/);
-    expect(() => multiSteps(1.5)).toThrow(/got 1.5/);
+    expect(() => multiSteps(trace({ decay: 0.5 }), 0)).toThrow(/k must be a positive integer, got 0/);
+    expect(() => multiSteps(trace({ decay: 0.5 }), 1.5)).toThrow(/got 1.5/);
   });
 });

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { pipe } from 'fp-ts/function';
 import { dispose, disposeState, type Params } from '@lets/tree';
 import {
   adam,
@@ -22,12 +21,11 @@ beforeAll(useCpu);
 
 // The README's example, run, and checked against the alias it rebuilds by hand.
 describe('README example', () => {
-  it('the hand-built AdamW chain under pipe equals adamw with a mask (no clipping at this scale)', () => {
+  it('the hand-built AdamW chain inside applyIfFinite equals adamw with a mask (no clipping at this scale)', () => {
     const lr = warmupCosineDecay({ init: 0, peak: 1e-3, warmupSteps: 2, decaySteps: 10 });
     const notBias = (path: string) => !path.endsWith('bias');
-    const opt = pipe(
+    const opt = applyIfFinite(
       chain(clipByGlobalNorm(1), scaleByAdam(), addDecayedWeights(1e-4, { mask: notBias }), scaleByLearningRate(lr)),
-      applyIfFinite(),
     );
     const ref = adamw(lr, { weightDecay: 1e-4, mask: notBias });
     let params: Params = { 'dense/kernel': tf.tensor2d([[0.5, -0.5]]), 'dense/bias': tf.tensor1d([0.1, 0.2]) };
@@ -50,16 +48,16 @@ describe('README example', () => {
     [state, refState].forEach(disposeState);
   });
 
-  it('injectHyperparams + setHyperparams, and pipe with masked', () => {
+  it('injectHyperparams + setHyperparams, and masked nested around adam', () => {
     const params = { w: tf.tensor1d([1]), bias: tf.tensor1d([1]) };
-    const tunable = injectHyperparams((h: { lr: number }) => adam(h.lr))({ lr: 1e-3 });
+    const tunable = injectHyperparams((h: { lr: number }) => adam(h.lr), { lr: 1e-3 });
     let s = tunable.init(params);
     s = setHyperparams(s, { lr: 3e-4 });
     const g = { w: tf.tensor1d([2]), bias: tf.tensor1d([-2]) };
     const [u, s2] = tunable.update(g, s, params);
     // first adam step: −lr·sign(g)
     expect(vals(u).w![0]).toBeCloseTo(-3e-4, 9);
-    const m = pipe(adam(1e-3), masked((p) => !p.endsWith('bias')));
+    const m = masked(adam(1e-3), (p) => !p.endsWith('bias'));
     const s0 = m.init(params);
     const [u2, s3] = m.update(g, s0, params);
     expect(vals(u2).bias).toEqual([-2]);

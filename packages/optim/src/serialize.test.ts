@@ -29,20 +29,22 @@ const fingerprint = (state: unknown): string => {
 describe('optimizer state round-trips through serializeState/deserializeState', () => {
   it('bit for bit, and the next update is identical', () => {
     const shapes = { 'conv/kernel': [3, 3], 'conv/bias': [3], 'head/kernel': [3, 2] };
-    const opt = applyIfFinite()(
-      multiSteps(2)(
+    const opt = applyIfFinite(
+      multiSteps(
         namedChain({
           clip: clipByGlobalNorm(1),
           body: partition(
             {
-              adamw: injectHyperparams((h: { lr: number; wd: number }) =>
-                adamw(h.lr, { weightDecay: h.wd, mask: (p) => p.endsWith('kernel') }),
-              )({ lr: warmupCosineDecay({ init: 0, peak: 1e-2, warmupSteps: 2, decaySteps: 20 }), wd: 1e-2 }),
+              adamw: injectHyperparams((h: { lr: number; wd: number }) => adamw(h.lr, { weightDecay: h.wd, mask: (p) => p.endsWith('kernel') }), {
+                lr: warmupCosineDecay({ init: 0, peak: 1e-2, warmupSteps: 2, decaySteps: 20 }),
+                wd: 1e-2,
+              }),
               momentum: trace({ decay: 0.9, nesterov: true }),
             },
             (p) => (p.startsWith('conv') ? 'adamw' : 'momentum'),
           ),
         }),
+        2,
       ),
     );
     const r = rng(3);

@@ -38,11 +38,11 @@ export const pool = (): Record<string, GradientTransformation<any>> => ({
   adamw: adamw(1e-2, { weightDecay: 0.1 }),
   chain: chain(clipByGlobalNorm(1), addDecayedWeights(1e-4), adam(1e-3)),
   namedChain: namedChain({ clip: clip(1), adam: scaleByAdam() }),
-  masked: masked((p) => p.endsWith('1'))(trace({ decay: 0.5 })),
+  masked: masked(trace({ decay: 0.5 }), (p) => p.endsWith('1')),
   partition: partition({ a: scaleByAdam(), b: trace({ decay: 0.5 }) }, (p) => (p.endsWith('0') ? 'a' : 'b')),
-  multiSteps: multiSteps(2)(adam(1e-2)),
-  applyIfFinite: applyIfFinite()(adam(1e-2)),
-  injectHyperparams: injectHyperparams((h: { lr: number; wd: number }) => adamw(h.lr, { weightDecay: h.wd }))({
+  multiSteps: multiSteps(adam(1e-2), 2),
+  applyIfFinite: applyIfFinite(adam(1e-2)),
+  injectHyperparams: injectHyperparams((h: { lr: number; wd: number }) => adamw(h.lr, { weightDecay: h.wd }), {
     lr: cosineDecay(1e-2, 10),
     wd: 1e-3,
   }),

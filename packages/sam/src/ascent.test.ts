@@ -40,9 +40,9 @@ describe('optim combinators inside an ascent chain', () => {
   // around the every-leaf stage instead of the stage's own filter.
   const T_ALL = () => scaleByParam({ eta: 0.01, filter: 'all' });
 
-  it('masked: ASAM rebuilt with masked(isWeight) around T, bit for bit', () => {
+  it('masked: ASAM rebuilt with masked(T, isWeight), bit for bit', () => {
     const reference = run(asam(outer(), { rho }));
-    const t = masked(isWeight)(T_ALL());
+    const t = masked(T_ALL(), isWeight);
     const rebuilt = sharpnessAware(outer(), { name: 'maskedAsam', rho, ascent: chain(t, normalize(), t) });
     expectSameRun(run(rebuilt), reference);
     // and it is not SAM (the comparison can fail)
@@ -57,7 +57,7 @@ describe('optim combinators inside an ascent chain', () => {
   });
 
   it('injectHyperparams: Friendly SAM with σ injected equals the preset; σ read and overwritten between steps', () => {
-    const injected = injectHyperparams((h: { sigma: number }) => subtractEma({ sigma: h.sigma, lambda: 0.95 }))({ sigma: 1 });
+    const injected = injectHyperparams((h: { sigma: number }) => subtractEma({ sigma: h.sigma, lambda: 0.95 }), { sigma: 1 });
     const opt = sharpnessAware(outer(), { name: 'friendlyInjected', rho, ascent: chain(injected, normalize()) });
     expectSameRun(run(opt), run(friendlySam(outer(), { rho, sigma: 1, lambda: 0.95 })));
 
@@ -93,7 +93,7 @@ describe('optim combinators inside an ascent chain', () => {
     const q = quadratic();
     const p0 = toTree(W0);
     // σ = 0: the smoothed point is w itself, so the stage's output is g on its own leaves
-    const opt = sharpnessAware(outer(), { name: 'maskedRandom', rho, ascent: chain(masked((k: string) => k.startsWith('dense/'))(gaussianSmoothing({ sigma: 0 })), normalize()) });
+    const opt = sharpnessAware(outer(), { name: 'maskedRandom', rho, ascent: chain(masked(gaussianSmoothing({ sigma: 0 }), (k: string) => k.startsWith('dense/')), normalize()) });
     const s0 = opt.init(p0);
     const before = tf.memory().numTensors;
     const c = q.gradFn(p0);
