@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import * as T from '@lets/tree';
 import type { LeafPredicate, Params, Tree } from '@lets/tree';
 import type { GradientTransformation } from './types';
 import { checkInner } from './wrapperArgs';
@@ -26,17 +27,6 @@ export const maskPredicate =
     return m;
   };
 
-/** Leaves of `t` where `pred` holds (`yes`) and the others (`no`), each in canonical order. */
-export const split = (pred: LeafPredicate, t: Tree): readonly [Record<string, tf.Tensor>, Record<string, tf.Tensor>] => {
-  const yes: Record<string, tf.Tensor> = {};
-  const no: Record<string, tf.Tensor> = {};
-  for (const k of Object.keys(t)) {
-    const x = t[k] as tf.Tensor;
-    (pred(k, x) ? yes : no)[k] = x;
-  }
-  return [yes, no];
-};
-
 const subtree = (t: Params | undefined, ks: readonly string[]): Params | undefined => {
   if (t === undefined) return undefined;
   const out: Record<string, tf.Tensor> = {};
@@ -62,9 +52,9 @@ export const masked = <S>(inner: GradientTransformation<S>, mask: Mask): Gradien
   }
   const pred = maskPredicate('masked', mask);
   return {
-    init: (params) => ({ inner: inner.init(split(pred, params)[0]) }),
+    init: (params) => ({ inner: inner.init(T.splitBy(pred)(params)[0]) }),
     update: (updates, state, params, extra) => {
-      const [yes, no] = split(pred, updates);
+      const [yes, no] = T.splitBy(pred)(updates);
       const [u, s] = inner.update(yes, state.inner, subtree(params, Object.keys(yes)), extra);
       const out: Record<string, tf.Tensor> = {};
       for (const k of Object.keys(updates)) {

@@ -14,19 +14,11 @@ import * as tf from '@tensorflow/tfjs-core';
 export const FUSED_ADAM = 'LetsFusedAdam';
 
 /**
- * Attributes of the fused Adam step, for t the 1-based step, c1 = 1 − b1ᵗ, c2 = 1 − b2ᵗ,
- * r = √c2: `cm` = r/c1 and `cg` = 0 (Adam) or `cm` = b1·r/(1 − b1ᵗ⁺¹) and `cg` = (1 − b1)·r/c1
- * (NAdam); `er` = c2·epsRoot; `ee` = r·eps. Inputs `{g, m, v}`, outputs `[m′, v′, u]`:
- *   m′ = b1·m + (1 − b1)·g,  v′ = b2·v + (1 − b2)·g²,  u = (cm·m′ + cg·g) / (√(v′ + er) + ee).
+ * Attributes of the fused Adam step (documented with the kernel, runtime's `FusedAdamAttrs`): with
+ * c1 = 1 − b1ᵗ, c2 = 1 − b2ᵗ, r = √c2, `cm` = r/c1 and `cg` = 0 (Adam) or b1·r/(1 − b1ᵗ⁺¹) and
+ * (1 − b1)·r/c1 (NAdam), `er` = c2·epsRoot, `ee` = r·eps; inputs `{g, m, v}`, outputs `[m′, v′, u]`.
  */
-export interface FusedAdamAttrs {
-  readonly b1: number;
-  readonly b2: number;
-  readonly cm: number;
-  readonly cg: number;
-  readonly er: number;
-  readonly ee: number;
-}
+export type FusedAdamAttrs = Readonly<Record<'b1' | 'b2' | 'cm' | 'cg' | 'er' | 'ee', number>>;
 
 /**
  * True when the fused step can run now: the current backend has the kernel registered and no
