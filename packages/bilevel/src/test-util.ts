@@ -2,21 +2,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Extra, GradFn, GradientTransformation, LossFn } from '@lets/optim';
 import type { Params } from '@lets/tree';
+import { lcgTensor as randn } from '@lets/testing';
 
-/** Deterministic pseudo-random numbers in [-1, 1) (a fixed LCG, so fixtures never change). */
-export const lcg = (seed: number) => {
-  let s = seed >>> 0;
-  return (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  };
-};
-
-export const randn = (shape: number[], seed: number, scaleBy = 1): tf.Tensor => {
-  const r = lcg(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Array.from({ length: n }, () => r() * scaleBy), shape, 'float32');
-};
+/** Fixed pseudo-random fixtures (@lets/testing's LCG, uniform in [-1, 1) despite the name). */
+export { lcg, lcgTensor as randn } from '@lets/testing';
 
 export interface Batch {
   readonly x: tf.Tensor2D;
@@ -83,8 +72,4 @@ export const relErr = (a: Params, b: Params): number => {
 };
 
 /** initRuntime on cpu, without the cpu backend's "install tfjs-node" banner. */
-export const setupCpu = async (): Promise<void> => {
-  const { initRuntime } = await import('@lets/runtime');
-  await initRuntime({ backend: 'cpu' });
-  (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-};
+export { setupCpu } from '@lets/testing';

@@ -1,13 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initRuntime, softmaxCrossEntropy } from '@lets/runtime';
+import { softmaxCrossEntropy } from '@lets/runtime';
 import type { Params, Tree } from '@lets/tree';
 import type { Model } from './types';
 
 /** Tests run on the cpu backend (small tensors); silences the "install tfjs-node" banner. */
-export const useCpu = async (): Promise<void> => {
-  await initRuntime({ backend: 'cpu' });
-  (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-};
+export { setupCpu as useCpu } from '@lets/testing';
 
 /**
  * Mean softmax cross-entropy against integer labels (@lets/runtime's, with one-hot labels).

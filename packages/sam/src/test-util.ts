@@ -4,12 +4,9 @@ import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
 import { gradFnOf } from '@lets/optim';
 import type { GradFn } from '@lets/optim';
-import { initRuntime } from '@lets/runtime';
 
-export const setup = async (): Promise<void> => {
-  await initRuntime({ backend: 'cpu' });
-  (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-};
+/** initRuntime on cpu, without the cpu backend's "install tfjs-node" banner. */
+export { setupCpu as setup } from '@lets/testing';
 
 /** A host-side (float64) tree: path → flat values. */
 export type HostTree = Record<string, number[]>;

@@ -4,11 +4,7 @@ import type { Params } from '@lets/tree';
 import type { SharpnessProblem } from './problem';
 
 /** initRuntime on cpu, without the cpu backend's "install tfjs-node" banner. */
-export const setupCpu = async (): Promise<void> => {
-  const { initRuntime } = await import('@lets/runtime');
-  await initRuntime({ backend: 'cpu' });
-  (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-};
+export { setupCpu } from '@lets/testing';
 
 export type Matrix = number[][];
 
