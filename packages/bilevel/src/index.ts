@@ -10,7 +10,7 @@ export { fisherHvp } from './hvp_fisher';
 export { identityHvp } from './hvp_identity';
 export { hvpEstimator, HVP_ESTIMATORS } from './hvp_estimator';
 export * from './hypergradient';
-export { gradientTangent, hyperparameterTangent, wholeStepTangent } from './tangents';
+export { gradientTangent, hyperparameterTangent, projectOut, TANGENT_PROJECTIONS, wholeStepTangent, type TangentProjection } from './tangents';
 export * from './unrolled';
 export * from './implicit';
 export * from './objectives';

@@ -14,7 +14,7 @@
  * accurate otherwise (Adam's preconditioner, clipping away from its threshold).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { addScaled, dispose, disposeState, norm, sub, scaleBy, type Params } from '@lets/tree';
+import { addScaled, dispose, disposeState, norm, sqNorm, sub, scaleBy, vdot, type Params } from '@lets/tree';
 import type { Extra, GradientTransformation } from '@lets/optim';
 import { scalarOf } from './hvp';
 import { differenceStepOf } from './hvp_difference';
@@ -89,4 +89,33 @@ export const wholeStepTangent = (updatesAt: (lambda: number) => Params, base: Pa
   const out = tf.tidy(() => scaleBy(sub(shifted, base), 1 / h));
   dispose(shifted);
   return out;
+};
+
+/**
+ * What to remove from a step tangent τ = dθ'/dλ before contracting it with the upper gradient
+ * (LETS's `tangentProjection`):
+ *
+ * - 'none': τ as it is, the derivative of F(θ + U(λ)).
+ * - 'gradient': τ − ⟨τ, ĝ⟩ ĝ with ĝ the clean training gradient's direction: the derivative of
+ *   F(θ + U(λ) − ⟨U(λ) − U(λ₀), ĝ⟩ ĝ), the step with its length along the descent direction held
+ *   at its value at λ₀. It judges λ by what it does to the step besides lengthening it along g.
+ * - 'update': τ − ⟨τ, û⟩ û with û the direction of the update itself: the derivative of
+ *   F(θ + ‖U(λ₀)‖ U(λ)/‖U(λ)‖), the step of fixed length (only its direction depends on λ).
+ */
+export type TangentProjection = 'none' | 'gradient' | 'update';
+
+/** The names of {@link TangentProjection}. */
+export const TANGENT_PROJECTIONS: readonly TangentProjection[] = ['none', 'gradient', 'update'];
+
+/**
+ * τ − (⟨τ, v⟩ / ‖v‖²) v: the tangent without its component along v (a new tree; inputs are not
+ * disposed). A zero v removes nothing. Cost: one host read of two scalars.
+ */
+export const projectOut = (tangent: Params, v: Params): Params => {
+  const [dot, vv] = tf.tidy(() => {
+    const t = tf.stack([tf.reshape(vdot(tangent, v), []), tf.reshape(sqNorm(v), [])]);
+    return Array.from(t.dataSync());
+  }) as unknown as [number, number];
+  const c = vv > 0 && Number.isFinite(vv) ? dot / vv : 0;
+  return addScaled(tangent, -c, v);
 };

@@ -52,6 +52,8 @@ export const NOISE_TYPES = ['symmetric', 'pairflip'] as const;
 /** LETS's upper objectives (@lets/bilevel's names, kebab-cased). */
 export const OBJECTIVES = ['gap', 'val', 'gap-val'] as const;
 export const RHO_LR_SCHEDULES = ['constant', 'cosine'] as const;
+/** LETS's tangent projections (@lets/bilevel's TANGENT_PROJECTIONS). */
+export const TANGENT_PROJECTIONS = ['none', 'gradient', 'update'] as const;
 export const VAL_LABELS = ['noisy', 'clean'] as const;
 
 const TRAIN: readonly Command[] = ['train', 'compare', 'bench'];
@@ -77,8 +79,12 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'every', kind: { type: 'int', min: 1 }, default: 5, help: 'k: update ρ every k steps (LETS)', commands: TRAIN },
   { name: 'objective', kind: { type: 'enum', values: OBJECTIVES }, default: 'val', help: "LETS's upper objective at θ_{t+1}: gap (the paper's ½δ²), val (the validation loss), gap-val (½δ² + λ·validation loss)", commands: TRAIN },
   { name: 'objective-weight', kind: { type: 'number', min: 0 }, default: 1, help: 'λ of the gap-val objective (LETS)', commands: TRAIN },
+  { name: 'tangent-projection', kind: { type: 'enum', values: TANGENT_PROJECTIONS }, default: 'gradient', help: "what LETS removes from the tangent dθ/dρ: none, gradient (its part along the clean gradient: ρ gets no credit for lengthening the step), update (its part along the update: a step of fixed length); see docs/lets.md", commands: TRAIN },
+  { name: 'stall-margin', kind: { type: 'number', min: 0, max: 1, exclusiveMax: true }, default: 0.05, help: "relative drop of the training loss below its first value that counts as training having started (LETS's stall guard)", commands: TRAIN },
+  { name: 'stall-max-shrinks', kind: { type: 'int', min: 0 }, default: 5, help: "the most times LETS's start guard may halve ρ before training starts", commands: TRAIN },
   { name: 'stall-guard', kind: { type: 'enum', values: ['on', 'off'] }, default: 'on', help: "LETS's stall guard: walk ρ down while the training loss shows no progress (see docs/lets.md)", commands: TRAIN },
   { name: 'rho-lr-schedule', kind: { type: 'enum', values: RHO_LR_SCHEDULES }, default: 'cosine', help: "schedule of log ρ's learning rate over the run's ρ updates: constant, or cosine (decays to 0 so ρ settles)", commands: TRAIN },
+  { name: 'rho-lr-span', kind: { type: 'number', min: 0, exclusiveMin: true, max: 1 }, default: 0.3, help: "fraction of the run's ρ updates over which the cosine of --rho-lr-schedule decays to 0; ρ is held after it (LETS)", commands: TRAIN },
   { name: 'rho-min', kind: pos, default: 1e-4, help: 'lower clamp of the learned ρ (LETS)', commands: TRAIN },
   { name: 'rho-max', kind: pos, default: 5, help: 'upper clamp of the learned ρ (LETS)', commands: TRAIN },
   // outer optimizer

@@ -1,4 +1,4 @@
-import { learningRateSchedule } from './methods';
+import { learningRateSchedule, rhoLearningRate } from './methods';
 
 describe('learning-rate schedules', () => {
   it('follow their formulas at hand-computed points', () => {
@@ -17,5 +17,19 @@ describe('learning-rate schedules', () => {
     const st = learningRateSchedule('step', 1, T, 0);
     expect([st(49), st(50), st(74), st(75)]).toEqual([1, 0.1, 0.1, 0.01]);
     expect(learningRateSchedule('constant', 0.3, T, 0)(77)).toBe(0.3);
+  });
+});
+
+describe("log ρ's learning rate", () => {
+  it('is a cosine over the first span of the ρ updates, then 0; constant ignores the span', () => {
+    const whole = rhoLearningRate('cosine', 0.2, 100) as (t: number) => number;
+    expect(whole(0)).toBeCloseTo(0.2, 15);
+    expect(whole(50)).toBeCloseTo(0.1, 15);
+    expect(whole(100)).toBe(0);
+    const early = rhoLearningRate('cosine', 0.2, 100, 0.3) as (t: number) => number;
+    expect(early(0)).toBeCloseTo(0.2, 15);
+    expect(early(15)).toBeCloseTo(0.1, 15); // halfway through the 30 updates of the span
+    expect([early(30), early(31), early(99)]).toEqual([0, 0, 0]); // ρ is held after the span
+    expect(rhoLearningRate('constant', 0.2, 100, 0.3)).toBe(0.2);
   });
 });

@@ -89,12 +89,19 @@ export function outerOptimizer(o: TrainOptions, schedule: Schedule): GradientTra
 }
 
 /**
- * The rate transform of log ρ: its learning rate is constant, or cosine-decayed to 0 over the
- * run's `updates` ρ updates (the ρ optimizer's own step count).
+ * The learning rate of log ρ as a function of the ρ optimizer's update count t: constant, or a
+ * cosine from `peak` to 0 over the first `span` (a fraction) of the run's `updates` ρ updates,
+ * then 0, so ρ is held where it settled (span 1: over the whole run).
  */
+export function rhoLearningRate(schedule: 'constant' | 'cosine', peak: number, updates: number, span = 1): Schedule | number {
+  if (schedule === 'constant') return peak;
+  const n = Math.max(1, Math.round(updates * span));
+  return (t: number) => (t >= n ? 0 : peak * 0.5 * (1 + Math.cos((Math.PI * t) / n)));
+}
+
+/** The rate transform of log ρ (Adam or SGD) with that learning rate. */
 const rhoOptimizer = (o: TrainOptions, updates: number): GradientTransformation<unknown> => {
-  const lr: Schedule | number =
-    o.rhoLrSchedule === 'cosine' ? (t: number) => o.rhoLr * 0.5 * (1 + Math.cos((Math.PI * Math.min(t, updates)) / updates)) : o.rhoLr;
+  const lr = rhoLearningRate(o.rhoLrSchedule, o.rhoLr, updates, o.rhoLrSpan);
   return (o.rhoOptimizer === 'adam' ? optim.adam(lr) : optim.sgd(lr)) as GradientTransformation<unknown>;
 };
 
@@ -127,7 +134,8 @@ export function buildMethod(o: TrainOptions, stepsPerEpoch: number): E.Either<st
     rhoMax: o.rhoMax,
     objective: o.objective === 'gap-val' ? 'gapVal' : o.objective,
     lambda: o.objectiveWeight,
-    stallGuard: o.stallGuard === 'on' ? {} : false,
+    stallGuard: o.stallGuard === 'on' ? { margin: o.stallMargin, maxShrinks: o.stallMaxShrinks } : false,
+    tangentProjection: o.tangentProjection,
   }) as GradientTransformation<unknown>;
   return E.right({ name: o.method, tx, learnsRho: true });
 }

@@ -22,7 +22,11 @@ export interface TrainOptions {
   readonly objective: 'gap' | 'val' | 'gap-val';
   readonly objectiveWeight: number;
   readonly rhoLrSchedule: 'constant' | 'cosine';
+  readonly rhoLrSpan: number;
   readonly stallGuard: 'on' | 'off';
+  readonly stallMargin: number;
+  readonly stallMaxShrinks: number;
+  readonly tangentProjection: 'none' | 'gradient' | 'update';
   readonly optimizer: 'sgd' | 'adam';
   readonly lr: number;
   readonly momentum: number;
@@ -220,7 +224,7 @@ export function resolve(command: Command, argv: readonly string[]): E.Either<str
 
 const TRAIN_KEYS: readonly (keyof TrainOptions)[] = [
   'method', 'rho', 'rhoLr', 'rhoOptimizer', 'estimator', 'every', 'rhoMin', 'rhoMax', 'objective', 'objectiveWeight',
-  'rhoLrSchedule', 'stallGuard', 'optimizer', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmup', 'epochs', 'batchSize', 'seed',
+  'rhoLrSchedule', 'rhoLrSpan', 'stallGuard', 'stallMargin', 'stallMaxShrinks', 'tangentProjection', 'optimizer', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmup', 'epochs', 'batchSize', 'seed',
   'dataset', 'dataDir', 'valFraction', 'labelNoise', 'noiseType', 'valLabels', 'trainSize', 'testSize', 'model',
   'backend', 'checkpointEvery', 'logEvery',
 ];
@@ -235,6 +239,11 @@ const LEGACY_VALUES: Readonly<Partial<Record<keyof TrainOptions, unknown>>> = {
   rhoLrSchedule: 'constant',
   stallGuard: 'off',
   valLabels: 'clean',
+  tangentProjection: 'none',
+  rhoLrSpan: 1,
+  stallMargin: 0.02,
+  // No bound in practice: ρ reaches its lower clamp long before 1000 halvings.
+  stallMaxShrinks: 1000,
 };
 
 /** The training options out of resolved values (keys a command lacks take the train defaults). */

@@ -59,7 +59,7 @@ const probe = (variant: SamTransformation<any>, o: LetsOptions) => {
   const before = tf.memory().numTensors;
   const batches = [makeBatch(48, 5, 3, 1), makeBatch(48, 5, 3, 2), makeBatch(48, 5, 3, 3)];
   const val: Batch = makeBatch(48, 5, 3, 4, 1);
-  const opt = lets(variant, { every: 1, rhoOptimizer: sgd(0), objective: 'val', stallGuard: false, ...o });
+  const opt = lets(variant, { every: 1, rhoOptimizer: sgd(0), objective: 'val', stallGuard: false, tangentProjection: 'none', ...o });
   let params: Params = mlpInit(5, 8, 3, 10);
   let state: LetsState<any> = opt.init(params);
   const kept: { variant?: LetsState<any>['variant']; params?: Params; grads?: Params; extra?: any; loss?: tf.Scalar } = {};

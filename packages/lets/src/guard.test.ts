@@ -77,14 +77,38 @@ describe('stall guard', () => {
   it('start guard: before training starts, cos(g, g_p) < 0.8 halves ρ for the next step until it is not', () => {
     const before = tf.memory().numTensors;
     // sgd(0): no progress, so the start guard stays armed; ρ's own optimizer is frozen (lr 0).
-    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0), stallGuard: { startPatience: 100 } }, 6);
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0), stallGuard: { startPatience: 100, retry: false } }, 6);
     expect(rhos).toEqual([0.5, 0.25, 0.125, 0.0625, 0.0625, 0.0625, 0.0625]);
     expect(reports.map((r) => r.shrunk === true)).toEqual([true, true, true, false, false, false]);
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('start guard with retry (the default): the incoherent step is re-taken at the shrunk ρ, so the first step already uses 0.0625', () => {
+    const before = tf.memory().numTensors;
+    const r = run(sgd(0.01), { rhoOptimizer: sgd(0), stallGuard: { startPatience: 100 } }, 4);
+    expect(r.rhos).toEqual([0.5, 0.0625, 0.0625, 0.0625, 0.0625]);
+    expect(r.reports.map((x) => x.shrunk === true)).toEqual([true, false, false, false]);
+    // The step taken is the one at 0.0625: the same update as plain SAM at ρ = 0.0625.
+    const gradFn = gradOf(bowl);
+    const w = { w: tf.tensor1d([1, 0.01]) };
+    const clean = gradFn(w);
+    const opt = lets(sam(sgd(0.01), { rho: 0.5 }), { estimator: 'exact', every: 1, rhoOptimizer: sgd(0) });
+    const st = opt.init(w);
+    const [u, next] = opt.update(clean.grads, st, w, { loss: clean.loss, gradFn, valGradFn: gradOf(shifted), lossFn: bowl });
+    const ref = sam(sgd(0.01), { rho: 0.0625 });
+    const rs = ref.init(w);
+    const [ur, nr] = ref.update(clean.grads, rs, w, { loss: clean.loss, gradFn });
+    expect(Array.from(u['w']!.dataSync())).toEqual(Array.from(ur['w']!.dataSync()));
+    // Three retries: the clean pass, four perturbed passes, and the tangent's exact HVP.
+    expect(next.report!.gradEvals).toBeGreaterThanOrEqual(5);
+    [u, ur, w, clean.grads].forEach(T.dispose);
+    clean.loss.dispose();
+    [st, next, rs, nr].forEach(T.disposeState);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('start guard: a run still not started after startPatience steps halves ρ at every further step', () => {
-    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0), stallGuard: { startPatience: 5 } }, 8);
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0), stallGuard: { startPatience: 5, maxShrinks: Infinity, retry: false } }, 8);
     // cos < 0.8 halves at steps 1–3; steps 4 and 5 keep ρ; from the 6th step on, patience halves.
     expect(rhos).toEqual([0.5, 0.25, 0.125, 0.0625, 0.0625, 0.0625, 0.03125, 0.015625, 0.0078125]);
     expect(reports.map((r) => r.shrunk === true)).toEqual([true, true, true, false, false, true, true, true]);
@@ -92,26 +116,51 @@ describe('stall guard', () => {
 
   it('start guard: a loss a little below L₀ with a collapsed gradient is a collapse, not a start', () => {
     // cos ≥ 0.8 at ρ₀ = 0.05 (0.847 by hand), so only the collapse rule can act: from step 2 the
-    // loss is 3 % below L₀ (past the margin) but ‖g‖ is 0.1·‖g₀‖ (< 0.25), so ρ halves each step.
+    // loss is 6 % below L₀ (past the 5 % margin) but ‖g‖ is 0.1·‖g₀‖ (< 0.25), so ρ halves each step.
     expect(cosAt(0.05)).toBeGreaterThan(0.8);
-    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0) }, 5, 0.05, (t) => (t < 2 ? 1 : 0.97), (t) => (t < 2 ? 1 : 0.1));
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0) }, 5, 0.05, (t) => (t < 2 ? 1 : 0.94), (t) => (t < 2 ? 1 : 0.1));
     expect(reports.map((r) => r.shrunk === true)).toEqual([false, false, true, true, true]);
     expect(rhos[rhos.length - 1]).toBeCloseTo(0.05 / 8, 12);
     // The same losses with a healthy gradient are a start: nothing shrinks.
-    const healthy = run(sgd(0), { rhoOptimizer: sgd(0) }, 5, 0.05, (t) => (t < 2 ? 1 : 0.97));
+    const healthy = run(sgd(0), { rhoOptimizer: sgd(0) }, 5, 0.05, (t) => (t < 2 ? 1 : 0.94));
     expect(healthy.reports.every((r) => r.shrunk !== true)).toBe(true);
   });
 
+  it('start guard: a loss only 3 % below L₀ (a collapse to the label entropy looks like that) is no start at the default margin', () => {
+    // Step 2: the loss is 3 % below L₀ with a healthy gradient and a coherent ascent (cos 0.847 at
+    // ρ = 0.05); from step 3 the gradient collapses. Margin 0.05: step 2 is no start, so the
+    // collapse halves ρ; at margin 0.02 (the earlier default) step 2 counts as the start and the
+    // guard is disarmed before the collapse shows.
+    const collapsed = (t: number) => (t < 2 ? 1 : 0.1);
+    const loss = (t: number) => (t < 1 ? 1 : 0.97);
+    const d = run(sgd(0), { rhoOptimizer: sgd(0) }, 5, 0.05, loss, collapsed);
+    expect(d.reports.map((r) => r.shrunk === true)).toEqual([false, false, true, true, true]);
+    const old = run(sgd(0), { rhoOptimizer: sgd(0), stallGuard: { margin: 0.02 } }, 5, 0.05, loss, collapsed);
+    expect(old.reports.map((r) => r.shrunk === true)).toEqual([false, false, false, false, false]);
+  });
+
+  it('start guard: at most maxShrinks halvings (default 5), however long the collapse lasts', () => {
+    const collapsed = (t: number) => (t < 1 ? 1 : 0.1);
+    const d = run(sgd(0), { rhoOptimizer: sgd(0) }, 12, 0.05, () => 1, collapsed);
+    expect(d.reports.filter((r) => r.shrunk === true).length).toBe(5);
+    expect(d.rhos[d.rhos.length - 1]).toBeCloseTo(0.05 / 32, 12);
+    const two = run(sgd(0), { rhoOptimizer: sgd(0), stallGuard: { maxShrinks: 2 } }, 12, 0.05, () => 1, collapsed);
+    expect(two.rhos[two.rhos.length - 1]).toBeCloseTo(0.05 / 4, 12);
+    const unbounded = run(sgd(0), { rhoOptimizer: sgd(0), stallGuard: { maxShrinks: Infinity } }, 12, 0.05, () => 1, collapsed);
+    expect(unbounded.reports.filter((r) => r.shrunk === true).length).toBe(11);
+    expect(() => lets(sam(sgd(0.1), { rho: 0.1 }), { stallGuard: { maxShrinks: 1.5 } })).toThrow(/stallGuard.maxShrinks/);
+  });
+
   it('start guard disarms once the loss has fallen below (1 − margin)·L₀', () => {
-    // The clean loss the caller reports: L₀ = 1 at the first two steps, then 0.97 (3 % below L₀).
+    // The clean loss the caller reports: L₀ = 1 at the first two steps, then 0.94 (6 % below L₀).
     // Steps 1–2 shrink ρ (cos < 0.8 at 0.5 and 0.25); step 3 is past the margin but its ascent is
     // still incoherent (cos 0.78 at 0.125), so it shrinks too and is no start; step 4 (cos 0.83 at
     // 0.0625) starts training, and nothing shrinks after, whatever the cosine.
-    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0) }, 6, 0.5, (t) => (t < 2 ? 1 : 0.97));
+    const { rhos, reports } = run(sgd(0), { rhoOptimizer: sgd(0), stallGuard: { retry: false } }, 6, 0.5, (t) => (t < 2 ? 1 : 0.94));
     expect(reports.map((r) => r.shrunk === true)).toEqual([true, true, true, false, false, false]);
     expect(rhos[rhos.length - 1]).toBe(0.0625);
     // A later rise of the loss back to L₀ does not re-arm the start guard (the stall walk is for that).
-    const later = run(sgd(0), { rhoOptimizer: sgd(0) }, 8, 0.5, (t) => (t < 2 || t > 5 ? 1 : 0.97));
+    const later = run(sgd(0), { rhoOptimizer: sgd(0), stallGuard: { retry: false } }, 8, 0.5, (t) => (t < 2 || t > 5 ? 1 : 0.94));
     expect(later.reports.slice(4).every((r) => r.shrunk !== true)).toBe(true);
   });
 

@@ -5,7 +5,8 @@
  *   gap:    F(ρ) = ½ δ²
  *   val:    F(ρ) = L(B^vl; θ_{t+1}(ρ))
  *   gapVal: F(ρ) = ½ δ² + λ L(B^vl; θ_{t+1}(ρ))     (λ = 0.7)
- * within 1% ('exact') and 5% ('fd'), for plain SGD, SGD + momentum, weight decay in the chain and Adam.
+ * within 1% ('exact') and 5% ('fd'), for plain SGD, SGD + momentum, weight decay in the chain and Adam,
+ * with the plain tangent (tangentProjection 'none'; the projections are checked in projection.test.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
@@ -46,7 +47,7 @@ describe.each(cases)('LETS hypergradient vs finite differences of F(ρ) (%s)', (
     const rho0 = 0.2;
     const batches = [makeBatch(48, 5, 3, 1), makeBatch(48, 5, 3, 2), makeBatch(48, 5, 3, 3)];
     const val: Batch = makeBatch(48, 5, 3, 4, 1); // shifted labels: a large gap
-    const opt = lets(sam(makeOuter(), { rho: rho0 }), { estimator, every: 1, rhoOptimizer: sgd(0), objective, lambda: 0.7, stallGuard: false });
+    const opt = lets(sam(makeOuter(), { rho: rho0 }), { estimator, every: 1, rhoOptimizer: sgd(0), objective, lambda: 0.7, stallGuard: false, tangentProjection: 'none' });
     let params: Params = mlpInit(5, 8, 3, 10);
     let state: LetsState<any> = opt.init(params);
 

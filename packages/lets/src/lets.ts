@@ -44,10 +44,13 @@ import {
   forwardDifferenceHvp,
   gradientTangent,
   hvpEstimator,
+  projectOut,
   stepTangent,
+  TANGENT_PROJECTIONS,
   upperHypergradient,
   upperObjective,
   wholeStepTangent,
+  type TangentProjection,
   type HvpEstimator,
   type HvpEstimatorName,
   type UpperObjective,
@@ -83,6 +86,14 @@ export interface LetsOptions {
   /** λ of the 'gapVal' objective (default 1). */
   readonly lambda?: number;
   /**
+   * What LETS removes from the tangent τ = dθ_{t+1}/dρ before contracting it with the
+   * objective's gradient (@lets/bilevel's `TangentProjection`): 'none' (the plain one-step
+   * hypergradient), 'gradient' (τ without its component along the clean gradient g, so ρ is not
+   * credited for lengthening the step along g) or 'update' (without its component along the
+   * update: a step of fixed length). Default 'gradient' (docs/lets.md).
+   */
+  readonly tangentProjection?: TangentProjection;
+  /**
    * The stall guard (default on; `false` turns it off): while the clean training loss shows
    * that training is not progressing, the objective's hypergradient is replaced by a push
    * down on log ρ. See {@link StallGuardOptions}.
@@ -107,7 +118,7 @@ export interface LetsOptions {
 export interface StallGuardOptions {
   /** ρ updates before the guard may act, and the EMA's horizon (default 3). */
   readonly patience?: number;
-  /** Relative decrease below L₀ that counts as progress (default 0.02). */
+  /** Relative decrease below L₀ that counts as progress (default 0.05: a collapse to the label entropy lowers the loss about 2 % below L₀). */
   readonly margin?: number;
   /**
    * The fraction of the progress made, L₀ − L*, that the loss EMA must give back to count as a
@@ -140,6 +151,19 @@ export interface StallGuardOptions {
    * does not count as a start.
    */
   readonly minGradRatio?: number;
+  /**
+   * The most times the start guard may shrink ρ (default 5, a factor 32; Infinity: no bound). A collapsed
+   * network keeps a small gradient for a few steps even once ρ is small, and an unbounded guard
+   * then halves ρ down to `rhoMin`.
+   */
+  readonly maxShrinks?: number;
+  /**
+   * Whether an incoherent step (cos(g, g_p) < minCosine before training has started) is re-taken
+   * at the shrunk ρ, from the same state, instead of taken and followed by a smaller ρ (default
+   * true). From ρ₀ = 0.5 on the noisy-label CNN the first steps taken at the too-large ρ are what
+   * collapses the network; retried, the network never takes them.
+   */
+  readonly retry?: boolean;
 }
 
 /** What the stall guard remembers (host numbers). */
@@ -160,6 +184,8 @@ export interface StallGuardState {
   readonly startSteps?: number;
   /** ‖g₀‖: the clean gradient's norm at the first step. */
   readonly initGradNorm?: number;
+  /** How many times the start guard has shrunk ρ. */
+  readonly shrinks?: number;
 }
 
 /** What LETS did at one step (host numbers only, so it serializes with the state). */
@@ -217,6 +243,15 @@ export interface LetsTransformation<S> extends GradientTransformation<LetsState<
 /** The upper objective when none is given (see docs/lets.md for the measurement behind it). */
 export const DEFAULT_OBJECTIVE: UpperObjectiveName = 'val';
 
+/** The stall guard's margin when none is given: a loss 5 % below L₀ counts as training having started. */
+export const DEFAULT_STALL_MARGIN = 0.05;
+
+/** The start guard's bound on its shrinks when none is given. */
+export const DEFAULT_MAX_SHRINKS = 5;
+
+/** The tangent projection when none is given (see docs/lets.md). */
+export const DEFAULT_TANGENT_PROJECTION: TangentProjection = 'gradient';
+
 /** The learning rate of log ρ (Adam) when no `rhoOptimizer` is given. */
 export const DEFAULT_RHO_LR = 0.15;
 
@@ -230,11 +265,16 @@ const checkOptions = (o: LetsOptions): void => {
   if (o.tangent !== undefined && !['auto', 'linearized', 'wholeStep'].includes(o.tangent)) {
     throw new Error(`lets: tangent must be 'auto', 'linearized' or 'wholeStep', got '${String(o.tangent)}'`);
   }
+  if (o.tangentProjection !== undefined && !TANGENT_PROJECTIONS.includes(o.tangentProjection)) {
+    throw new Error(`lets: tangentProjection must be one of ${TANGENT_PROJECTIONS.map((x) => `'${x}'`).join(', ')}, got '${String(o.tangentProjection)}'`);
+  }
   if (o.stallGuard !== undefined && o.stallGuard !== false) {
     const g = o.stallGuard;
     if (typeof g !== 'object' || g === null) throw new Error(`lets: stallGuard must be an options object or false, got ${String(g)}`);
     const p = g.patience ?? 3;
     if (!Number.isInteger(p) || p < 1) throw new Error(`lets: stallGuard.patience must be an integer ≥ 1, got ${p}`);
+    const ms = g.maxShrinks ?? Infinity;
+    if (!(ms === Infinity || (Number.isInteger(ms) && ms >= 0))) throw new Error(`lets: stallGuard.maxShrinks must be an integer ≥ 0 or Infinity, got ${ms}`);
     const sp = g.startPatience ?? Infinity;
     if (!(sp === Infinity || (Number.isInteger(sp) && sp >= 0))) throw new Error(`lets: stallGuard.startPatience must be an integer ≥ 0 or Infinity, got ${sp}`);
     for (const [k, v, hi] of [['margin', g.margin, 1], ['rise', g.rise, Infinity], ['beta', g.beta, 1], ['minCosine', g.minCosine, 1], ['shrink', g.shrink, 1], ['minGradRatio', g.minGradRatio, 1]] as const) {
@@ -254,6 +294,8 @@ interface Guard {
   readonly shrink: number;
   readonly startPatience: number;
   readonly minGradRatio: number;
+  readonly maxShrinks: number;
+  readonly retry: boolean;
 }
 
 /** The guard's next memory after a ρ update that saw the clean loss `loss`. */
@@ -297,6 +339,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
   const relStep = options.relStep ?? 1e-3;
   const rhoOpt: GradientTransformation<any> = options.rhoOptimizer ?? adam(DEFAULT_RHO_LR);
   const mode = options.tangent ?? 'auto';
+  const projection = options.tangentProjection ?? DEFAULT_TANGENT_PROJECTION;
   // What the variant declares (@lets/sam's SamCapabilities), never its name.
   const caps = variant.capabilities ?? DEFAULT_CAPABILITIES;
   const wholeStep = mode === 'wholeStep' || (mode === 'auto' && caps.tangent === 'wholeStep');
@@ -308,13 +351,15 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
       ? undefined
       : {
           patience: options.stallGuard?.patience ?? 3,
-          margin: options.stallGuard?.margin ?? 0.02,
+          margin: options.stallGuard?.margin ?? DEFAULT_STALL_MARGIN,
           rise: options.stallGuard?.rise ?? 0.5,
           beta: options.stallGuard?.beta ?? 0.8,
           minCosine: options.stallGuard?.minCosine ?? 0.8,
           shrink: options.stallGuard?.shrink ?? 0.5,
           startPatience: options.stallGuard?.startPatience ?? Infinity,
           minGradRatio: options.stallGuard?.minGradRatio ?? 0.25,
+          maxShrinks: options.stallGuard?.maxShrinks ?? DEFAULT_MAX_SHRINKS,
+          retry: options.stallGuard?.retry ?? true,
         };
   const objective = upperObjective(options.objective ?? DEFAULT_OBJECTIVE, options.lambda === undefined ? {} : { lambda: options.lambda });
 
@@ -405,8 +450,23 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     return { ...base, variant: v, rhoOptimizer: rhoOptState };
   };
 
-  /** τ = dθ_{t+1}/dρ for this step: [tangent, gradient evaluations it cost]. */
+  /** τ = dθ_{t+1}/dρ for this step, projected as `tangentProjection` says: [tangent, gradient evaluations it cost]. */
   const tangentOf = (
+    s: SamStep<S>,
+    grads: Params,
+    variantState: SamState<S>,
+    params: Params,
+    extra: Extra,
+  ): [Params, number] => {
+    const [tau, evals] = rawTangentOf(s, grads, variantState, params, extra);
+    if (projection === 'none') return [tau, evals];
+    const projected = projectOut(tau, projection === 'gradient' ? grads : s.updates);
+    T.dispose(tau);
+    return [projected, evals];
+  };
+
+  /** τ = dθ_{t+1}/dρ for this step: [tangent, gradient evaluations it cost]. */
+  const rawTangentOf = (
     s: SamStep<S>,
     grads: Params,
     variantState: SamState<S>,
@@ -509,14 +569,36 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     // The start guard below reads cos(g, g_p) from the variant's report: ask for the full report
     // (a training loop may ask for a lean one, without cos) on the steps where it may.
     const readsCosine = guard !== undefined && guardState !== undefined && !guardState.started && extra.loss !== undefined;
-    const s = variant.step(grads, variantState, params, readsCosine ? { ...extra, samReport: 'full' } : extra);
+    const stepExtra = readsCosine ? { ...extra, samReport: 'full' as const } : extra;
+    let s = variant.step(grads, variantState, params, stepExtra);
     evals += s.state.report?.gradEvals ?? 0;
+    // The retry: before training has started, a step whose ascent is incoherent (cos(g, g_p)
+    // below minCosine) is not taken; ρ is shrunk and the step re-taken from the same state, up
+    // to the guard's bound on shrinks (one more perturbed pass per retry).
+    let retried = 0;
+    if (readsCosine && guard!.retry) {
+      let shrinks = guardState!.shrinks ?? 0;
+      while (shrinks < guard!.maxShrinks && s.perturbed && s.rho > 0 && s.state.report !== undefined) {
+        const cos = host(s.state.report.cosine);
+        if (!(cos < guard!.minCosine)) break;
+        T.dispose(s.updates);
+        T.dispose(s.direction);
+        T.dispose(s.perturbedGrads);
+        T.disposeState(s.state);
+        variantState = withRho(variantState, Math.max(rhoMin, variantState.rho * guard!.shrink));
+        shrinks += 1;
+        retried += 1;
+        s = variant.step(grads, variantState, params, stepExtra);
+        evals += (s.state.report?.gradEvals ?? 1) - 1; // the clean pass is not repeated
+      }
+      if (retried > 0) guardState = { ...guardState!, shrinks };
+    }
 
     // The start guard: before training has started, a perturbed gradient that points away
     // from the clean one, a collapsing clean gradient, or a start that takes too long halves ρ
     // for the next step (one host read of the loss, ‖g‖ and cos a step, until training starts).
     let sState = s.state;
-    let shrunk = false;
+    let shrunk = retried > 0;
     if (guard !== undefined && guardState !== undefined && !guardState.started && extra.loss !== undefined) {
       const report = s.state.report;
       const [loss, gn, cos] = report === undefined ? [host(extra.loss), NaN, NaN] : hostAll([extra.loss, report.gradNorm, report.cosine]);
@@ -531,13 +613,14 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
       const started = loss < (1 - guard.margin) * l0 && !collapsing && !incoherent;
       const perturbedPass = s.perturbed;
       const steps = (guardState.startSteps ?? 0) + 1;
-      if (!started && perturbedPass && sState.rho > 0) {
+      const shrinks = guardState.shrinks ?? 0;
+      if (!started && perturbedPass && sState.rho > 0 && shrinks < guard.maxShrinks) {
         if (steps > guard.startPatience || collapsing || incoherent) {
           sState = withRho(sState, Math.max(rhoMin, sState.rho * guard.shrink));
           shrunk = true;
         }
       }
-      guardState = { ...guardState, initLoss: l0, initGradNorm: g0, started, startSteps: steps };
+      guardState = { ...guardState, initLoss: l0, initGradNorm: g0, started, startSteps: steps, ...(shrunk || guardState.shrinks !== undefined ? { shrinks: shrinks + (shrunk ? 1 : 0) } : {}) };
     }
 
     let tangent: Params | undefined;
