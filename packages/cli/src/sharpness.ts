@@ -19,7 +19,7 @@ import * as data from '@lets/data';
 import type { Examples } from '@lets/data';
 import { crossEntropy } from '@lets/train';
 import type { Model } from '@lets/models';
-import { Rng } from '@lets/runtime';
+import { random } from '@lets/runtime';
 import {
   hessianEigenvalues,
   hessianTrace,
@@ -190,7 +190,7 @@ export async function measureRun(dir: string, o: SharpnessOptions, log: Sharpnes
     // The subset: `subset` training examples of a seeded permutation, in a fixed order.
     const train = ds.right.train;
     const n = Math.min(o.subset, train.count);
-    const perm = new Rng(o.seed).permutation(train.count).subarray(0, n);
+    const perm = random.permutation(random.key(o.seed), train.count).subarray(0, n);
     const ex = data.take(train, Int32Array.from(perm).sort());
     const main = chunksOf(model.right, mstate, ds.right, ex, o.chunkSize);
     const micro = o.what.includes('msharp') ? chunksOf(model.right, mstate, ds.right, ex, o.m) : undefined;

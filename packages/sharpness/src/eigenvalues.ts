@@ -24,7 +24,7 @@
  */
 import type { Params } from '@lets/tree';
 import { dispose } from '@lets/tree';
-import { Rng } from '@lets/runtime';
+import { random, type Rng } from '@lets/runtime';
 import { hessianOperator, type HessianOptions, type SharpnessProblem } from './problem';
 import { combine, dot, gaussianLike, normalized, orthogonalize, symmetricEigen } from './vectors';
 
@@ -71,7 +71,7 @@ export const hessianEigenvalues = (problem: SharpnessProblem, options: EigenOpti
   if (!(tol > 0 && Number.isFinite(tol))) throw new Error(`hessianEigenvalues: tol must be a finite number > 0, got ${tol}`);
   const maxIterations = positiveInt(options.maxIterations ?? 20 + 5 * k, 'maxIterations');
   const op = hessianOperator(problem, options);
-  const rng = new Rng(options.seed ?? 0);
+  const rng = random.rng(random.key(options.seed ?? 0));
   try {
     const r = method === 'lanczos' ? lanczos(problem, op.apply, k, tol, maxIterations, rng, options) : power(problem, op.apply, k, tol, maxIterations, rng, options);
     const reason = op.fallbackReason();

@@ -17,7 +17,7 @@
  * params beside the directions.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '@lets/runtime';
+import { random, type Rng } from '@lets/runtime';
 import { dispose, type Params } from '@lets/tree';
 import { lossAt, type OnProgress, type SharpnessProblem } from './problem';
 
@@ -93,7 +93,7 @@ const directionsOf = (problem: SharpnessProblem, n: number, options: LandscapeOp
     if (options.directions.length !== n) throw new Error(`landscape: expected ${n} direction(s), got ${options.directions.length}`);
     return { ds: [...options.directions], owned: false };
   }
-  const rng = new Rng(options.seed ?? 0);
+  const rng = random.rng(random.key(options.seed ?? 0));
   return { ds: Array.from({ length: n }, () => randomDirection(problem.params, rng, options)), owned: true };
 };
 

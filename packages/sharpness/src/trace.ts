@@ -12,7 +12,7 @@
  * (Yao et al. 2020), which this matches (Rademacher probes, stop on relative change).
  */
 import { dispose } from '@lets/tree';
-import { Rng } from '@lets/runtime';
+import { random, type Rng } from '@lets/runtime';
 import { hessianOperator, type HessianOptions, type SharpnessProblem } from './problem';
 import { dot, rademacherLike } from './vectors';
 
@@ -51,7 +51,7 @@ export const hessianTrace = (problem: SharpnessProblem, options: TraceOptions = 
   const tol = options.tol ?? 0.05;
   if (!(tol >= 0 && Number.isFinite(tol))) throw new Error(`hessianTrace: tol must be a finite number ≥ 0, got ${tol}`);
   const op = hessianOperator(problem, options);
-  const rng = new Rng(options.seed ?? 0);
+  const rng = random.rng(random.key(options.seed ?? 0));
   const probes: number[] = [];
   let mean = 0;
   let se = 0;
