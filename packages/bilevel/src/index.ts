@@ -8,7 +8,7 @@ export { exactHvp } from './hvp_exact';
 export { forwardDifferenceHvp, centralDifferenceHvp, differenceStep, differenceStepOf } from './hvp_difference';
 export { fisherHvp } from './hvp_fisher';
 export { identityHvp } from './hvp_identity';
-export { hvpEstimator, HVP_ESTIMATORS } from './hvp_estimator';
+export { hvpEstimator, HVP_ESTIMATORS, HVP_ESTIMATOR_REGISTRY, type HvpEstimatorEntry } from './hvp_estimator';
 export * from './hypergradient';
 export { gradientTangent, hyperparameterTangent, projectOut, TANGENT_PROJECTIONS, wholeStepTangent, type TangentProjection } from './tangents';
 export * from './unrolled';

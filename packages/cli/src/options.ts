@@ -6,6 +6,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
+import { DATASETS, type DatasetEntry, type DatasetName, type DatasetSource } from '@lets/data';
 import { camel, Command, FlagSpec, flagsOf } from './flags';
 import { coerce, parseArgv, RawValues, readConfigFile } from './parse';
 
@@ -148,19 +149,19 @@ function crossCheck(command: Command, v: Resolved): E.Either<string, Resolved> {
   return dataCheck(v);
 }
 
-/** Datasets read from files the user provides (not bundled), and those generated from the seed. */
-const NEEDS_DATA_DIR = ['fashion-mnist', 'kmnist', 'cifar10', 'cifar100'];
-const GENERATED = ['blobs', 'spirals', 'teacher'];
+/** Where a dataset comes from, as @lets/data's registry declares it (undefined: not a registered name). */
+const sourceOf = (name: string): DatasetSource | undefined =>
+  Object.prototype.hasOwnProperty.call(DATASETS, name) ? (DATASETS[name as DatasetName] as DatasetEntry).source : undefined;
 const MAX_SEED = 2 ** 32 - 1;
 
 /** --data-dir against --dataset, and seeds within what the random streams take. */
 function dataCheck(v: Resolved): E.Either<string, Resolved> {
   const dataset = v['dataset'] as string | undefined;
   const dataDir = v['dataDir'] as string | undefined;
-  if (dataset !== undefined && NEEDS_DATA_DIR.includes(dataset) && dataDir === undefined) {
+  if (dataset !== undefined && sourceOf(dataset) === 'directory' && dataDir === undefined) {
     return E.left(`--dataset ${dataset} needs --data-dir DIR: the directory with its files (it is not bundled)`);
   }
-  if (dataset !== undefined && GENERATED.includes(dataset) && dataDir !== undefined) {
+  if (dataset !== undefined && sourceOf(dataset) === 'generated' && dataDir !== undefined) {
     return E.left(`--data-dir is for datasets read from files; --dataset ${dataset} is generated from the seed`);
   }
   for (const [flag, xs] of [['--seed', [v['seed']]], ['--seeds', v['seeds'] ?? []]] as const) {

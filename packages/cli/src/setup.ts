@@ -5,8 +5,8 @@
 import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
 import * as data from '@lets/data';
-import type { Dataset, DatasetSpec, Preparation } from '@lets/data';
-import { createModel, Model } from '@lets/models';
+import type { Dataset, DatasetEntry, DatasetName, DatasetSpec, Preparation } from '@lets/data';
+import { createModel, modelRegistry, type Model, type ModelEntry, type ModelName } from '@lets/models';
 import { initRuntime } from '@lets/runtime';
 import type { BackendName } from '@lets/runtime';
 import type { TrainOptions } from './options';
@@ -20,28 +20,20 @@ export async function setupBackend(name: string): Promise<string> {
   return (await initRuntime({ backend: name as BackendName | 'auto' })).backend;
 }
 
-function specOf(o: TrainOptions): DatasetSpec {
-  const dir = o.dataDir === undefined ? {} : { dir: o.dataDir };
-  switch (o.dataset) {
-    case 'mnist':
-      return { name: 'mnist', ...dir };
-    case 'fashion-mnist':
-    case 'kmnist':
-    case 'cifar10':
-    case 'cifar100':
-      return { name: o.dataset, dir: o.dataDir ?? '' } as DatasetSpec;
-    case 'spam':
-      return { name: 'spam', ...dir } as DatasetSpec;
-    case 'blobs':
-      // 4 overlapping classes in 16 dimensions: small and fast, not quite separable.
-      return { name: 'blobs', numClasses: 4, dim: 16, trainPerClass: 500, testPerClass: 200, separation: 1.2, std: 1, seed: o.seed };
-    case 'spirals':
-      return { name: 'spirals', seed: o.seed } as DatasetSpec;
-    case 'teacher':
-      return { name: 'teacher', seed: o.seed } as DatasetSpec;
-    default:
-      return { name: o.dataset } as DatasetSpec;
-  }
+/**
+ * The command's own options of a dataset, over @lets/data's spec for it: blobs are 4 overlapping
+ * classes in 16 dimensions (small and fast, not quite separable).
+ */
+const DATASET_OPTIONS: Readonly<Partial<Record<DatasetName, object>>> = {
+  blobs: { numClasses: 4, dim: 16, trainPerClass: 500, testPerClass: 200, separation: 1.2, std: 1 },
+};
+
+/** The spec of the run's dataset, from @lets/data's registry: its location and the seed. */
+function specOf(o: TrainOptions): E.Either<string, DatasetSpec> {
+  const entry: DatasetEntry | undefined = Object.prototype.hasOwnProperty.call(data.DATASETS, o.dataset) ? data.DATASETS[o.dataset as DatasetName] : undefined;
+  if (entry?.spec === undefined) return E.left(`--dataset ${o.dataset}: @lets/data has no dataset by that name that a directory or a seed is enough to read`);
+  const spec = entry.spec({ ...(o.dataDir !== undefined ? { dir: o.dataDir } : {}), seed: o.seed });
+  return E.right({ ...spec, ...DATASET_OPTIONS[spec.name] } as DatasetSpec);
 }
 
 /**
@@ -52,8 +44,8 @@ function specOf(o: TrainOptions): DatasetSpec {
  */
 export function loadData(o: TrainOptions): E.Either<string, Dataset> {
   return pipe(
-    data.readDataset(specOf(o)),
-    E.mapLeft((e) => `--dataset ${o.dataset}: ${e.message}`),
+    specOf(o),
+    E.chain((spec) => pipe(data.readDataset(spec), E.mapLeft((e) => `--dataset ${o.dataset}: ${e.message}`))),
     E.chain((ds) => {
       const prep: Preparation = {
         ...(o.trainSize > 0 ? { subset: { perClass: Math.max(1, Math.floor(o.trainSize / ds.numClasses)), seed: o.seed } } : {}),
@@ -74,13 +66,17 @@ export function loadData(o: TrainOptions): E.Either<string, Dataset> {
   );
 }
 
-/** The model for a dataset: its input shape and number of classes come from the data. */
+/**
+ * The model for a dataset: its input size (by the kind of input @lets/models's registry says
+ * the model takes) and number of classes come from the data.
+ */
 export function buildModel(o: TrainOptions, ds: Dataset): E.Either<string, Model> {
+  const entry: ModelEntry | undefined = Object.prototype.hasOwnProperty.call(modelRegistry, o.model) ? modelRegistry[o.model as ModelName] : undefined;
   const size = ds.inputShape.reduce((a, b) => a * b, 1);
   const options: Record<string, unknown> =
-    o.model === 'mlp'
+    entry?.input === 'flat'
       ? { inputDim: size, numClasses: ds.numClasses, ...(ds.kind === 'features' ? { hidden: [64, 64] } : {}) }
-      : o.model === 'transformer'
+      : entry?.input === 'tokens'
         ? { numClasses: ds.numClasses, seqLen: ds.inputShape[0], vocabSize: Math.max(2, ds.vocabulary?.length ?? 10000), padId: 0 }
         : { inputShape: ds.inputShape, numClasses: ds.numClasses };
   return pipe(

@@ -38,5 +38,5 @@ export { randomCrop, horizontalFlip, normalizePerChannel, composeAugmentations, 
 export type { Augmentation, BatchShape } from './augment';
 export { gaussianBlobs, twoSpirals, teacherNetwork, teacherWeights } from './synthetic';
 export type { BlobsOptions, SpiralsOptions, TeacherOptions, TeacherWeights } from './synthetic';
-export { readDataset, loadDataset, loadDatasetOrThrow, prepare, DATASET_NAMES } from './registry';
-export type { DatasetSpec, DatasetName, Preparation } from './registry';
+export { readDataset, loadDataset, loadDatasetOrThrow, prepare, DATASET_NAMES, DATASETS } from './registry';
+export type { DatasetSpec, DatasetName, Preparation, DatasetEntry, DatasetSource, DatasetLocation } from './registry';

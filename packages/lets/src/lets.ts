@@ -15,7 +15,7 @@
  *
  * The train loss and gradient at θ_{t+1} are the next step's clean pass (`extra.loss` and the
  * incoming gradients), so a ρ update costs one validation gradient plus the estimator's
- * product (0 for 'fisher'/'identity', 1 gradient for 'fd', ≈2 for 'exact'). ρ is updated
+ * product (its declared `gradEvals`: 0 for fisherHvp/identityHvp, 1 for forwardDifferenceHvp, ≈2 for exactHvp). ρ is updated
  * every k steps: the tangent is computed only on the step before an update.
  * s = log ρ is updated by any gradient transformation (default adam(1e-2)) and ρ is clamped
  * to [ρ_min, ρ_max]; ρ·exp(0) = ρ exactly, so a zero learning rate leaves the run
@@ -63,7 +63,7 @@ export type TangentMode = 'auto' | 'linearized' | 'wholeStep';
 export interface LetsOptions {
   /** The transformation that updates s = log ρ (default adam(0.15); decay its rate to let ρ settle). */
   readonly rhoOptimizer?: GradientTransformation<any>;
-  /** H̃·n estimator: 'exact' | 'fd' | 'central' | 'fisher' | 'identity' or an estimator (default 'fd'). */
+  /** H̃·n estimator: an estimator of @lets/bilevel, or a name of its HVP_ESTIMATOR_REGISTRY (default forwardDifferenceHvp). */
   readonly estimator?: HvpEstimatorName | HvpEstimator;
   /** Update ρ every k steps (default 5). */
   readonly every?: number;
@@ -76,7 +76,7 @@ export interface LetsOptions {
    * 'auto' (default): wholeStep for mSAM, GAM and LookSAM, linearized otherwise.
    */
   readonly tangent?: TangentMode;
-  /** relStep of the 'fd' / whole-step differences (default 1e-3; see @lets/bilevel). */
+  /** relStep of the difference estimators and of the whole-step differences (default 1e-3; see @lets/bilevel). */
   readonly relStep?: number;
   /**
    * The upper objective F at θ_{t+1}: 'gap' (the paper's ½δ²), 'val' (the validation loss),
@@ -255,6 +255,9 @@ export const DEFAULT_TANGENT_PROJECTION: TangentProjection = 'gradient';
 /** The learning rate of log ρ (Adam) when no `rhoOptimizer` is given. */
 export const DEFAULT_RHO_LR = 0.15;
 
+/** relStep of the difference estimators and of the whole-step tangent when none is given. */
+export const DEFAULT_REL_STEP = 1e-3;
+
 const checkOptions = (o: LetsOptions): void => {
   const every = o.every ?? 5;
   if (!Number.isInteger(every) || every < 1) throw new Error(`lets: every must be an integer ≥ 1, got ${every}`);
@@ -329,14 +332,14 @@ const disposeGrad = (r: GradResult): void => {
  * Wraps a SAM variant so that its ρ is learned. `update(grads, state, params, extra)` needs,
  * besides what the variant needs (`extra.gradFn`), `extra.valGradFn` on steps that update ρ,
  * `extra.loss` (the clean loss at params; else it is recomputed), and `extra.lossFn` for the
- * 'exact' estimator.
+ * exactHvp estimator (its `needs` says so).
  */
 export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}): LetsTransformation<S> => {
   checkOptions(options);
   const every = options.every ?? 5;
   const rhoMin = options.rhoMin ?? 1e-4;
   const rhoMax = options.rhoMax ?? 10;
-  const relStep = options.relStep ?? 1e-3;
+  const relStep = options.relStep ?? DEFAULT_REL_STEP;
   const rhoOpt: GradientTransformation<any> = options.rhoOptimizer ?? adam(DEFAULT_RHO_LR);
   const mode = options.tangent ?? 'auto';
   const projection = options.tangentProjection ?? DEFAULT_TANGENT_PROJECTION;
@@ -476,7 +479,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     const rho = s.rho;
     if (wholeStep) {
       // bilevel's whole-step forward difference; ρ + h moves the perturbed point by h·n, the
-      // same relative step (differenceStep) as the 'fd' estimator.
+      // same relative step (differenceStep) as forwardDifferenceHvp.
       const nNorm = tf.tidy(() => host(T.norm(s.direction)));
       const hr = nNorm > 0 ? differenceStep(params, s.direction, relStep) : relStep * Math.max(rho, 1e-3);
       let evals = 0;

@@ -24,7 +24,7 @@ export type { TransformerOptions } from './transformer';
 export { fromLayersModel } from './layersModel';
 export type { FromLayersModelOptions } from './layersModel';
 export { createModel, modelRegistry, modelNames } from './registry';
-export type { ModelName } from './registry';
+export type { ModelName, ModelEntry, ModelInput } from './registry';
 export { activation, activationNames } from './layers/activation';
 export type { ActivationName } from './layers/activation';
 export { dense, denseSpecs } from './layers/dense';

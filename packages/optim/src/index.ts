@@ -29,6 +29,8 @@ export {
   cosineDecay,
   warmupCosineDecay,
   joinSchedules,
+  linearWarmup,
 } from './schedules';
+export { RUN_SCHEDULES, type RunSchedule, type RunScheduleName, type RunLength } from './scheduleRegistry';
 export { gradFnOf } from './gradFn';
 export { explainMissingRuntime } from './runtimeHint';

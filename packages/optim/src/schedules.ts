@@ -174,3 +174,18 @@ export const warmupCosineDecay = (o: {
     [warmupSteps],
   );
 };
+
+/**
+ * Linear warm-up that reaches `peak` on its last step, then stays there:
+ *
+ *   value = peak·(count + 1)/warmupSteps  for count < warmupSteps,  peak after
+ *
+ * Unlike optax's warm-up in `warmup_cosine_decay_schedule` (which starts from `init` at step 0),
+ * no step has rate 0: the gradual warm-up of Goyal et al. 2017 ("Accurate, Large Minibatch SGD"),
+ * PyTorch's `LinearLR(start_factor=1/W, total_iters=W−1)` in exact arithmetic.
+ */
+export const linearWarmup = (peak: number, warmupSteps: number): Schedule => {
+  need('linearWarmup', 'peak', isNum(peak), 'a finite number', peak);
+  need('linearWarmup', 'warmupSteps', Number.isInteger(warmupSteps) && warmupSteps > 0, 'a positive integer', warmupSteps);
+  return (count) => (count < warmupSteps ? (peak * (count + 1)) / warmupSteps : peak);
+};

@@ -18,6 +18,7 @@ import {
   firstLine,
   initRuntimeOn,
   noteBackendDetails,
+  type BackendEntry,
   type BackendName,
   type Platform,
   type RuntimeInfo,
@@ -28,10 +29,20 @@ import { registerTrainingKernels } from './kernels';
 import { startWebGpu } from './webgpu';
 
 export { BackendUnavailableError, describeRuntime } from './backend_core';
-export type { BackendName, RuntimeInfo, RuntimeOptions } from './backend_core';
+export type { BackendName, BackendEntry, RuntimeInfo, RuntimeOptions } from './backend_core';
 
 /** Backends in the order 'auto' tries them in Node. */
 export const BACKEND_PREFERENCE: readonly BackendName[] = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'];
+
+/** What `initRuntime({ backend })` accepts in Node, slowest first ('auto': the fastest that starts). */
+export const BACKENDS = {
+  auto: { description: 'LETS_BACKEND if set, else the fastest that starts: tensorflow, webgpu, native, wasm, cpu' },
+  cpu: { description: "tfjs's plain JavaScript backend" },
+  wasm: { description: "tfjs's WebAssembly backend with the runtime's kernel patches" },
+  native: { description: 'the C++ CPU backend of @lets/native (its addon must be built)' },
+  webgpu: { description: 'WebGPU through the webgpu npm package (Dawn)' },
+  tensorflow: { description: 'tfjs-node (libtensorflow)' },
+} as const satisfies Readonly<Partial<Record<BackendName | 'auto', BackendEntry>>>;
 
 const INSTALL: Partial<Record<BackendName, string>> = {
   tensorflow:

@@ -20,6 +20,7 @@ import {
   BackendUnavailableError,
   initRuntimeOn,
   noteBackendDetails,
+  type BackendEntry,
   type BackendName,
   type Platform,
   type RuntimeInfo,
@@ -28,10 +29,19 @@ import {
 import { registerGradients } from './gradients_browser';
 
 export { BackendUnavailableError, describeRuntime } from './backend_core';
-export type { BackendName, RuntimeInfo, RuntimeOptions } from './backend_core';
+export type { BackendName, BackendEntry, RuntimeInfo, RuntimeOptions } from './backend_core';
 
 /** Backends in the order 'auto' tries them in a browser. */
 export const BACKEND_PREFERENCE: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+/** What `initRuntime({ backend })` accepts in a browser, slowest first ('auto': the fastest that starts). */
+export const BACKENDS = {
+  auto: { description: 'the fastest that starts: webgpu, webgl, wasm, cpu' },
+  cpu: { description: "tfjs's plain JavaScript backend" },
+  wasm: { description: "tfjs's WebAssembly backend with the runtime's kernel patches" },
+  webgl: { description: "tfjs's WebGL backend" },
+  webgpu: { description: "the browser's WebGPU" },
+} as const satisfies Readonly<Partial<Record<BackendName | 'auto', BackendEntry>>>;
 
 const importIt = (pkg: string, extra = '') =>
   `Install ${pkg}@^4.22.0 and import it once in your app (\`import '${pkg}';\`)${extra}`;

@@ -12,6 +12,11 @@ import { registerTrainingKernels } from './kernels';
 /** Every backend name either platform knows (each platform has its own preference list). */
 export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'native' | 'wasm' | 'cpu';
 
+/** A backend this platform can start by name (`initRuntime({ backend })`), with what it is. */
+export interface BackendEntry {
+  readonly description: string;
+}
+
 export interface RuntimeOptions {
   /** Backend to use, or 'auto' (default): in Node `LETS_BACKEND`, else the fastest that starts. */
   readonly backend?: BackendName | 'auto';

@@ -9,5 +9,5 @@
  */
 export * from './core';
 export { registerGradients } from './gradients_browser';
-export { initRuntime, availableBackends, BACKEND_PREFERENCE } from './backend_browser';
+export { initRuntime, availableBackends, BACKEND_PREFERENCE, BACKENDS } from './backend_browser';
 export { encodeStateFile, decodeStateFile } from './checkpoint_bytes';

@@ -9,7 +9,7 @@ export { registerTrainingKernels, registerFusedAdamKernel, FUSED_ADAM } from './
 export type { FusedAdamAttrs } from './kernels';
 export { registerSecondOrderGradients } from './grads';
 export { describeRuntime, BackendUnavailableError } from './backend_core';
-export type { BackendName, RuntimeOptions, RuntimeInfo } from './backend_core';
+export type { BackendName, BackendEntry, RuntimeOptions, RuntimeInfo } from './backend_core';
 export { softmaxCrossEntropy, logSoftmax } from './losses';
 export { batchNormOp } from './batch_norm';
 export { hvp, valueGradHvp, assertTwiceDifferentiable } from './hvp';

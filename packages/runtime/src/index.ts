@@ -12,6 +12,6 @@
  */
 export * from './core';
 export { registerGradients } from './gradients';
-export { initRuntime, availableBackends, BACKEND_PREFERENCE } from './backend';
+export { initRuntime, availableBackends, BACKEND_PREFERENCE, BACKENDS } from './backend';
 export { saveStateFile, loadStateFile, encodeStateFile, decodeStateFile, writeFileAtomic, writeFileAtomicSync } from './checkpoint';
 export type { AtomicWriteHooks } from './checkpoint';

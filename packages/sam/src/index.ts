@@ -45,3 +45,4 @@ export {
   type EsamOptions,
   type SamOnOptions,
 } from './presets';
+export { SAM_PRESETS, type SamPreset, type SamPresetName, type PresetRun } from './registry';

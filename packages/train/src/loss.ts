@@ -1,6 +1,6 @@
 /**
  * The default loss: mean softmax cross-entropy from @lets/runtime (twice differentiable, so the
- * 'exact' estimator works), with int32 class ids converted to one-hot rows.
+ * exactHvp estimator works), with int32 class ids converted to one-hot rows.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { softmaxCrossEntropy } from '@lets/runtime';

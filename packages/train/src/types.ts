@@ -36,7 +36,7 @@ export type BatchItem = TrainBatch | (() => TrainBatch);
 /** The batches of one epoch (sync or async iterable); called again for every epoch. */
 export type BatchSource = (epoch: number) => Iterable<BatchItem> | AsyncIterable<BatchItem>;
 
-/** A scalar training loss of logits and labels; must be twice differentiable for 'exact'. */
+/** A scalar training loss of logits and labels; must be twice differentiable for exactHvp. */
 export type LossOf = (logits: tf.Tensor, labels: tf.Tensor) => tf.Scalar;
 
 /** Per-sample losses of logits and labels: a vector of length B (ESAM's data selection). */
