@@ -11,7 +11,7 @@ import * as E from 'fp-ts/Either';
 import * as optim from '@lets/optim';
 import { RUN_SCHEDULES, type GradientTransformation, type Schedule, type TransformMetrics } from '@lets/optim';
 import { SAM_PRESETS, type SamPreset } from '@lets/sam';
-import { DEFAULT_REL_STEP, lets } from '@lets/lets';
+import { DEFAULT_REL_STEP, learningUpdates, lets } from '@lets/lets';
 import { HVP_ESTIMATOR_REGISTRY, type HvpEstimatorEntry, type UpperObjectiveName } from '@lets/bilevel';
 import { camel } from './flags';
 import type { TrainOptions } from './options';
@@ -104,6 +104,8 @@ export function buildMethod(o: TrainOptions, stepsPerEpoch: number): E.Either<st
   if (estimator === undefined) return E.left(`--estimator ${o.estimator}: @lets/bilevel has no such estimator (expected one of ${Object.keys(HVP_ESTIMATOR_REGISTRY).join(', ')})`);
   const tx = lets(samTx, {
     rhoOptimizer: rhoOptimizer(o, Math.max(1, Math.floor(total / o.every))),
+    // The cosine reaches 0 after the span's updates: from there ρ is held, and LETS skips its work.
+    ...(o.rhoLrSchedule === 'cosine' ? { holdAfter: learningUpdates(total, o.every, o.rhoLrSpan) } : {}),
     estimator: estimator.build({ relStep: DEFAULT_REL_STEP }),
     every: o.every,
     rhoMin: o.rhoMin,

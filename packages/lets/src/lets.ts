@@ -37,7 +37,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
-import { adam, explainMissingRuntime, type Extra, type GradientTransformation, type GradResult, type TransformMetrics } from '@lets/optim';
+import { adam, cosineDecay, explainMissingRuntime, type Extra, type GradientTransformation, type GradResult, type TransformMetrics } from '@lets/optim';
 import { DEFAULT_CAPABILITIES, type SamState, type SamStep, type SamTransformation, withRho } from '@lets/sam';
 import {
   differenceStep,
@@ -61,8 +61,29 @@ import {
 export type TangentMode = 'auto' | 'linearized' | 'wholeStep';
 
 export interface LetsOptions {
-  /** The transformation that updates s = log ρ (default adam(0.15); decay its rate to let ρ settle). */
+  /**
+   * The transformation that updates s = log ρ. Default: with `totalSteps`, adam(0.15) with its
+   * rate cosine-decayed to 0 over the learning span (see `totalSteps`); without it, adam(0.15) at
+   * a constant rate, under which ρ keeps drifting for the whole run (docs/lets.md).
+   */
   readonly rhoOptimizer?: GradientTransformation<any>;
+  /**
+   * The run's length in steps. With it, ρ is learned over the first `rhoLrSpan` of the run's ρ
+   * updates (`learningUpdates(totalSteps, every, rhoLrSpan)` of them) and then held: the default
+   * ρ optimizer decays its rate to 0 over that span, and after it LETS takes no tangent and no
+   * validation pass (the step costs what the variant's does). These are the defaults the study
+   * on docs/results.md measured; `lets train` passes its run length here.
+   */
+  readonly totalSteps?: number;
+  /** The fraction of the run's ρ updates over which ρ is learned when `totalSteps` is given (default 0.3). */
+  readonly rhoLrSpan?: number;
+  /**
+   * ρ updates after which ρ is held (counted from the ρ optimizer's start, and again from each
+   * reset by the stall guard). Default: `learningUpdates(totalSteps, every, rhoLrSpan)` with
+   * `totalSteps`, else Infinity (never held). Give it with a `rhoOptimizer` whose rate reaches 0
+   * after that many updates: holding then changes nothing but the cost.
+   */
+  readonly holdAfter?: number;
   /** H̃·n estimator: an estimator of @lets/bilevel, or a name of its HVP_ESTIMATOR_REGISTRY (default forwardDifferenceHvp). */
   readonly estimator?: HvpEstimatorName | HvpEstimator;
   /** Update ρ every k steps (default 5). */
@@ -194,6 +215,8 @@ export interface LetsReport {
   readonly rho: number;
   /** Whether ρ was updated at the start of this step. */
   readonly updated: boolean;
+  /** Whether ρ is held (its learning span is over, `holdAfter`): no tangent and no validation pass. */
+  readonly held?: boolean;
   /** δ = L_vl(θ_t) − L_tr(θ_t) when ρ was updated. */
   readonly gap?: number;
   /** dF/dρ when ρ was updated. */
@@ -227,6 +250,10 @@ export interface LetsState<S> {
   readonly tangentDue?: boolean;
   /** The stall guard's memory (absent when the guard is off or before the first step). */
   readonly guard?: StallGuardState;
+  /** Updates of the ρ optimizer since its start or its last reset (what `holdAfter` counts). */
+  readonly rhoUpdates?: number;
+  /** While ρ is held: the guard watches the loss at this step, where a ρ update would be. */
+  readonly observeDue?: boolean;
   readonly report?: LetsReport;
 }
 
@@ -258,6 +285,21 @@ export const DEFAULT_RHO_LR = 0.15;
 /** relStep of the difference estimators and of the whole-step tangent when none is given. */
 export const DEFAULT_REL_STEP = 1e-3;
 
+/** The fraction of the run's ρ updates over which ρ is learned, when `totalSteps` is given. */
+export const DEFAULT_RHO_LR_SPAN = 0.3;
+
+/**
+ * The number of ρ updates over which ρ is learned in a run of `totalSteps` steps with a ρ update
+ * every `every` steps: round(span · max(1, ⌊totalSteps / every⌋)), at least 1. The default ρ
+ * optimizer's cosine reaches 0 at this update, and ρ is held from it on.
+ */
+export const learningUpdates = (totalSteps: number, every: number, span: number = DEFAULT_RHO_LR_SPAN): number => {
+  if (!(Number.isInteger(totalSteps) && totalSteps >= 1)) throw new Error(`learningUpdates: totalSteps must be an integer ≥ 1, got ${totalSteps}`);
+  if (!(Number.isInteger(every) && every >= 1)) throw new Error(`learningUpdates: every must be an integer ≥ 1, got ${every}`);
+  if (!(Number.isFinite(span) && span > 0 && span <= 1)) throw new Error(`learningUpdates: span must be a number in (0, 1], got ${span}`);
+  return Math.max(1, Math.round(Math.max(1, Math.floor(totalSteps / every)) * span));
+};
+
 const checkOptions = (o: LetsOptions): void => {
   const every = o.every ?? 5;
   if (!Number.isInteger(every) || every < 1) throw new Error(`lets: every must be an integer ≥ 1, got ${every}`);
@@ -265,6 +307,18 @@ const checkOptions = (o: LetsOptions): void => {
   const hi = o.rhoMax ?? 10;
   if (!(Number.isFinite(lo) && lo > 0)) throw new Error(`lets: rhoMin must be a finite number > 0, got ${lo}`);
   if (!(Number.isFinite(hi) && hi >= lo)) throw new Error(`lets: rhoMax must be a finite number ≥ rhoMin (${lo}), got ${hi}`);
+  if (o.totalSteps !== undefined && !(Number.isInteger(o.totalSteps) && o.totalSteps >= 1)) {
+    throw new Error(`lets: totalSteps must be an integer ≥ 1 (the run's length in steps), got ${String(o.totalSteps)}`);
+  }
+  if (o.rhoLrSpan !== undefined && !(typeof o.rhoLrSpan === 'number' && o.rhoLrSpan > 0 && o.rhoLrSpan <= 1)) {
+    throw new Error(`lets: rhoLrSpan must be a number in (0, 1] (a fraction of the run's ρ updates), got ${String(o.rhoLrSpan)}`);
+  }
+  if (o.rhoLrSpan !== undefined && o.totalSteps === undefined) {
+    throw new Error('lets: rhoLrSpan is a fraction of the run, so it needs totalSteps (the run\'s length in steps)');
+  }
+  if (o.holdAfter !== undefined && !(o.holdAfter === Infinity || (Number.isInteger(o.holdAfter) && o.holdAfter >= 1))) {
+    throw new Error(`lets: holdAfter must be an integer ≥ 1 (ρ updates) or Infinity, got ${String(o.holdAfter)}`);
+  }
   if (o.tangent !== undefined && !['auto', 'linearized', 'wholeStep'].includes(o.tangent)) {
     throw new Error(`lets: tangent must be 'auto', 'linearized' or 'wholeStep', got '${String(o.tangent)}'`);
   }
@@ -340,7 +394,11 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
   const rhoMin = options.rhoMin ?? 1e-4;
   const rhoMax = options.rhoMax ?? 10;
   const relStep = options.relStep ?? DEFAULT_REL_STEP;
-  const rhoOpt: GradientTransformation<any> = options.rhoOptimizer ?? adam(DEFAULT_RHO_LR);
+  // With the run's length: ρ learned over a span of its updates (the default rate cosine-decays
+  // to 0 there), then held. Without it: never held, and a constant default rate.
+  const span = options.totalSteps !== undefined ? learningUpdates(options.totalSteps, every, options.rhoLrSpan ?? DEFAULT_RHO_LR_SPAN) : undefined;
+  const holdAfter = options.holdAfter ?? span ?? Infinity;
+  const rhoOpt: GradientTransformation<any> = options.rhoOptimizer ?? adam(span !== undefined ? cosineDecay(DEFAULT_RHO_LR, span) : DEFAULT_RHO_LR);
   const mode = options.tangent ?? 'auto';
   const projection = options.tangentProjection ?? DEFAULT_TANGENT_PROJECTION;
   // What the variant declares (@lets/sam's SamCapabilities), never its name.
@@ -374,7 +432,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     const s0 = tf.scalar(Math.log(Math.max(v.rho, rhoMin)));
     const r = rhoOpt.init({ logRho: s0 });
     s0.dispose();
-    return { count: 0, variant: v, rhoOptimizer: r };
+    return { count: 0, variant: v, rhoOptimizer: r, rhoUpdates: 0 };
   };
 
   /** ρ update from the pending tangent: [new variant state (shares tensors), ρ-opt state, report bits]. */
@@ -393,6 +451,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     evals: number;
     guard: StallGuardState | undefined;
     stalled: boolean;
+    rhoUpdates: number;
   } => {
     const tangent = state.tangent!;
     const valGradFn = extra.valGradFn;
@@ -401,19 +460,8 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     }
     let evals = 1;
     const val = valGradFn(params);
-    let trainLoss = extra.loss;
-    let ownedLoss: tf.Scalar | undefined;
-    if (trainLoss === undefined) {
-      if (extra.lossFn !== undefined) ownedLoss = extra.lossFn(params);
-      else if (extra.gradFn !== undefined) {
-        const r = extra.gradFn(params);
-        ownedLoss = r.loss;
-        T.dispose(r.grads);
-        if (r.state !== undefined) T.dispose(r.state);
-      } else throw new Error('lets: needs extra.loss (the clean loss at params) or extra.lossFn / extra.gradFn to compute it');
-      evals += 1;
-      trainLoss = ownedLoss;
-    }
+    const [trainLoss, ownedLoss] = cleanLossOf(params, extra);
+    if (ownedLoss !== undefined) evals += 1;
     const valLoss = host(val.loss);
     const trainLossValue = host(trainLoss);
     // dF/dρ = ∂F/∂δ ⟨u, τ⟩ + ∂F/∂L_vl ⟨∇L_vl, τ⟩ (for 'gap': δ ⟨u, τ⟩, as the paper): bilevel's.
@@ -429,14 +477,35 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     // While stalled the objective is F = log ρ (dF/ds = 1): ρ walks down at the ρ optimizer's rate.
     const dFds = stalled ? 1 : tangentRho * hypergradient;
     const base = { gap, hypergradient, valLoss, objective: o.value, evals, guard: nextGuard, stalled };
-    if (!Number.isFinite(dFds) || rho === 0) {
-      // A NaN/inf hypergradient (diverged losses) leaves ρ and the ρ optimizer as they were; so
-      // does a scheduled ρ that has reached 0 (GSAM at the end of a decay), which has no scale to learn.
-      return { ...base, variant: state.variant, rhoOptimizer: T.cloneState(state.rhoOptimizer) };
-    }
     // A stall's start and end reset the ρ optimizer, so neither regime's statistics (Adam's
     // moments) carry over into the other.
     const reset = prevGuard !== undefined && stalled !== prevGuard.stalled;
+    return { ...base, ...moveRho(state, dFds, reset) };
+  };
+
+  /** The clean loss at params: extra.loss, or computed (then also returned as owned, to dispose). */
+  const cleanLossOf = (params: Params, extra: Extra): [tf.Scalar, tf.Scalar | undefined] => {
+    if (extra.loss !== undefined) return [extra.loss, undefined];
+    let owned: tf.Scalar;
+    if (extra.lossFn !== undefined) owned = extra.lossFn(params);
+    else if (extra.gradFn !== undefined) {
+      const r = extra.gradFn(params);
+      owned = r.loss;
+      T.dispose(r.grads);
+      if (r.state !== undefined) T.dispose(r.state);
+    } else throw new Error('lets: needs extra.loss (the clean loss at params) or extra.lossFn / extra.gradFn to compute it');
+    return [owned, owned];
+  };
+
+  /** One step of the ρ optimizer on s = log ρ with dF/ds (from a fresh state when `reset`). */
+  const moveRho = (state: LetsState<S>, dFds: number, reset: boolean): { variant: SamState<S>; rhoOptimizer: unknown; rhoUpdates: number } => {
+    const rho = state.variant.rho;
+    const rhoUpdates = state.rhoUpdates ?? legacyRhoUpdates(state);
+    if (!Number.isFinite(dFds) || rho === 0) {
+      // A NaN/inf hypergradient (diverged losses) leaves ρ and the ρ optimizer as they were; so
+      // does a scheduled ρ that has reached 0 (GSAM at the end of a decay), which has no scale to learn.
+      return { variant: state.variant, rhoOptimizer: T.cloneState(state.rhoOptimizer), rhoUpdates };
+    }
     const [delta, rhoOptState] = tf.tidy(() => {
       const g = { logRho: tf.scalar(dFds) };
       const p = { logRho: tf.scalar(Math.log(rho)) };
@@ -450,8 +519,12 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     // is then bit-for-bit the plain variant.
     const next = delta === 0 ? rho : Math.min(rhoMax, Math.max(rhoMin, rho * Math.exp(delta)));
     const v = next === rho ? state.variant : withRho(state.variant, next);
-    return { ...base, variant: v, rhoOptimizer: rhoOptState };
+    return { variant: v, rhoOptimizer: rhoOptState, rhoUpdates: (reset ? 0 : rhoUpdates) + 1 };
   };
+
+  // A state from before `rhoUpdates` was kept (a checkpoint of an older run): the ρ updates it
+  // has taken, one at each step k, 2k, … (a stall's reset is not counted back).
+  const legacyRhoUpdates = (state: LetsState<S>): number => Math.max(0, Math.floor((state.count - 1) / every));
 
   /** τ = dθ_{t+1}/dρ for this step, projected as `tangentProjection` says: [tangent, gradient evaluations it cost]. */
   const tangentOf = (
@@ -532,14 +605,11 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     extra: Extra = {},
   ): readonly [Params, LetsState<S>] => {
     if (params === undefined) throw new Error(`lets(${variant.name}): update needs params, got undefined`);
-    const needsTangent = (state.count + 1) % every === 0 || state.tangentDue === true;
     if (state.tangent !== undefined && extra.valGradFn === undefined) {
       throw new Error('lets: this step updates rho, which needs extra.valGradFn (loss and gradients on a validation batch); got none');
     }
-    if (needsTangent && !wholeStep && estimatorNeedsLossFn && extra.lossFn === undefined) {
-      throw new Error(`lets: the '${estimator.name}' estimator needs extra.lossFn (a twice-differentiable loss on the training batch); got none`);
-    }
     let evals = 0;
+    let rhoUpdates = state.rhoUpdates ?? legacyRhoUpdates(state);
     let variantState = state.variant;
     let rhoOptState: unknown;
     let gap: number | undefined;
@@ -553,20 +623,49 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
       const l0 = extra.loss !== undefined ? host(extra.loss) : NaN;
       guardState = { initLoss: l0, ema: NaN, best: Infinity, updates: 0, stalled: false, started: false };
     }
-    const updated = state.tangent !== undefined;
+    let updated = state.tangent !== undefined;
     if (updated) {
       const r = updateRho(grads, guardState === state.guard ? state : { ...state, guard: guardState }, params, extra);
       guardState = r.guard;
       stalled = r.stalled;
       variantState = r.variant;
       rhoOptState = r.rhoOptimizer;
+      rhoUpdates = r.rhoUpdates;
       gap = r.gap;
       hypergradient = r.hypergradient;
       valLoss = r.valLoss;
       objectiveValue = r.objective;
       evals += r.evals;
+    } else if (state.observeDue === true && guard !== undefined && guardState !== undefined) {
+      // ρ is held, and this is where a ρ update would be: the guard still watches the clean
+      // loss (one read). A stall's start resets the ρ optimizer and takes its step down at once
+      // (F = log ρ needs no tangent), and ρ is learned again over a new span; so does a stall's
+      // end (from the next tangent on: held, none was taken for this step).
+      const [loss, owned] = cleanLossOf(params, extra);
+      if (owned !== undefined) evals += 1;
+      const prev = guardState;
+      guardState = observe(guard, prev, host(loss));
+      owned?.dispose();
+      stalled = guardState.stalled;
+      if (stalled && !prev.stalled) {
+        const m = moveRho(state, 1, true);
+        variantState = m.variant;
+        rhoOptState = m.rhoOptimizer;
+        rhoUpdates = m.rhoUpdates;
+        updated = true;
+      } else if (!stalled && prev.stalled) {
+        rhoOptState = tf.tidy(() => rhoOpt.init({ logRho: tf.scalar(Math.log(variantState.rho)) }) as unknown as tf.TensorContainer);
+        rhoUpdates = 0;
+      } else rhoOptState = T.cloneState(state.rhoOptimizer);
     } else {
       rhoOptState = T.cloneState(state.rhoOptimizer);
+    }
+    // Past its learning span ρ is held: no tangent, no validation pass.
+    const held = rhoUpdates >= holdAfter;
+    const due = (state.count + 1) % every === 0 || (state.tangentDue === true && !held);
+    const needsTangent = due && !held;
+    if (needsTangent && !wholeStep && estimatorNeedsLossFn && extra.lossFn === undefined) {
+      throw new Error(`lets: the '${estimator.name}' estimator needs extra.lossFn (a twice-differentiable loss on the training batch); got none`);
     }
 
     // The start guard below reads cos(g, g_p) from the variant's report: ask for the full report
@@ -642,6 +741,7 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
     const report: LetsReport = {
       rho: s.rho,
       updated,
+      ...(held ? { held } : {}),
       ...(gap !== undefined ? { gap } : {}),
       ...(hypergradient !== undefined ? { hypergradient } : {}),
       ...(valLoss !== undefined ? { valLoss } : {}),
@@ -658,6 +758,8 @@ export const lets = <S>(variant: SamTransformation<S>, options: LetsOptions = {}
       ...(tangent !== undefined ? { tangent, tangentRho: s.rho } : {}),
       ...(defer ? { tangentDue: true } : {}),
       ...(guardState !== undefined ? { guard: guardState } : {}),
+      rhoUpdates,
+      ...(held && due ? { observeDue: true } : {}),
       report,
     };
     return [s.updates, next];

@@ -32,7 +32,8 @@ it('the README example trains, learns rho and leaks nothing', async () => {
     softmaxCrossEntropy(tf.add(tf.matMul(x, p.w!), p.b!), y);
 
   let params: Params = { w: tf.randomNormal([20, 3], 0, 0.1, 'float32', 1), b: tf.zeros([3]) };
-  const opt = lets(sam(sgd(0.1, { momentum: 0.9 }), { rho: 0.05 }), { estimator: 'fd', every: 5 });
+  // totalSteps: ρ is learned over the first 30 % of the run's ρ updates, then held (docs/lets.md).
+  const opt = lets(sam(sgd(0.1, { momentum: 0.9 }), { rho: 0.05 }), { totalSteps: batches.length });
   let state = opt.init(params);
   for (const { x, y, xv, yv } of batches) {
     const train = gradFnOf(lossOn(x, y));
@@ -54,6 +55,7 @@ it('the README example trains, learns rho and leaks nothing', async () => {
   const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
   expect(mean(last)).toBeLessThan(0.5 * mean(first));
   expect(opt.metrics(state).rho).not.toBe(0.05);
+  expect(state.report?.held).toBe(true); // past round(0.3 · 8) = 2 of its 8 updates
   expect(Number.isFinite(opt.metrics(state).rho)).toBe(true);
   dispose(params);
   disposeState(state);
