@@ -134,6 +134,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'noise-type', kind: { type: 'enum', values: NOISE_TYPES }, default: 'symmetric', help: 'kind of label noise', commands: TRAIN },
   { name: 'train-size', kind: { type: 'int', min: 0 }, default: 0, help: 'use only this many training examples (0: all)', commands: TRAIN },
   { name: 'test-size', kind: { type: 'int', min: 0 }, default: 0, help: 'use only this many test examples (0: all)', commands: TRAIN },
+  { name: 'seq-len', kind: { type: 'int', min: 0 }, default: 0, help: 'tokens per example of a text dataset (spam, text): longer texts truncated, shorter padded (0: the dataset default, 128)', commands: TRAIN },
   { name: 'model', kind: { type: 'enum', values: MODELS, descriptions: descriptionsOf(modelRegistry, MODELS) }, default: 'cnn', help: 'model architecture', commands: TRAIN },
   // runtime
   { name: 'backend', kind: { type: 'enum', values: BACKENDS, descriptions: descriptionsOf(RUNTIME_BACKENDS, BACKENDS) }, default: 'auto', help: "tfjs backend ('auto': LETS_BACKEND, else the fastest that starts: tensorflow, webgpu, native, wasm, cpu; sharpness: 'auto' is the run's own)", commands: [...TRAIN, 'sharpness'] },

@@ -45,6 +45,8 @@ export interface TrainOptions {
   readonly valLabels: 'noisy' | 'clean';
   readonly trainSize: number;
   readonly testSize: number;
+  /** Tokens per example of a text dataset (0: @lets/data's default). */
+  readonly seqLen: number;
   readonly model: string;
   readonly backend: string;
   readonly checkpointEvery: number;
@@ -226,7 +228,7 @@ export function resolve(command: Command, argv: readonly string[]): E.Either<str
 const TRAIN_KEYS: readonly (keyof TrainOptions)[] = [
   'method', 'rho', 'rhoLr', 'rhoOptimizer', 'estimator', 'every', 'rhoMin', 'rhoMax', 'objective', 'objectiveWeight',
   'rhoLrSchedule', 'rhoLrSpan', 'stallGuard', 'stallMargin', 'stallMaxShrinks', 'tangentProjection', 'optimizer', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmup', 'epochs', 'batchSize', 'seed',
-  'dataset', 'dataDir', 'valFraction', 'labelNoise', 'noiseType', 'valLabels', 'trainSize', 'testSize', 'model',
+  'dataset', 'dataDir', 'valFraction', 'labelNoise', 'noiseType', 'valLabels', 'trainSize', 'testSize', 'seqLen', 'model',
   'backend', 'checkpointEvery', 'logEvery',
 ];
 
@@ -245,6 +247,7 @@ const LEGACY_VALUES: Readonly<Partial<Record<keyof TrainOptions, unknown>>> = {
   stallMargin: 0.02,
   // No bound in practice: ρ reaches its lower clamp long before 1000 halvings.
   stallMaxShrinks: 1000,
+  seqLen: 0,
 };
 
 /** The training options out of resolved values (keys a command lacks take the train defaults). */

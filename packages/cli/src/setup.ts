@@ -24,6 +24,9 @@ export async function setupBackend(name: string): Promise<string> {
  * The command's own options of a dataset, over @lets/data's spec for it: blobs are 4 overlapping
  * classes in 16 dimensions (small and fast, not quite separable).
  */
+/** The datasets whose examples are token sequences (`--seq-len` applies to them). */
+const TEXT_DATASETS: readonly DatasetName[] = ['spam', 'text'];
+
 const DATASET_OPTIONS: Readonly<Partial<Record<DatasetName, object>>> = {
   blobs: { numClasses: 4, dim: 16, trainPerClass: 500, testPerClass: 200, separation: 1.2, std: 1 },
 };
@@ -33,7 +36,9 @@ function specOf(o: TrainOptions): E.Either<string, DatasetSpec> {
   const entry: DatasetEntry | undefined = Object.prototype.hasOwnProperty.call(data.DATASETS, o.dataset) ? data.DATASETS[o.dataset as DatasetName] : undefined;
   if (entry?.spec === undefined) return E.left(`--dataset ${o.dataset}: @lets/data has no dataset by that name that a directory or a seed is enough to read`);
   const spec = entry.spec({ ...(o.dataDir !== undefined ? { dir: o.dataDir } : {}), seed: o.seed });
-  return E.right({ ...spec, ...DATASET_OPTIONS[spec.name] } as DatasetSpec);
+  const seqLen = o.seqLen ?? 0;
+  if (seqLen > 0 && !TEXT_DATASETS.includes(spec.name)) return E.left(`--seq-len ${seqLen}: --dataset ${o.dataset} is not a text dataset (expected one of ${TEXT_DATASETS.join(', ')})`);
+  return E.right({ ...spec, ...DATASET_OPTIONS[spec.name], ...(seqLen > 0 ? { seqLen } : {}) } as DatasetSpec);
 }
 
 /**
