@@ -397,6 +397,56 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   });
 }
 
+// softmax(x, y, R, C): y = softmax over the rows of x [R, C].
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 4, "softmax");
+    size_t nx, ny;
+    const float* x = f32(env, a.v[0], &nx, "x");
+    float* y = f32(env, a.v[1], &ny, "y");
+    const int64_t R = integer(env, a.v[2], "R"), C = integer(env, a.v[3], "C");
+    need(R >= 0 && C > 0, "softmax: rows must be >= 0 and the row length > 0");
+    need_len(nx, R * C, "x");
+    need_len(ny, R * C, "y");
+    need(x != y || R == 0, "softmax: x and y must not be the same buffer");
+    softmax_rows(x, y, R, C);
+    return undefined(env);
+  });
+}
+
+// transpose(x, y, shape, perm): y = x with its axes permuted (y's axis i is x's axis perm[i]);
+// x and y both Float32Array or both Int32Array, shape and perm Int32Array of the same length.
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 4, "transpose");
+    size_t nx, ny, ns, np;
+    napi_typedarray_type tx, ty;
+    const uint32_t* x = words32(env, a.v[0], &nx, &tx, "x");
+    uint32_t* y = words32(env, a.v[1], &ny, &ty, "y");
+    const int32_t* shape = i32(env, a.v[2], &ns, "shape");
+    const int32_t* perm = i32(env, a.v[3], &np, "perm");
+    need(tx == ty, "transpose: x and y must have the same element type");
+    need(ns == np, "transpose: shape and perm must have the same length");
+    need(ns <= size_t(kTransposeMaxRank), "transpose: rank must be at most " + std::to_string(kTransposeMaxRank));
+    const int rank = int(ns);
+    int64_t sh[kTransposeMaxRank];
+    bool seen[kTransposeMaxRank] = {};
+    int64_t total = 1;
+    for (int k = 0; k < rank; k++) {
+      need(shape[k] >= 0, "transpose: negative size in shape");
+      sh[k] = shape[k];
+      total *= sh[k];
+      need(perm[k] >= 0 && perm[k] < rank && !seen[perm[k]], "transpose: perm must be a permutation of 0..rank-1");
+      seen[perm[k]] = true;
+    }
+    need_len(nx, total, "x");
+    need_len(ny, total, "y");
+    need(x != y || total <= 1, "transpose: x and y must not be the same buffer");
+    transpose32(x, y, rank, sh, perm);
+    return undefined(env);
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     Args a = get_args(env, info, 1, "setThreads");
@@ -477,6 +527,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setChunkFloats", nullptr, SetChunkFloats, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -80,3 +80,13 @@ void dense_backprop_params(const float* dy, const float* x, const float* y, int 
 float softmax_xent(const float* z, const float* y, int64_t B, int64_t C);
 void softmax_xent_grad(float dl, const float* z, const float* y, float* dz, int64_t B, int64_t C);
 }  // namespace lets
+
+namespace lets {
+// Softmax over rows of length C of x [R, C] (softmax.cc), as tfjs-backend-cpu computes it.
+void softmax_rows(const float* x, float* y, int64_t R, int64_t C);
+// Most axes transpose32 takes (tfjs's kernels go to 6).
+constexpr int kTransposeMaxRank = 16;
+// y = transpose(x, perm) for a row-major tensor of 32-bit elements (transpose.cc); y has
+// shape[perm[i]] on axis i. perm must be a permutation of 0..rank-1, rank <= kTransposeMaxRank.
+void transpose32(const uint32_t* x, uint32_t* y, int rank, const int64_t* shape, const int32_t* perm);
+}  // namespace lets

@@ -58,6 +58,22 @@ inline int32_t* i32(napi_env env, napi_value v, size_t* length, const char* name
   return static_cast<int32_t*>(data);
 }
 
+// A Float32Array or Int32Array argument as its raw 32-bit words (no copy), and which it is.
+inline uint32_t* words32(napi_env env, napi_value v, size_t* length, napi_typedarray_type* type, const char* name) {
+  bool is_ta = false;
+  check(env, napi_is_typedarray(env, v, &is_ta), "is_typedarray");
+  if (!is_ta) throw ArgError{std::string(name) + ": expected a Float32Array or an Int32Array"};
+  size_t len = 0;
+  void* data = nullptr;
+  napi_value ab;
+  size_t off = 0;
+  check(env, napi_get_typedarray_info(env, v, type, &len, &data, &ab, &off), "typedarray_info");
+  if (*type != napi_float32_array && *type != napi_int32_array)
+    throw ArgError{std::string(name) + ": expected a Float32Array or an Int32Array"};
+  if (length) *length = len;
+  return static_cast<uint32_t*>(data);
+}
+
 inline int64_t integer(napi_env env, napi_value v, const char* name) {
   int64_t out = 0;
   if (napi_get_value_int64(env, v, &out) != napi_ok) throw ArgError{std::string(name) + ": expected a number"};

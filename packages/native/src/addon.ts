@@ -49,6 +49,13 @@ export interface NativeAddon {
   softmaxXent(z: Float32Array, y: Float32Array, B: number, C: number): number;
   /** dz = dl · (softmax(z) − y) / B. */
   softmaxXentGrad(dl: number, z: Float32Array, y: Float32Array, dz: Float32Array, B: number, C: number): void;
+  /** y = softmax of each row of x [R, C] (max-subtract, exp, sum in double, divide), as tfjs-cpu. */
+  softmax(x: Float32Array, y: Float32Array, R: number, C: number): void;
+  /**
+   * y = x with its axes permuted (y's axis i is x's axis perm[i]); x and y are both Float32Array
+   * or both Int32Array (bits copied), shape and perm have the same length (at most 16).
+   */
+  transpose(x: Float32Array | Int32Array, y: Float32Array | Int32Array, shape: Int32Array, perm: Int32Array): void;
   setThreads(n: number): void;
   /** Column-buffer floats per convolution chunk; 0 restores LETS_NATIVE_CHUNK_FLOATS or 2^17. */
   setChunkFloats(n: number): void;

@@ -5,6 +5,8 @@ import { depthwiseBackpropFilterSpec, depthwiseBackpropInputSpec, depthwiseSpec,
 import { avgPoolGradSpec, avgPoolSpec, maxPoolGradSpec, maxPoolSpec } from './pool';
 import { batchNormSpec } from './batch_norm';
 import { unsortedSegmentSumSpec } from './segment_sum';
+import { softmaxSpec } from './softmax';
+import { transposeSpec } from './transpose';
 import { addSpec, meanSpec, multiplySpec, realDivSpec, reluSpec, squaredDifferenceSpec, stepSpec, subSpec, sumSpec } from './elementwise';
 
 /** Every kernel the native backend overrides; the rest are the cpu backend's. */
@@ -16,6 +18,7 @@ export const nativeKernelSpecs: readonly NativeKernelSpec[] = [
   batchNormSpec,
   addSpec, subSpec, multiplySpec, realDivSpec, squaredDifferenceSpec, reluSpec, stepSpec, sumSpec, meanSpec,
   unsortedSegmentSumSpec,
+  softmaxSpec, transposeSpec,
 ];
 
 export { BACKEND_NAME } from './util';
