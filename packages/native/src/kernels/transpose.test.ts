@@ -152,6 +152,11 @@ describe('Transpose on native vs the stock cpu kernel', () => {
     await expect(on('native', bad([0, 0]))).rejects.toThrow(/Transpose perm \[0,0\] is not a permutation of 0\.\.1 for a tensor of shape \[2,3\]/);
     await expect(on('native', bad([0]))).rejects.toThrow(/is not a permutation/);
     await expect(on('native', bad([0, 2]))).rejects.toThrow(/is not a permutation/);
+    // A typed-array perm (what a caller of runKernel may pass) is a permutation like any other.
+    const typed = () => tf.engine().runKernel('Transpose', { x: rand([2, 3], 1) }, { perm: Int32Array.from([1, 0]) as unknown as number[] }) as tf.Tensor;
+    const [n] = await on('native', typed);
+    const [c] = await on('cpu', typed);
+    expect(bits(n!).equals(bits(c!))).toBe(true);
   });
 
   test('no tensor leaks', async () => {

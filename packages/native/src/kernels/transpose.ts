@@ -18,8 +18,9 @@ export const transposeSpec: NativeKernelSpec = {
     const { backend } = args;
     const x = args.inputs.x!;
     const rank = x.shape.length;
-    const perm = (args.attrs?.perm ?? []) as number[];
-    if (!Array.isArray(perm) || perm.length !== rank || new Set(perm).size !== rank ||
+    const given = args.attrs?.perm as ArrayLike<number> | undefined;
+    const perm = given === undefined ? [] : Array.from(given);
+    if (perm.length !== rank || new Set(perm).size !== rank ||
       !perm.every((p) => Number.isInteger(p) && p >= 0 && p < rank)) {
       throw new Error(`@lets/native: Transpose perm [${String(perm)}] is not a permutation of 0..${rank - 1} for a tensor of shape [${x.shape}]`);
     }
