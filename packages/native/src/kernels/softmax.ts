@@ -12,6 +12,8 @@ import { alloc, f32, NativeKernelSpec, output } from './util';
 export const softmaxSpec: NativeKernelSpec = {
   kernelName: tf.Softmax,
   make: (addon) => (args, fallback) => {
+    // An addon built before this kernel existed (a stale build/) has no softmax: use cpu's.
+    if (typeof addon.softmax !== 'function') return fallback(args as never);
     const { backend } = args;
     const logits = args.inputs.logits!;
     const rank = logits.shape.length;

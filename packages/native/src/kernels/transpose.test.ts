@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { NativeBackend, nativeInfo, setNativeThreads } from '../backend';
+import type { NativeAddon } from '../addon';
 import { on, rand, randomValues, setupNative } from '../test-util';
+import { softmaxSpec } from './softmax';
+import { transposeSpec } from './transpose';
+import type { KernelArgs } from './util';
 
 // A transpose is a copy: native must equal the cpu kernel bit for bit.
 
@@ -157,6 +161,17 @@ describe('Transpose on native vs the stock cpu kernel', () => {
     const [n] = await on('native', typed);
     const [c] = await on('cpu', typed);
     expect(bits(n!).equals(bits(c!))).toBe(true);
+  });
+
+  test('an addon built before these kernels existed falls back to the cpu kernels', () => {
+    const stale = {} as unknown as NativeAddon; // no softmax, no transpose
+    const calls: string[] = [];
+    const fallback = ((a: { inputs: Record<string, unknown> }) => { calls.push(Object.keys(a.inputs)[0]!); return 'cpu'; }) as unknown as tf.KernelFunc;
+    const x = { dataId: {}, shape: [2, 3], dtype: 'float32' } as tf.TensorInfo;
+    const backend = {} as KernelArgs['backend'];
+    expect(transposeSpec.make(stale)({ inputs: { x }, backend, attrs: { perm: [1, 0] } }, fallback)).toBe('cpu');
+    expect(softmaxSpec.make(stale)({ inputs: { logits: x }, backend, attrs: { dim: -1 } }, fallback)).toBe('cpu');
+    expect(calls).toEqual(['x', 'logits']);
   });
 
   test('no tensor leaks', async () => {

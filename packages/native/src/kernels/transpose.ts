@@ -24,7 +24,10 @@ export const transposeSpec: NativeKernelSpec = {
       !perm.every((p) => Number.isInteger(p) && p >= 0 && p < rank)) {
       throw new Error(`@lets/native: Transpose perm [${String(perm)}] is not a permutation of 0..${rank - 1} for a tensor of shape [${x.shape}]`);
     }
-    if (rank > MAX_RANK || (x.dtype !== 'float32' && x.dtype !== 'int32')) return fallback(args as never);
+    // An addon built before this kernel existed (a stale build/) has no transpose: use cpu's.
+    if (typeof addon.transpose !== 'function' || rank > MAX_RANK || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
+      return fallback(args as never);
+    }
     const values = backend.data.get(x.dataId).values;
     const isF32 = x.dtype === 'float32' && values instanceof Float32Array;
     const isI32 = x.dtype === 'int32' && values instanceof Int32Array;
