@@ -12,6 +12,9 @@
 #include "napi_util.h"
 
 namespace lets {
+
+void define_tree_ops(napi_env env, napi_value exports);  // tree_ops.cc
+
 namespace {
 
 constexpr size_t kMaxArgs = 16;
@@ -534,6 +537,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  define_tree_ops(env, exports);
   return exports;
 }
 

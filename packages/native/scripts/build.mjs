@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(pkg, 'build', 'Release', 'lets_native.node');
-const sources = ['addon.cc', 'kernels.cc', 'elementwise.cc', 'fused.cc', 'softmax.cc', 'transpose.cc', 'gemm.cc', 'blas.cc', 'cpu.cc'].map((f) => join(pkg, 'csrc', f));
+const sources = ['addon.cc', 'kernels.cc', 'elementwise.cc', 'fused.cc', 'softmax.cc', 'transpose.cc', 'gemm.cc', 'blas.cc', 'cpu.cc', 'tree_ops.cc'].map((f) => join(pkg, 'csrc', f));
 const strict = process.env.LETS_NATIVE_STRICT === '1';
 
 function notice(reason) {

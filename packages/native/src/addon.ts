@@ -56,6 +56,10 @@ export interface NativeAddon {
    * or both Int32Array (bits copied), shape and perm have the same length (at most 16).
    */
   transpose(x: Float32Array | Int32Array, y: Float32Array | Int32Array, shape: Int32Array, perm: Int32Array): void;
+  /** out = x + fround(s)·y, the product rounded to float32 before the add (no fused multiply-add). */
+  axpy(x: Float32Array, y: Float32Array, s: number, out: Float32Array): void;
+  /** Σ a·b: the float32 products summed in order in double, rounded once to float32. */
+  dot(a: Float32Array, b: Float32Array): number;
   setThreads(n: number): void;
   /** Column-buffer floats per convolution chunk; 0 restores LETS_NATIVE_CHUNK_FLOATS or 2^17. */
   setChunkFloats(n: number): void;

@@ -4,6 +4,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from './addon';
 import { BACKEND_NAME, nativeKernelSpecs } from './kernels';
 import { fusedKernelConfigs, registerFusedGradients } from './kernels/fused';
+import { treeKernelConfigs } from './kernels/tree_ops';
 import type { KernelArgs } from './kernels/util';
 
 /** Most memory the output-buffer pool keeps (bytes); `LETS_NATIVE_POOL_MB` overrides. */
@@ -236,9 +237,9 @@ export function registerNativeBackend(options: NativeOptions = {}): boolean {
       kernelFunc: ((args: KernelArgs) => body(args, fallback)) as unknown as tf.KernelFunc,
     });
   }
-  // The fused dense and softmax cross-entropy kernels (no cpu counterpart; their ops fall back
-  // to tfjs ops on other backends).
-  for (const config of fusedKernelConfigs(addon)) {
+  // The fused dense, softmax cross-entropy and tree (axpy, dot) kernels (no cpu counterpart;
+  // their ops fall back to tfjs ops on other backends).
+  for (const config of [...fusedKernelConfigs(addon), ...treeKernelConfigs(addon)]) {
     if (tf.getKernel(config.kernelName, BACKEND_NAME) === undefined) tf.registerKernel(config);
   }
   registerFusedGradients();

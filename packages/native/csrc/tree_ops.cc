@@ -1,0 +1,117 @@
+// Fused kernels of @lets/tree's leaf math, so a SAM or LETS step pays one kernel per leaf where it
+// paid two:
+//   axpy(x, y, s)   out = x + s·y                 (tf.add(x, tf.mul(y, s)))
+//   dot(a, b)       Σ a·b, one float32 scalar      (tf.sum(tf.mul(a, b)))
+// Each gives bit for bit what the two kernels it replaces give on the 'native' backend (and on
+// 'cpu'): s·y is rounded to float32 before the add, and the dot accumulates the float32-rounded
+// products in order in double and rounds once, as the native (and cpu) Sum over all axes does.
+// Contracting a·b + c into one fused multiply-add would skip the first rounding, so contraction
+// is off for this file (GCC's default for C++ is 'fast' outside ISO C mode, and -march=native
+// enables FMA instructions; with the pragma the object has no vfmadd, without it 17).
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#else
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#include <node_api.h>
+#include <omp.h>
+
+#include <cstdint>
+#include <string>
+
+#include "napi_util.h"
+
+namespace lets {
+
+namespace {
+// Same threshold as the broadcasting binary ops (elementwise.cc): below it one thread is faster.
+constexpr int64_t kParallelMin = int64_t(1) << 18;
+
+void axpy(const float* x, const float* y, float s, float* out, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; i++) {
+    const float sy = y[i] * s;  // rounded to float32, as tf.mul's output
+    out[i] = x[i] + sy;
+  }
+}
+
+// One sequential chain: a different order (threads, several accumulators, SIMD lanes) would give
+// other bits than the Sum kernel, which the composed ops run.
+float dot(const float* a, const float* b, int64_t n) {
+  double s = 0.0;
+  for (int64_t i = 0; i < n; i++) {
+    const float p = a[i] * b[i];  // rounded to float32, as tf.mul's output
+    s += double(p);
+  }
+  return float(s);
+}
+
+template <typename F>
+napi_value guarded(napi_env env, F&& f) {
+  try {
+    return f();
+  } catch (const ArgError& e) {
+    napi_throw_error(env, "LETS_NATIVE_ARG", e.message.c_str());
+  }
+  return nullptr;
+}
+
+void args(napi_env env, napi_callback_info info, size_t need, napi_value* v, const char* fn) {
+  size_t n = need;
+  check(env, napi_get_cb_info(env, info, &n, v, nullptr, nullptr), "get_cb_info");
+  if (n < need) throw ArgError{std::string(fn) + ": expected " + std::to_string(need) + " arguments"};
+}
+
+void same_length(size_t have, size_t want, const char* fn, const char* name) {
+  if (have != want) {
+    throw ArgError{std::string(fn) + ": " + name + " has " + std::to_string(have) + " floats, expected " +
+                   std::to_string(want)};
+  }
+}
+
+// axpy(x, y, s, out): out = x + float32(s)·y.
+napi_value Axpy(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value v[4];
+    args(env, info, 4, v, "axpy");
+    size_t nx, ny, no;
+    const float* x = f32(env, v[0], &nx, "x");
+    const float* y = f32(env, v[1], &ny, "y");
+    const double s = number(env, v[2], "s");
+    float* out = f32(env, v[3], &no, "out");
+    same_length(ny, nx, "axpy", "y");
+    same_length(no, nx, "axpy", "out");
+    axpy(x, y, float(s), out, int64_t(nx));
+    napi_value u;
+    napi_get_undefined(env, &u);
+    return u;
+  });
+}
+
+// dot(a, b): Σ a·b as a float32 value.
+napi_value Dot(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value v[2];
+    args(env, info, 2, v, "dot");
+    size_t na, nb;
+    const float* a = f32(env, v[0], &na, "a");
+    const float* b = f32(env, v[1], &nb, "b");
+    same_length(nb, na, "dot", "b");
+    napi_value out;
+    check(env, napi_create_double(env, double(dot(a, b, int64_t(na))), &out), "create_double");
+    return out;
+  });
+}
+}  // namespace
+
+// Adds axpy and dot to the addon's exports (called from addon.cc's Init).
+void define_tree_ops(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"axpy", nullptr, Axpy, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"dot", nullptr, Dot, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+}
+
+}  // namespace lets

@@ -1,0 +1,168 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { AXPY, DOT } from './tree_ops';
+import { maxRelErr, on, randomValues, setupNative } from '../test-util';
+
+// The fused tree kernels against (1) float32 arithmetic written out in JavaScript (a product of
+// two float32 values is exact in double, so Math.fround of it is the float32 product; a double
+// sum of two float32 values rounded once to float32 is the float32 sum), (2) the two kernels each
+// replaces on 'native', bit for bit, and (3) the stock 'cpu' backend's composed ops.
+
+let skip: string | undefined;
+beforeAll(() => {
+  skip = setupNative();
+});
+
+/** Values spanning 2^-40 .. 2^40, both signs, with zeros and negative zeros every few elements. */
+function spread(n: number, seed: number): Float32Array {
+  const u = randomValues(n, seed), e = randomValues(n, seed + 1000);
+  return Float32Array.from(u, (v, i) => (i % 11 === 3 ? 0 : i % 13 === 5 ? -0 : v * 2 ** Math.round(e[i]! * 40)));
+}
+
+const SIZES = [1, 7, 1000, 65537, 270000]; // 270000 > 2^18: the threaded axpy loop
+const bits = (t: tf.Tensor): Buffer => Buffer.from((t.dataSync() as Float32Array).buffer.slice(0));
+const axpy = (x: tf.Tensor, y: tf.Tensor, s: number | tf.Tensor): tf.Tensor =>
+  (typeof s === 'number'
+    ? tf.engine().runKernel(AXPY, { x, y }, { s })
+    : tf.engine().runKernel(AXPY, { x, y, s })) as tf.Tensor;
+const dot = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.engine().runKernel(DOT, { a, b }) as tf.Tensor;
+
+describe('LetsAxpy and LetsDot on native', () => {
+  beforeEach(async () => {
+    if (!skip) await tf.setBackend('native');
+  });
+
+  test.each(SIZES)('axpy of %i elements: the float32 formula and the composed ops, bit for bit', (n) => {
+    if (skip) return;
+    const xh = spread(n, 1), yh = spread(n, 2);
+    const before = tf.memory().numTensors;
+    const x = tf.tensor(xh), y = tf.tensor(yh);
+    for (const s of [0.1, -1 / 3, 1e-3, 7]) {
+      const sf = Math.fround(s);
+      const want = Float32Array.from(xh, (xi, i) => Math.fround(xi + Math.fround(sf * yh[i]!)));
+      const fused = axpy(x, y, s);
+      const composed = tf.tidy(() => tf.add(x, tf.mul(y, s)));
+      expect(bits(fused).equals(Buffer.from(want.buffer))).toBe(true);
+      expect(bits(fused).equals(bits(composed))).toBe(true);
+      // A scalar tensor s gives the same bits as the number.
+      const st = tf.scalar(s);
+      const fromTensor = axpy(x, y, st);
+      expect(bits(fromTensor).equals(bits(fused))).toBe(true);
+      expect(fused.shape).toEqual([n]);
+      tf.dispose([fused, composed, st, fromTensor]);
+    }
+    tf.dispose([x, y]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('the test data would catch a fused multiply-add (x + s·y rounded once)', () => {
+    // If the compiler contracted the kernel's multiply and add, elements like these would differ.
+    const n = 65537, xh = spread(n, 1), yh = spread(n, 2), sf = Math.fround(0.1);
+    let differ = 0;
+    for (let i = 0; i < n; i++) {
+      const twice = Math.fround(xh[i]! + Math.fround(sf * yh[i]!));
+      const once = Math.fround(xh[i]! + sf * yh[i]!); // ≈ fma: the exact product, one rounding in double then float
+      if (!Object.is(twice, once)) differ++;
+    }
+    expect(differ).toBeGreaterThan(100);
+  });
+
+  test.each(SIZES)('dot of %i elements: double accumulation of float32 products, and the composed ops, bit for bit', (n) => {
+    if (skip) return;
+    const ah = spread(n, 3), bh = spread(n, 4);
+    const before = tf.memory().numTensors;
+    const a = tf.tensor(ah, [n]), b = tf.tensor(bh, [n]);
+    let acc = 0, accSq = 0;
+    for (let i = 0; i < n; i++) {
+      acc += Math.fround(ah[i]! * bh[i]!);
+      accSq += Math.fround(ah[i]! * ah[i]!);
+    }
+    const fused = dot(a, b), sq = dot(a, a);
+    expect(fused.shape).toEqual([]);
+    expect(fused.dtype).toBe('float32');
+    expect(fused.dataSync()[0]).toBe(Math.fround(acc));
+    expect(sq.dataSync()[0]).toBe(Math.fround(accSq));
+    const composed = tf.tidy(() => tf.sum(tf.mul(a, b))), composedSq = tf.tidy(() => tf.sum(tf.mul(a, a)));
+    expect(bits(fused).equals(bits(composed))).toBe(true);
+    expect(bits(sq).equals(bits(composedSq))).toBe(true);
+    tf.dispose([a, b, fused, sq, composed, composedSq]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('multi-axis leaves (a dense kernel, a conv filter) keep their shape and bits', () => {
+    if (skip) return;
+    for (const shape of [[784, 256], [3, 3, 16, 32], []]) {
+      const n = shape.reduce((p, q) => p * q, 1);
+      const x = tf.tensor(spread(n, 5), shape), y = tf.tensor(spread(n, 6), shape);
+      const f = axpy(x, y, -0.05), c = tf.tidy(() => tf.add(x, tf.mul(y, -0.05)));
+      expect(f.shape).toEqual(shape);
+      expect(bits(f).equals(bits(c))).toBe(true);
+      const d = dot(x, y), dc = tf.tidy(() => tf.sum(tf.mul(x, y)));
+      expect(bits(d).equals(bits(dc))).toBe(true);
+      tf.dispose([x, y, f, c, d, dc]);
+    }
+  });
+
+  test('NaN and Infinity propagate as in the composed ops', () => {
+    if (skip) return;
+    const x = tf.tensor([NaN, 1, Infinity, -Infinity, 2, 3e38, 0]);
+    const y = tf.tensor([1, NaN, 1, 1, Infinity, 3e38, Infinity]);
+    for (const s of [2, 0, -1]) {
+      const f = axpy(x, y, s), c = tf.tidy(() => tf.add(x, tf.mul(y, s)));
+      expect(Array.from(f.dataSync())).toEqual(Array.from(c.dataSync())); // toEqual: NaN equals NaN
+      tf.dispose([f, c]);
+    }
+    const cases: Array<[number[], number[]]> = [[[1, NaN], [1, 1]], [[Infinity, 1], [1, 1]], [[Infinity, -Infinity], [1, 1]], [[3e38, 3e38], [3e38, 3e38]], [[Infinity], [0]]];
+    for (const [ah, bh] of cases) {
+      const a = tf.tensor(ah), b = tf.tensor(bh);
+      const d = dot(a, b), c = tf.tidy(() => tf.sum(tf.mul(a, b)));
+      expect(d.dataSync()[0]).toEqual(c.dataSync()[0]);
+      tf.dispose([a, b, d, c]);
+    }
+    tf.dispose([x, y]);
+  });
+
+  test('empty tensors: axpy is empty, dot is 0', () => {
+    if (skip) return;
+    const e = tf.zeros([0, 4]);
+    const f = axpy(e, e, 3), d = dot(e, e);
+    expect(f.shape).toEqual([0, 4]);
+    expect(d.dataSync()[0]).toBe(0);
+    tf.dispose([e, f, d]);
+  });
+
+  test('bad input is named: dtype, shapes, a missing or non-scalar s', () => {
+    if (skip) return;
+    const x = tf.ones([3]), i = tf.ones([3], 'int32'), z = tf.ones([4]), v = tf.ones([2]);
+    const before = tf.memory().numTensors;
+    expect(() => axpy(x, i, 1)).toThrow(/LetsAxpy: input 'y' must be a float32 tensor, got int32/);
+    expect(() => axpy(x, z, 1)).toThrow(/LetsAxpy: x and y must have one shape, got \[3\] and \[4\]/);
+    expect(() => tf.engine().runKernel(AXPY, { x, y: x }, {})).toThrow(/LetsAxpy: needs a scalar input 's' or a number attribute 's'/);
+    expect(() => axpy(x, x, v)).toThrow(/LetsAxpy: input 's' must be a scalar, got shape \[2\]/);
+    expect(() => dot(i, x)).toThrow(/LetsDot: input 'a' must be a float32 tensor, got int32/);
+    expect(() => dot(x, z)).toThrow(/LetsDot: a and b must have one shape/);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, i, z, v]);
+  });
+});
+
+describe('LetsAxpy and LetsDot on native vs the stock cpu backend', () => {
+  test.each([7, 65537])('%i elements', async (n) => {
+    if (skip) return;
+    const xh = spread(n, 7), yh = spread(n, 8);
+    const composed = () => {
+      const x = tf.tensor(xh), y = tf.tensor(yh);
+      return [tf.add(x, tf.mul(y, 0.3)), tf.reshape(tf.sum(tf.mul(x, y)), [1])];
+    };
+    const fused = () => {
+      const x = tf.tensor(xh), y = tf.tensor(yh);
+      return [axpy(x, y, 0.3), tf.reshape(dot(x, y), [1])];
+    };
+    const [ca, cd] = await on('cpu', composed);
+    const [na, nd] = await on('native', fused);
+    expect(maxRelErr(na!, ca!)).toBeLessThanOrEqual(1e-6);
+    expect(maxRelErr(nd!, cd!)).toBeLessThanOrEqual(1e-6);
+    // Both round the same float32 operations and sum in the same order: in fact the same bits.
+    expect(Buffer.from(na!.buffer).equals(Buffer.from(ca!.buffer))).toBe(true);
+    expect(nd![0]).toBe(cd![0]);
+  });
+});
