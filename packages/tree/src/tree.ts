@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { axpyLeaf, dotLeaf } from './fused';
 
 /**
  * A parameter tree: a flat, ordered, readonly map from a `/`-separated path
@@ -72,9 +73,13 @@ export const mul = (a: Tree, b: Tree): Tree => zipWith((x, y) => tf.mul(x, y))(a
 export const div = (a: Tree, b: Tree): Tree => zipWith((x, y) => tf.div(x, y))(a, b);
 /** s·t for a number or scalar tensor s. */
 export const scaleBy = (t: Tree, s: number | tf.Scalar): Tree => map((x) => tf.mul(x, s))(t);
-/** x + s·y (axpy). */
+/**
+ * x + s·y (axpy), leaf by leaf, as tf.add(x, tf.mul(y, s)). Where the backend registers the fused
+ * kernel `LetsAxpy` (@lets/native does) and no gradient tape records, float32 leaves of one shape
+ * take one kernel instead of two, with the same bits (see fused.ts).
+ */
 export const addScaled = (x: Tree, s: number | tf.Scalar, y: Tree): Tree =>
-  zipWith((a, b) => tf.tidy(() => tf.add(a, tf.mul(b, s))))(x, y);
+  zipWith((a, b) => axpyLeaf(a, s, b))(x, y);
 
 const reduceLeaves = (t: Tree, f: (x: tf.Tensor) => tf.Scalar, combine: 'add' | 'max'): tf.Scalar =>
   tf.tidy(() => {
@@ -83,11 +88,14 @@ const reduceLeaves = (t: Tree, f: (x: tf.Tensor) => tf.Scalar, combine: 'add' | 
     return (combine === 'add' ? tf.addN(parts) : tf.max(tf.stack(parts))) as tf.Scalar;
   });
 
-/** ⟨a, b⟩ = Σ over leaves and elements of a ⊙ b. */
+/**
+ * ⟨a, b⟩ = Σ over leaves and elements of a ⊙ b: per leaf tf.sum(tf.mul(a, b)), then tf.addN. Each
+ * leaf's sum is one fused kernel `LetsDot` where the backend has it (as in {@link addScaled}).
+ */
 export const vdot = (a: Tree, b: Tree): tf.Scalar => {
   assertSameStructure(a, b, 'vdot: trees');
   return tf.tidy(() => {
-    const parts = Object.keys(a).map((k) => tf.sum(tf.mul(a[k] as tf.Tensor, b[k] as tf.Tensor)) as tf.Scalar);
+    const parts = Object.keys(a).map((k) => dotLeaf(a[k] as tf.Tensor, b[k] as tf.Tensor));
     return parts.length === 0 ? tf.scalar(0) : (tf.addN(parts) as tf.Scalar);
   });
 };
@@ -99,8 +107,9 @@ export const sum = (t: Tree): tf.Scalar => reduceLeaves(t, (x) => tf.sum(x), 'ad
  * ‖t‖² = Σ x². x² is taken as x·x: the same float32 product as Square, but the Multiply kernel,
  * which the native backend runs from its buffer pool (its Square is tfjs's cpu kernel, which
  * allocates fresh memory on every call: 5.6 of a SAM step's 28 ms in tools/sam-profile.mjs).
+ * Each leaf's Σ x·x is one fused kernel `LetsDot` where the backend has it (as in {@link vdot}).
  */
-export const sqNorm = (t: Tree): tf.Scalar => reduceLeaves(t, (x) => tf.sum(tf.mul(x, x)), 'add');
+export const sqNorm = (t: Tree): tf.Scalar => reduceLeaves(t, (x) => dotLeaf(x, x), 'add');
 
 /**
  * Global norm over the whole tree, as if its leaves were one vector:

@@ -1,0 +1,166 @@
+// @lets/native's fused tree kernels (LetsAxpy, LetsDot) change no bit of a result: tree's
+// addScaled, vdot, sqNorm and norm, and whole SAM and LETS-SAM training steps, give the same
+// bytes on 'native' with the kernels registered as with them unregistered (the composed
+// Multiply/Add/Sum kernels). Under a gradient tape tree composes the ops, so gradients through
+// these functions stay right. Skipped where the native addon is not built.
+import * as tf from '@tensorflow/tfjs-core';
+import { initRuntime, BackendUnavailableError, Rng } from '@lets/runtime';
+import * as T from '@lets/tree';
+import { sgd } from '@lets/optim';
+import { sam } from '@lets/sam';
+import { lets } from '@lets/lets';
+import { initTrainState, makeTrainStep } from './step';
+import { disposeTrainState } from './fit';
+import type { TrainableModel } from './types';
+
+const NAMES = [T.AXPY_KERNEL, T.DOT_KERNEL];
+let native = false;
+const calls: Record<string, number> = {};
+let saved: tf.KernelConfig[] = [];
+
+beforeAll(async () => {
+  try {
+    await initRuntime({ backend: 'native' });
+    native = true;
+  } catch (e) {
+    if (!(e instanceof BackendUnavailableError)) throw e;
+    // eslint-disable-next-line no-console
+    console.log(`tree kernel tests skipped: ${e.message}`);
+    return;
+  }
+  saved = NAMES.map((n) => tf.getKernel(n, 'native')!);
+  expect(saved.every((k) => k !== undefined)).toBe(true);
+  // Count the kernels' calls, so the tests know they ran.
+  for (const k of saved) {
+    tf.unregisterKernel(k.kernelName, 'native');
+    tf.registerKernel({ ...k, kernelFunc: (a) => { calls[k.kernelName] = (calls[k.kernelName] ?? 0) + 1; return k.kernelFunc(a); } });
+  }
+  saved = NAMES.map((n) => tf.getKernel(n, 'native')!);
+});
+
+/** Runs f with the fused kernels unregistered (the composed ops), then registers them again. */
+function composed<R>(f: () => R): R {
+  for (const n of NAMES) tf.unregisterKernel(n, 'native');
+  try {
+    return f();
+  } finally {
+    for (const k of saved) tf.registerKernel(k);
+  }
+}
+const reset = (): void => { for (const n of NAMES) calls[n] = 0; };
+const bytes = (t: T.Tree | tf.Tensor): Buffer[] =>
+  (t instanceof tf.Tensor ? [t] : Object.values(t)).map((x) => Buffer.from((x.dataSync() as Float32Array).slice().buffer));
+
+/** Values spanning 2^-30 .. 2^30, both signs, with zeros. */
+function spread(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const u = rng.uniform([n], -1, 1), e = rng.uniform([n], -30, 30);
+  const [uv, ev] = [u.dataSync(), e.dataSync()];
+  tf.dispose([u, e]);
+  return Float32Array.from(uv, (v, i) => (i % 9 === 4 ? 0 : v * 2 ** Math.round(ev[i]!)));
+}
+const SIZES = [1, 7, 1000, 65537, 270000];
+const tree = (seed: number): T.Tree => Object.fromEntries(SIZES.map((n, i) => [`l${i}`, tf.tensor(spread(n, seed * 10 + i))]));
+
+describe('tree math with the fused kernels on native', () => {
+  test('addScaled, vdot, sqNorm and norm: the same bytes as the composed ops, one kernel per leaf', () => {
+    if (!native) return;
+    const x = tree(1), y = tree(2), s = tf.scalar(-0.37);
+    const before = tf.memory().numTensors;
+    const cases: Array<[string, () => T.Tree | tf.Tensor, string]> = [
+      ['addScaled(number)', () => T.addScaled(x, 0.1, y), T.AXPY_KERNEL],
+      ['addScaled(scalar tensor)', () => T.addScaled(x, s, y), T.AXPY_KERNEL],
+      ['vdot', () => T.vdot(x, y), T.DOT_KERNEL],
+      ['sqNorm', () => T.sqNorm(x), T.DOT_KERNEL],
+      ['norm', () => T.norm(y), T.DOT_KERNEL],
+    ];
+    for (const [what, f, kernel] of cases) {
+      reset();
+      const fused = tf.tidy(() => bytes(f()));
+      expect([what, calls[kernel]]).toEqual([what, SIZES.length]);
+      const plain = tf.tidy(() => composed(() => bytes(f())));
+      expect([what, fused.every((b, i) => b.equals(plain[i]!))]).toEqual([what, true]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([...Object.values(x), ...Object.values(y), s]);
+  });
+
+  test('under tf.grad the ops are composed and the gradients are right', () => {
+    if (!native) return;
+    const x = { a: tf.tensor([1, -2, 3]), b: tf.tensor([[0.5, 4]]) };
+    const y = { a: tf.tensor([2, 1, -1]), b: tf.tensor([[3, -1]]) };
+    const before = tf.memory().numTensors;
+    reset();
+    const leaves = (f: (t: T.Tree) => tf.Scalar) => (a: tf.Tensor, b: tf.Tensor) => f({ a, b });
+    const g = tf.tidy(() => {
+      const dv = tf.grads(leaves((t) => T.vdot(t, y)))([x.a, x.b]);
+      const ds = tf.grads(leaves((t) => T.sqNorm(t)))([x.a, x.b]);
+      const dn = tf.grads(leaves((t) => T.norm(t)))([x.a, x.b]);
+      // d/dy Σ (x + s·y) = s for every element
+      const da = tf.grads((a: tf.Tensor, b: tf.Tensor) => T.sum(T.addScaled(x, 0.25, { a, b })))([y.a, y.b]);
+      return [...dv, ...ds, ...dn, ...da].map((t) => Array.from(t.dataSync()));
+    });
+    expect(calls[T.AXPY_KERNEL]! + calls[T.DOT_KERNEL]!).toBe(0);
+    const nx = Math.sqrt(1 + 4 + 9 + 0.25 + 16);
+    expect(g.slice(0, 2)).toEqual([[2, 1, -1], [3, -1]]);
+    expect(g.slice(2, 4)).toEqual([[2, -4, 6], [1, 8]]);
+    [1, -2, 3, 0.5, 4].forEach((v, i) => expect(g[4 + (i < 3 ? 0 : 1)]![i < 3 ? i : i - 3]).toBeCloseTo(v / nx, 6));
+    expect(g.slice(6, 8)).toEqual([[0.25, 0.25, 0.25], [0.25, 0.25]]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([...Object.values(x), ...Object.values(y)]);
+  });
+});
+
+describe('whole training steps with the fused kernels on native', () => {
+  // tools/lib/bench-mlp.mjs's model (784-256-256-10 ReLU, He init, seed 1), in tfjs ops.
+  const dims = [784, 256, 256, 10];
+  const setup = () => {
+    const rng = new Rng(1);
+    const params0: Record<string, tf.Tensor> = {};
+    for (let i = 0; i < 3; i++) {
+      params0[`l${i}/w`] = rng.normal([dims[i]!, dims[i + 1]!], 0, Math.sqrt(2 / dims[i]!));
+      params0[`l${i}/b`] = tf.zeros([dims[i + 1]!]);
+    }
+    const model: TrainableModel = {
+      init: () => ({ params: T.clone(params0), state: {} }),
+      apply: (p, _s, x) => tf.tidy(() => {
+        let h = x as tf.Tensor;
+        for (let i = 0; i < 3; i++) {
+          h = tf.add(tf.matMul(h as tf.Tensor2D, p[`l${i}/w`] as tf.Tensor2D), p[`l${i}/b`]!);
+          if (i < 2) h = tf.relu(h);
+        }
+        return { logits: h, state: {} };
+      }),
+    };
+    const batch = () => ({ x: rng.normal([128, 784]), y: tf.tidy(() => tf.cast(tf.oneHot(rng.randint([128], 10), 10), 'float32')) });
+    return { params0, model, train: batch(), val: batch() };
+  };
+
+  const run = (make: () => ReturnType<typeof sam>, steps: number): Buffer[] => {
+    const { params0, model, train, val } = setup();
+    const optimizer = make();
+    const step = makeTrainStep({ model, optimizer });
+    let state = initTrainState(model, optimizer, 0);
+    for (let k = 0; k < steps; k++) state = step(state, train, val).state;
+    const out = bytes(state.params);
+    disposeTrainState(state);
+    tf.dispose([...Object.values(params0), train.x, train.y, val.x, val.y]);
+    return out;
+  };
+
+  test.each([
+    ['SAM', () => sam(sgd(0.1, { momentum: 0.9 }), { rho: 0.05 }), 10],
+    ['LETS-SAM', () => lets(sam(sgd(0.1, { momentum: 0.9 }), { rho: 0.05 })), 30],
+  ] as const)('%s: every parameter byte-identical after the steps, with and without the kernels', (_name, make, steps) => {
+    if (!native) return;
+    const before = tf.memory().numTensors;
+    reset();
+    const fused = run(make as () => ReturnType<typeof sam>, steps);
+    expect(calls[T.AXPY_KERNEL]).toBeGreaterThan(0);
+    expect(calls[T.DOT_KERNEL]).toBeGreaterThan(0);
+    const plain = composed(() => run(make as () => ReturnType<typeof sam>, steps));
+    expect(fused.length).toBe(6);
+    expect(fused.map((b, i) => b.equals(plain[i]!))).toEqual(new Array(6).fill(true));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

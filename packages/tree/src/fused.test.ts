@@ -1,0 +1,119 @@
+// How tree reaches the fused leaf kernels: by name through tfjs's kernel registry, for float32
+// leaves of one shape, outside gradient tapes; the composed ops otherwise. The kernels here are
+// stand-ins registered for 'cpu' (float32 arithmetic written out, counting their calls); the real
+// ones are @lets/native's, tested bit for bit against the composed ops there and, through these
+// functions, in packages/train/src/treeKernels.test.ts.
+import * as tf from '@tensorflow/tfjs-core';
+import * as T from './tree';
+import { AXPY_KERNEL, DOT_KERNEL } from './fused';
+import { useCpu } from './test-util';
+
+type Args = { inputs: Record<string, tf.TensorInfo>; backend: { data: { get(id: object): { values: Float32Array } } }; attrs: Record<string, unknown> };
+const calls = { axpy: 0, dot: 0 };
+const vals = (a: Args, name: string): Float32Array => a.backend.data.get(a.inputs[name]!.dataId).values;
+const out = (shape: number[], v: Float32Array): tf.TensorInfo =>
+  (tf.backend() as unknown as { makeTensorInfo(s: number[], d: string, v: Float32Array): tf.TensorInfo }).makeTensorInfo(shape, 'float32', v);
+
+const register = (): void => {
+  tf.registerKernel({
+    kernelName: AXPY_KERNEL, backendName: 'cpu',
+    kernelFunc: ((a: Args) => {
+      calls.axpy++;
+      const x = vals(a, 'x'), y = vals(a, 'y');
+      const s = Math.fround(a.inputs.s !== undefined ? vals(a, 's')[0]! : (a.attrs.s as number));
+      return out(a.inputs.x!.shape, Float32Array.from(x, (xi, i) => xi + Math.fround(s * y[i]!)));
+    }) as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: DOT_KERNEL, backendName: 'cpu',
+    kernelFunc: ((a: Args) => {
+      calls.dot++;
+      const p = vals(a, 'a'), q = vals(a, 'b');
+      let s = 0;
+      for (let i = 0; i < p.length; i++) s += Math.fround(p[i]! * q[i]!);
+      return out([], Float32Array.of(s));
+    }) as unknown as tf.KernelFunc,
+  });
+};
+const unregister = (): void => {
+  tf.unregisterKernel(AXPY_KERNEL, 'cpu');
+  tf.unregisterKernel(DOT_KERNEL, 'cpu');
+};
+
+beforeAll(useCpu);
+afterEach(() => {
+  if (tf.getKernel(AXPY_KERNEL, 'cpu') !== undefined) unregister();
+  calls.axpy = calls.dot = 0;
+});
+
+const lcg = (n: number, seed: number): Float32Array => {
+  let s = seed;
+  return Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 2 ** ((s % 17) - 8));
+};
+const tree = (seed: number): T.Tree => ({ w: tf.tensor(lcg(12, seed), [3, 4]), b: tf.tensor(lcg(4, seed + 1), [4]), s: tf.tensor(lcg(1, seed + 2)[0]!) });
+const bytes = (t: T.Tree | tf.Tensor): Buffer[] =>
+  (t instanceof tf.Tensor ? [t] : Object.values(t)).map((x) => Buffer.from((x.dataSync() as Float32Array).slice().buffer));
+
+/** Each op's results with the stand-in kernels registered and without. */
+function both<R extends T.Tree | tf.Tensor>(f: () => R): [Buffer[], Buffer[], typeof calls] {
+  const without = tf.tidy(() => bytes(f()));
+  register();
+  const withK = tf.tidy(() => bytes(f()));
+  const seen = { ...calls };
+  unregister();
+  return [withK, without, seen];
+}
+
+describe('fused leaf kernels', () => {
+  test('addScaled takes one LetsAxpy per leaf, for a number and for a scalar tensor, with the composed bits', () => {
+    const x = tree(1), y = tree(2), s = tf.scalar(-0.3);
+    const before = tf.memory().numTensors;
+    let [w, wo, seen] = both(() => T.addScaled(x, 0.1, y));
+    expect(w).toEqual(wo);
+    expect(seen).toEqual({ axpy: 3, dot: 0 });
+    calls.axpy = 0;
+    [w, wo, seen] = both(() => T.addScaled(x, s, y));
+    expect(w).toEqual(wo);
+    expect(seen.axpy).toBe(3);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([...Object.values(x), ...Object.values(y), s]);
+  });
+
+  test('vdot, sqNorm and norm take one LetsDot per leaf, with the composed bits', () => {
+    const x = tree(3), y = tree(4);
+    const before = tf.memory().numTensors;
+    for (const [f, n] of [[() => T.vdot(x, y), 3], [() => T.sqNorm(x), 3], [() => T.norm(x), 3], [() => T.norm(x, 1), 0]] as const) {
+      calls.dot = 0;
+      const [w, wo, seen] = both(f);
+      expect(w).toEqual(wo);
+      expect(seen.dot).toBe(n);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([...Object.values(x), ...Object.values(y)]);
+  });
+
+  test('leaves the kernels do not take are composed: broadcasting shapes, int32, a non-float32 scale', () => {
+    register();
+    const x = { w: tf.ones([3, 4]) }, row = { w: tf.ones([4]) }, i = { w: tf.ones([3, 4], 'int32') };
+    const r1 = T.addScaled(x, 2, row), r2 = T.addScaled(i, 2, i), r3 = T.addScaled(x, tf.scalar(2, 'int32'), x);
+    const d1 = T.vdot(x, row), d2 = T.sqNorm(i);
+    expect(calls).toEqual({ axpy: 0, dot: 0 });
+    expect(Array.from(r1.w!.dataSync())).toEqual(new Array(12).fill(3));
+    expect(Array.from(r2.w!.dataSync())).toEqual(new Array(12).fill(3));
+    expect(Array.from(r3.w!.dataSync())).toEqual(new Array(12).fill(3));
+    expect(d1.dataSync()[0]).toBe(12);
+    expect(d2.dataSync()[0]).toBe(12);
+    // A mixed tree: the float32 leaf of one shape fused, the other composed.
+    const mixed = T.vdot({ a: tf.ones([2]), b: tf.ones([2, 2]) }, { a: tf.ones([2]), b: tf.ones([2]) });
+    expect(calls.dot).toBe(1);
+    expect(mixed.dataSync()[0]).toBe(6);
+  });
+
+  test('a backend without the kernels composes the ops', () => {
+    const x = tree(5);
+    expect(tf.getKernel(DOT_KERNEL, 'cpu')).toBeUndefined();
+    const n = T.sqNorm(x);
+    expect(calls.dot).toBe(0);
+    expect(n.dataSync()[0]).toBeGreaterThan(0);
+  });
+});
