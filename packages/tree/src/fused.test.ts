@@ -5,11 +5,11 @@
 // functions, in packages/train/src/treeKernels.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from './tree';
-import { AXPY_KERNEL, DOT_KERNEL } from './fused';
+import { AXPY_KERNEL, DOT_KERNEL, TREE_DOT_KERNEL } from './fused';
 import { useCpu } from './test-util';
 
 type Args = { inputs: Record<string, tf.TensorInfo>; backend: { data: { get(id: object): { values: Float32Array } } }; attrs: Record<string, unknown> };
-const calls = { axpy: 0, dot: 0 };
+const calls = { axpy: 0, dot: 0, treeDot: 0 };
 const vals = (a: Args, name: string): Float32Array => a.backend.data.get(a.inputs[name]!.dataId).values;
 const out = (shape: number[], v: Float32Array): tf.TensorInfo =>
   (tf.backend() as unknown as { makeTensorInfo(s: number[], d: string, v: Float32Array): tf.TensorInfo }).makeTensorInfo(shape, 'float32', v);
@@ -34,16 +34,29 @@ const register = (): void => {
       return out([], Float32Array.of(s));
     }) as unknown as tf.KernelFunc,
   });
+  tf.registerKernel({
+    kernelName: TREE_DOT_KERNEL, backendName: 'cpu',
+    kernelFunc: ((a: Args) => {
+      calls.treeDot++;
+      let acc = 0;
+      for (let i = 0; i < Object.keys(a.inputs).length / 2; i++) {
+        const p = vals(a, `a${i}`), q = vals(a, `b${i}`);
+        let s = 0;
+        for (let j = 0; j < p.length; j++) s += Math.fround(p[j]! * q[j]!);
+        acc = Math.fround(acc + Math.fround(s));
+      }
+      return out([], Float32Array.of(acc));
+    }) as unknown as tf.KernelFunc,
+  });
 };
 const unregister = (): void => {
-  tf.unregisterKernel(AXPY_KERNEL, 'cpu');
-  tf.unregisterKernel(DOT_KERNEL, 'cpu');
+  for (const k of [AXPY_KERNEL, DOT_KERNEL, TREE_DOT_KERNEL]) tf.unregisterKernel(k, 'cpu');
 };
 
 beforeAll(useCpu);
 afterEach(() => {
   if (tf.getKernel(AXPY_KERNEL, 'cpu') !== undefined) unregister();
-  calls.axpy = calls.dot = 0;
+  calls.axpy = calls.dot = calls.treeDot = 0;
 });
 
 const lcg = (n: number, seed: number): Float32Array => {
@@ -70,7 +83,7 @@ describe('fused leaf kernels', () => {
     const before = tf.memory().numTensors;
     let [w, wo, seen] = both(() => T.addScaled(x, 0.1, y));
     expect(w).toEqual(wo);
-    expect(seen).toEqual({ axpy: 3, dot: 0 });
+    expect(seen).toEqual({ axpy: 3, dot: 0, treeDot: 0 });
     calls.axpy = 0;
     [w, wo, seen] = both(() => T.addScaled(x, s, y));
     expect(w).toEqual(wo);
@@ -79,15 +92,19 @@ describe('fused leaf kernels', () => {
     tf.dispose([...Object.values(x), ...Object.values(y), s]);
   });
 
-  test('vdot, sqNorm and norm take one LetsDot per leaf, with the composed bits', () => {
+  test('vdot, sqNorm and norm take one LetsTreeDot for the tree, with the composed bits', () => {
     const x = tree(3), y = tree(4);
     const before = tf.memory().numTensors;
-    for (const [f, n] of [[() => T.vdot(x, y), 3], [() => T.sqNorm(x), 3], [() => T.norm(x), 3], [() => T.norm(x, 1), 0]] as const) {
-      calls.dot = 0;
+    for (const [f, n] of [[() => T.vdot(x, y), 1], [() => T.sqNorm(x), 1], [() => T.norm(x), 1], [() => T.norm(x, 1), 0]] as const) {
+      calls.dot = calls.treeDot = 0;
       const [w, wo, seen] = both(f);
       expect(w).toEqual(wo);
-      expect(seen.dot).toBe(n);
+      expect(seen).toEqual({ axpy: 0, dot: 0, treeDot: n });
     }
+    // An empty tree: 0, no kernel.
+    const [e, eo, seen] = both(() => T.vdot({}, {}));
+    expect(e).toEqual(eo);
+    expect(seen.treeDot).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([...Object.values(x), ...Object.values(y)]);
   });
@@ -97,16 +114,17 @@ describe('fused leaf kernels', () => {
     const x = { w: tf.ones([3, 4]) }, row = { w: tf.ones([4]) }, i = { w: tf.ones([3, 4], 'int32') };
     const r1 = T.addScaled(x, 2, row), r2 = T.addScaled(i, 2, i), r3 = T.addScaled(x, tf.scalar(2, 'int32'), x);
     const d1 = T.vdot(x, row), d2 = T.sqNorm(i);
-    expect(calls).toEqual({ axpy: 0, dot: 0 });
+    expect(calls).toEqual({ axpy: 0, dot: 0, treeDot: 0 });
     expect(Array.from(r1.w!.dataSync())).toEqual(new Array(12).fill(3));
     expect(Array.from(r2.w!.dataSync())).toEqual(new Array(12).fill(3));
     expect(Array.from(r3.w!.dataSync())).toEqual(new Array(12).fill(3));
     expect(d1.dataSync()[0]).toBe(12);
     expect(d2.dataSync()[0]).toBe(12);
-    // A mixed tree: the float32 leaf of one shape fused, the other composed.
+    // A mixed tree: no tree kernel; the float32 leaf of one shape fused, the other composed.
     const mixed = T.vdot({ a: tf.ones([2]), b: tf.ones([2, 2]) }, { a: tf.ones([2]), b: tf.ones([2]) });
-    expect(calls.dot).toBe(1);
+    expect(calls).toEqual({ axpy: 0, dot: 1, treeDot: 0 });
     expect(mixed.dataSync()[0]).toBe(6);
+
   });
 
   test('a backend without the kernels composes the ops', () => {

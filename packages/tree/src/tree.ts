@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { axpyLeaf, dotLeaf } from './fused';
+import { axpyLeaf, dotLeaf, treeDot } from './fused';
 
 /**
  * A parameter tree: a flat, ordered, readonly map from a `/`-separated path
@@ -89,12 +89,16 @@ const reduceLeaves = (t: Tree, f: (x: tf.Tensor) => tf.Scalar, combine: 'add' | 
   });
 
 /**
- * ⟨a, b⟩ = Σ over leaves and elements of a ⊙ b: per leaf tf.sum(tf.mul(a, b)), then tf.addN. Each
- * leaf's sum is one fused kernel `LetsDot` where the backend has it (as in {@link addScaled}).
+ * ⟨a, b⟩ = Σ over leaves and elements of a ⊙ b: per leaf tf.sum(tf.mul(a, b)), then tf.addN. Where
+ * the backend has the fused kernels (as in {@link addScaled}) that is one kernel `LetsTreeDot` for
+ * the whole tree, or, when some leaf is not float32 of its partner's shape, one `LetsDot` per
+ * leaf that is.
  */
 export const vdot = (a: Tree, b: Tree): tf.Scalar => {
   assertSameStructure(a, b, 'vdot: trees');
   return tf.tidy(() => {
+    const fused = treeDot(Object.keys(a).map((k) => [a[k] as tf.Tensor, b[k] as tf.Tensor] as const));
+    if (fused !== undefined) return fused;
     const parts = Object.keys(a).map((k) => dotLeaf(a[k] as tf.Tensor, b[k] as tf.Tensor));
     return parts.length === 0 ? tf.scalar(0) : (tf.addN(parts) as tf.Scalar);
   });
@@ -107,9 +111,10 @@ export const sum = (t: Tree): tf.Scalar => reduceLeaves(t, (x) => tf.sum(x), 'ad
  * ‖t‖² = Σ x². x² is taken as x·x: the same float32 product as Square, but the Multiply kernel,
  * which the native backend runs from its buffer pool (its Square is tfjs's cpu kernel, which
  * allocates fresh memory on every call: 5.6 of a SAM step's 28 ms in tools/sam-profile.mjs).
- * Each leaf's Σ x·x is one fused kernel `LetsDot` where the backend has it (as in {@link vdot}).
+ * The fused kernels make it one kernel where the backend has them (as in {@link vdot}).
  */
-export const sqNorm = (t: Tree): tf.Scalar => reduceLeaves(t, (x) => dotLeaf(x, x), 'add');
+export const sqNorm = (t: Tree): tf.Scalar =>
+  treeDot(Object.values(t).map((x) => [x, x] as const)) ?? reduceLeaves(t, (x) => dotLeaf(x, x), 'add');
 
 /**
  * Global norm over the whole tree, as if its leaves were one vector:

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AXPY, DOT } from './tree_ops';
+import { AXPY, DOT, TREE_DOT } from './tree_ops';
 import { maxRelErr, on, randomValues, setupNative } from '../test-util';
 
 // The fused tree kernels against (1) float32 arithmetic written out in JavaScript (a product of
@@ -88,6 +88,34 @@ describe('LetsAxpy and LetsDot on native', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  test('tree dot over leaves of every size: the AddN of the leaves\' composed sums, bit for bit', () => {
+    if (skip) return;
+    const before = tf.memory().numTensors;
+    const as = SIZES.map((n, i) => tf.tensor(spread(n, 20 + i))), bs = SIZES.map((n, i) => tf.tensor(spread(n, 40 + i)));
+    const inputs: tf.NamedTensorMap = {};
+    as.forEach((a, i) => { inputs[`a${i}`] = a; inputs[`b${i}`] = bs[i]!; });
+    const fused = tf.engine().runKernel(TREE_DOT, inputs) as tf.Tensor;
+    const composed = tf.tidy(() => tf.addN(as.map((a, i) => tf.sum(tf.mul(a, bs[i]!)))));
+    expect(fused.shape).toEqual([]);
+    expect(bits(fused).equals(bits(composed))).toBe(true);
+    // and against float32 arithmetic written out: float32 adds of the float32 dots, from 0
+    let acc = 0;
+    as.forEach((a, i) => {
+      const p = a.dataSync(), q = bs[i]!.dataSync();
+      let d = 0;
+      for (let j = 0; j < p.length; j++) d += Math.fround(p[j]! * q[j]!);
+      acc = Math.fround(acc + Math.fround(d));
+    });
+    expect(fused.dataSync()[0]).toBe(acc);
+    // one pair whose dot is −0: AddN starts from +0, and so does the kernel
+    const z = tf.tensor([-0]), o = tf.tensor([1]);
+    const negZero = tf.engine().runKernel(TREE_DOT, { a0: z, b0: o }) as tf.Tensor;
+    const negZeroComposed = tf.tidy(() => tf.addN([tf.sum(tf.mul(z, o))]));
+    expect(bits(negZero).equals(bits(negZeroComposed))).toBe(true);
+    tf.dispose([...as, ...bs, fused, composed, z, o, negZero, negZeroComposed]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   test('multi-axis leaves (a dense kernel, a conv filter) keep their shape and bits', () => {
     if (skip) return;
     for (const shape of [[784, 256], [3, 3, 16, 32], []]) {
@@ -140,6 +168,11 @@ describe('LetsAxpy and LetsDot on native', () => {
     expect(() => axpy(x, x, v)).toThrow(/LetsAxpy: input 's' must be a scalar, got shape \[2\]/);
     expect(() => dot(i, x)).toThrow(/LetsDot: input 'a' must be a float32 tensor, got int32/);
     expect(() => dot(x, z)).toThrow(/LetsDot: a and b must have one shape/);
+    const tdot = (inputs: tf.NamedTensorMap) => tf.engine().runKernel(TREE_DOT, inputs);
+    expect(() => tdot({ a0: x, b0: x, a1: x })).toThrow(/LetsTreeDot: expects inputs a0, b0, a1, b1, …; got a0, b0, a1/);
+    expect(() => tdot({ a0: x, b0: x, a1: x, c1: x })).toThrow(/LetsTreeDot: input a1 or b1 missing/);
+    expect(() => tdot({ a0: x, b0: x, a1: x, b1: z })).toThrow(/LetsTreeDot: a1 and b1 must have one shape, got \[3\] and \[4\]/);
+    expect(() => tdot({ a0: x, b0: i })).toThrow(/LetsTreeDot: input 'b0' must be a float32 tensor, got int32/);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, i, z, v]);
   });

@@ -7,9 +7,11 @@ import { alloc, BACKEND_NAME, f32, KernelArgs, output } from './util';
  * ops take two:
  *
  *   LetsAxpy  {x, y, s?} attrs {s?}   x + s·y   (tree's addScaled: tf.add(x, tf.mul(y, s)))
- *   LetsDot   {a, b}                  Σ a·b     (tree's vdot, sqNorm, norm: tf.sum(tf.mul(a, b)))
+ *   LetsDot   {a, b}                  Σ a·b     (one leaf: tf.sum(tf.mul(a, b)))
+ *   LetsTreeDot {a0, b0, a1, b1, …}   Σ_i Σ aᵢ·bᵢ (tree's vdot, sqNorm, norm: tf.addN of the leaves' LetsDot)
  *
- * For float32 tensors of one shape. `s` is the input `s` (a float32 scalar tensor) when given, else
+ * For float32 tensors of one shape (per pair). LetsTreeDot adds the pairs' dots in float32, in
+ * order from 0, as tfjs's AddN does: one kernel for a whole tree's ⟨a, b⟩ or ‖a‖². `s` is the input `s` (a float32 scalar tensor) when given, else
  * the number attribute `s`, rounded to float32 as tf.mul rounds a JS number. Each gives the same
  * bits as the two kernels it replaces (csrc/tree_ops.cc says how). @lets/tree reaches them through
  * tfjs's kernel registry by name and only outside gradient tapes (they have no gradients); the
@@ -17,6 +19,7 @@ import { alloc, BACKEND_NAME, f32, KernelArgs, output } from './util';
  */
 export const AXPY = 'LetsAxpy';
 export const DOT = 'LetsDot';
+export const TREE_DOT = 'LetsTreeDot';
 
 function values(args: KernelArgs, kernel: string, name: string): Float32Array {
   const t = args.inputs[name];
@@ -63,6 +66,24 @@ export function treeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
       sameShape(DOT, args.inputs.a!, args.inputs.b!, 'a and b');
       const out = alloc(args.backend, 1);
       out[0] = addon.dot(av, bv);
+      return output(args.backend, [], out);
+    }),
+    k(TREE_DOT, (args) => {
+      const n = Object.keys(args.inputs).length / 2;
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${TREE_DOT}: expects inputs a0, b0, a1, b1, …; got ${Object.keys(args.inputs).join(', ') || 'none'}`);
+      // Checked first, so a bad pair throws before any work.
+      const pairs: Array<[Float32Array, Float32Array]> = [];
+      for (let i = 0; i < n; i++) {
+        const a = args.inputs[`a${i}`], b = args.inputs[`b${i}`];
+        if (a === undefined || b === undefined) throw new Error(`${TREE_DOT}: input a${i} or b${i} missing (expects a0, b0, …, a${n - 1}, b${n - 1})`);
+        sameShape(TREE_DOT, a, b, `a${i} and b${i}`);
+        pairs.push([values(args, TREE_DOT, `a${i}`), values(args, TREE_DOT, `b${i}`)]);
+      }
+      // AddN's float32 accumulation: acc = fround(acc + dotᵢ), from +0.
+      let acc = 0;
+      for (const [a, b] of pairs) acc = Math.fround(acc + addon.dot(a, b));
+      const out = alloc(args.backend, 1);
+      out[0] = acc;
       return output(args.backend, [], out);
     }),
   ];
