@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { zerosLike, type Tree } from '@lets/tree';
+import { addScaled, clone, zerosLike, type Tree } from '@lets/tree';
 import type { GradientTransformation } from './types';
 import { check, unitInterval } from './util';
 
@@ -23,20 +23,17 @@ export const trace = (options: { readonly decay: number; readonly nesterov?: boo
   return {
     init: (params) => ({ trace: zerosLike(params) }),
     update: (updates, state) => {
-      const buf: Record<string, tf.Tensor> = {};
-      const out: Record<string, tf.Tensor> = {};
+      // The buffers in the updates' order, so the two trees zip.
+      const old: Record<string, tf.Tensor> = {};
       for (const k of Object.keys(updates)) {
-        const g = updates[k] as tf.Tensor;
-        const old = state.trace[k];
-        if (old === undefined) throw new Error(`trace: state has no buffer for '${k}' (was init called on these params?)`);
-        const [b, u] = tf.tidy(() => {
-          const b = tf.add(tf.mul(old, decay), g);
-          return [b, nesterov ? tf.add(g, tf.mul(b, decay)) : tf.clone(b)];
-        });
-        buf[k] = b;
-        out[k] = u;
+        const o = state.trace[k];
+        if (o === undefined) throw new Error(`trace: state has no buffer for '${k}' (was init called on these params?)`);
+        old[k] = o;
       }
-      return [out, { trace: buf }];
+      // g + μ·buf is μ·buf + g with the same bits (IEEE addition commutes), and tree's addScaled
+      // runs it as one fused kernel per leaf where the backend has one.
+      const buf = addScaled(updates, decay, old);
+      return [nesterov ? addScaled(updates, decay, buf) : clone(buf), { trace: buf }];
     },
   };
 };
