@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AXPY, DOT, TREE_DOT } from './tree_ops';
+import type { NativeAddon } from '../addon';
+import { AXPY, DOT, TREE_DOT, treeKernelConfigs } from './tree_ops';
 import { maxRelErr, on, randomValues, setupNative } from '../test-util';
 
 // The fused tree kernels against (1) float32 arithmetic written out in JavaScript (a product of
@@ -176,6 +177,12 @@ describe('LetsAxpy and LetsDot on native', () => {
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, i, z, v]);
   });
+});
+
+test('an addon built before these kernels existed registers none of them (tree composes its ops)', () => {
+  expect(treeKernelConfigs({} as unknown as NativeAddon)).toEqual([]);
+  const current = { axpy: () => undefined, dot: () => 0 } as unknown as NativeAddon;
+  expect(treeKernelConfigs(current).map((k) => k.kernelName)).toEqual([AXPY, DOT, TREE_DOT]);
 });
 
 describe('LetsAxpy and LetsDot on native vs the stock cpu backend', () => {

@@ -46,8 +46,12 @@ function scale(args: KernelArgs): number {
   return s;
 }
 
-/** The kernels, for the 'native' backend. */
+/**
+ * The kernels, for the 'native' backend; none when the loaded addon predates them (a stale
+ * build/), so @lets/tree composes its ops there.
+ */
 export function treeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
+  if (typeof addon.axpy !== 'function' || typeof addon.dot !== 'function') return [];
   const k = (kernelName: string, f: (args: KernelArgs) => tf.TensorInfo): tf.KernelConfig => ({
     kernelName, backendName: BACKEND_NAME, kernelFunc: f as unknown as tf.KernelFunc,
   });
