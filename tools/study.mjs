@@ -92,8 +92,10 @@ const GROUPS = {
     ],
   },
   spam: {
-    title: 'SpamAssassin, Transformer, with and without 20 % label noise',
-    args: ['--dataset', 'spam', '--model', 'transformer', '--epochs', '4'],
+    // At the scale this machine runs: 2,000 e-mails (1,800 to train), 64 tokens each, 4 epochs,
+    // Adam 1e-3 (SGD 0.05 with momentum does not train this Transformer: 30.6 % test, constant).
+    title: 'SpamAssassin (2,000 e-mails, 64 tokens), Transformer, Adam, with and without 20 % label noise',
+    args: ['--dataset', 'spam', '--model', 'transformer', '--train-size', '2000', '--seq-len', '64', '--optimizer', 'adam', '--lr', '0.001', '--epochs', '4'],
     variants: [
       ['clean', []],
       ['noise0.2', ['--label-noise', '0.2']],
