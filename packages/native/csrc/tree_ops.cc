@@ -17,6 +17,7 @@
 #include <node_api.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -37,12 +38,19 @@ void axpy(const float* x, const float* y, float s, float* out, int64_t n) {
 }
 
 // One sequential chain: a different order (threads, several accumulators, SIMD lanes) would give
-// other bits than the Sum kernel, which the composed ops run.
-float dot(const float* a, const float* b, int64_t n) {
+// other bits than the Sum kernel, which the composed ops run. The products of a block are taken
+// first (vectorised, each rounded to float32 as tf.mul's output), then added in order: the add
+// chain is then the same 4-instruction loop as Sum's (measured: 0.28-0.38 ms for 200K elements
+// with the products inside the chain's loop, against 0.19 ms for Sum alone).
+__attribute__((noinline)) float dot(const float* __restrict a, const float* __restrict b, int64_t n) {
+  constexpr int64_t kBlock = 512;
+  float p[kBlock];
   double s = 0.0;
-  for (int64_t i = 0; i < n; i++) {
-    const float p = a[i] * b[i];  // rounded to float32, as tf.mul's output
-    s += double(p);
+  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+    const int64_t m = std::min(kBlock, n - i0);
+#pragma omp simd
+    for (int64_t i = 0; i < m; i++) p[i] = a[i0 + i] * b[i0 + i];
+    for (int64_t i = 0; i < m; i++) s += double(p[i]);
   }
   return float(s);
 }
