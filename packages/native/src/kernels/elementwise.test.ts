@@ -49,6 +49,19 @@ describe('elementwise kernels on native vs the stock cpu kernels', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  test('Sum and Mean of an empty tensor give what the cpu kernels give (0, or an empty result), not an error', async () => {
+    if (skip) return;
+    const f = () => {
+      const x = tf.zeros([0, 3]);
+      return [tf.sum(x), tf.sum(x, 0), tf.sum(x, 1), tf.mean(x, 0), tf.sum(tf.zeros([0]))];
+    };
+    const n = await on('native', f);
+    const c = await on('cpu', f);
+    expect(n.map((a) => Array.from(a!))).toEqual(c.map((a) => Array.from(a!)));
+    expect(Array.from(n[0]!)).toEqual([0]);
+    expect(Array.from(n[1]!)).toEqual([0, 0, 0]);
+  });
+
   test('relu and step, NaN kept', async () => {
     if (skip) return;
     const f = () => {

@@ -86,7 +86,8 @@ function reduceSpec(kernelName: 'Sum' | 'Mean'): NativeKernelSpec {
       const { backend } = args;
       const x = args.inputs.x!;
       const xv = f32(backend, x);
-      if (xv === undefined) return fallback(args as never);
+      // An empty input (a sum of nothing): the cpu kernel's answer, 0 or an empty tensor.
+      if (xv === undefined || xv.length === 0) return fallback(args as never);
       const r = x.shape.length;
       const axes = [...new Set(tf.util.parseAxisParam(args.attrs?.axis as number | number[], x.shape))].sort((p, q) => p - q);
       if (axes.length === 0) return fallback(args as never);
