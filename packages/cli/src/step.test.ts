@@ -23,8 +23,10 @@ describe('trainStep', () => {
       losses.push(s.loss);
       counts.push(tf.memory().numTensors);
     }
-    // After the first ρ update (LETS) the state has its final shape: no growth from then on.
-    expect(counts[counts.length - 1]).toBe(counts[3]);
+    // After the first ρ update (LETS) the state has its largest shape: no growth from then on.
+    // (LETS-SAM drops its pending tangent once ρ is held, past its span of the run: fewer.)
+    expect(Math.max(...counts.slice(3))).toBe(counts[3]);
+    expect(new Set(counts.slice(-4)).size).toBe(1); // and steady at the end
     expect(losses.every(Number.isFinite)).toBe(true);
     disposeState([vars.params, vars.mstate, vars.ostate]);
   });
