@@ -17,7 +17,7 @@
  * incoming gradients), so a ρ update costs one validation gradient plus the estimator's
  * product (its declared `gradEvals`: 0 for fisherHvp/identityHvp, 1 for forwardDifferenceHvp, ≈2 for exactHvp). ρ is updated
  * every k steps: the tangent is computed only on the step before an update.
- * s = log ρ is updated by any gradient transformation (default adam(1e-2)) and ρ is clamped
+ * s = log ρ is updated by any gradient transformation (default adam(0.15); with `totalSteps`, cosine-decayed to 0 over the first 30 % of the ρ updates, after which ρ is held) and ρ is clamped
  * to [ρ_min, ρ_max]; ρ·exp(0) = ρ exactly, so a zero learning rate leaves the run
  * bit-for-bit the plain variant. The variant's ρ is set with @lets/sam's `withRho`, so a
  * scheduled ρ (GSAM) is learned as a multiplier on its schedule.
