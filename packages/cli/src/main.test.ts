@@ -95,6 +95,27 @@ describe('lets (in-process)', () => {
     expect(JSON.parse(rep.stdout)).toEqual({ command: 'report', report: join(out, 'report.html') });
   });
 
+  it("--val-loss error: LETS's validation passes report the expected error (≤ 1), the training loss stays the cross-entropy", async () => {
+    const stepsOf = async (extra: string[]) => {
+      const out = join(tempDir(), 'run');
+      const r = await run(['train', ...TINY, '--method', 'lets-sam', '--every', '1', '--out', out, '--no-report', ...extra]);
+      expect(r.code).toBe(0);
+      return readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>).filter((m) => m['type'] === ('step' as unknown) && typeof m['valLoss'] === 'number');
+    };
+    const ce = await stepsOf([]);
+    const err = await stepsOf(['--val-loss', 'error']);
+    expect(err.length).toBeGreaterThan(2);
+    for (const m of err) {
+      expect(m['valLoss']).toBeGreaterThan(0);
+      expect(m['valLoss']).toBeLessThanOrEqual(1);
+    }
+    // The first ρ update reads the validation loss at the same θ (ρ has not moved yet) and on the
+    // same batch in both runs, and 1 − p ≤ −ln p: the expected error is below the cross-entropy.
+    expect(err[0]!['step']).toBe(ce[0]!['step']);
+    expect(err[0]!['loss']).toBe(ce[0]!['loss']);
+    expect(err[0]!['valLoss']).toBeLessThan(ce[0]!['valLoss']! - 1e-3);
+  });
+
   it('report refuses a directory that is not a run', async () => {
     const r = await run(['report', tempDir()]);
     expect(r.code).toBe(2);

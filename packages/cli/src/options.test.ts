@@ -51,6 +51,13 @@ describe('flag validation', () => {
   it('checks rules across flags', () => {
     expect(left(resolve('train', ['--rho-min', '0.5', '--rho-max', '0.1']))).toContain('--rho-min (0.5) must be below --rho-max (0.1)');
     expect(left(resolve('train', ['--method', 'lets-sam', '--rho', '9', '--rho-max', '5']))).toContain('must lie in [--rho-min, --rho-max]');
+    // The expected error is not in the training cross-entropy's units: only with --objective val.
+    for (const objective of ['gap', 'gap-val']) {
+      expect(left(resolve('train', ['--val-loss', 'error', '--objective', objective]))).toContain(`--val-loss error goes with --objective val only: --objective ${objective}`);
+    }
+    expect(trainOptionsOf(right(resolve('train', ['--val-loss', 'error'])).values).valLoss).toBe('error');
+    expect(trainOptionsOf(right(resolve('train', [])).values).valLoss).toBe('ce');
+    expect(left(resolve('train', ['--val-loss', 'mae']))).toContain('one of ce, error');
   });
 
   it('refuses training flags with --resume (a resumed run keeps its config.json)', () => {

@@ -22,6 +22,8 @@ export interface TrainOptions {
   readonly rhoMax: number;
   readonly objective: 'gap' | 'val' | 'gap-val';
   readonly objectiveWeight: number;
+  /** The loss of LETS's validation passes. */
+  readonly valLoss: 'ce' | 'error';
   readonly rhoLrSchedule: 'constant' | 'cosine';
   readonly rhoLrSpan: number;
   readonly stallGuard: 'on' | 'off';
@@ -148,6 +150,10 @@ function crossCheck(command: Command, v: Resolved): E.Either<string, Resolved> {
     const rho = v['rho'] as number;
     if (rho < rhoMin || rho > rhoMax) return E.left(`--rho (ρ₀ = ${rho}) must lie in [--rho-min, --rho-max] = [${rhoMin}, ${rhoMax}]`);
   }
+  const objective = v['objective'] as string | undefined;
+  if (v['valLoss'] === 'error' && objective !== undefined && objective !== 'val') {
+    return E.left(`--val-loss error goes with --objective val only: --objective ${objective} compares the validation loss with the training loss (cross-entropy), and the expected error is not in the same units`);
+  }
   return dataCheck(v);
 }
 
@@ -226,7 +232,7 @@ export function resolve(command: Command, argv: readonly string[]): E.Either<str
 }
 
 const TRAIN_KEYS: readonly (keyof TrainOptions)[] = [
-  'method', 'rho', 'rhoLr', 'rhoOptimizer', 'estimator', 'every', 'rhoMin', 'rhoMax', 'objective', 'objectiveWeight',
+  'method', 'rho', 'rhoLr', 'rhoOptimizer', 'estimator', 'every', 'rhoMin', 'rhoMax', 'objective', 'objectiveWeight', 'valLoss',
   'rhoLrSchedule', 'rhoLrSpan', 'stallGuard', 'stallMargin', 'stallMaxShrinks', 'tangentProjection', 'optimizer', 'lr', 'momentum', 'weightDecay', 'schedule', 'warmup', 'epochs', 'batchSize', 'seed',
   'dataset', 'dataDir', 'valFraction', 'labelNoise', 'noiseType', 'valLabels', 'trainSize', 'testSize', 'seqLen', 'model',
   'backend', 'checkpointEvery', 'logEvery',
@@ -239,6 +245,7 @@ const TRAIN_KEYS: readonly (keyof TrainOptions)[] = [
 const LEGACY_VALUES: Readonly<Partial<Record<keyof TrainOptions, unknown>>> = {
   objective: 'gap',
   objectiveWeight: 1,
+  valLoss: 'ce',
   rhoLrSchedule: 'constant',
   stallGuard: 'off',
   valLabels: 'clean',

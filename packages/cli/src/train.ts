@@ -19,7 +19,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import * as data from '@lets/data';
 import type { Dataset, Examples } from '@lets/data';
 import type { Model } from '@lets/models';
-import { disposeTrainState, evaluate as evaluateBatches, fit, makeTrainStep } from '@lets/train';
+import { disposeTrainState, evaluate as evaluateBatches, expectedError, fit, makeTrainStep } from '@lets/train';
 import type { BatchItem, BatchSource, TrainBatch, TrainState } from '@lets/train';
 import { disposeState, flattenState, Params, Tree } from '@lets/tree';
 import { fault, faultAsync, fixedClock, nowMs } from './faults';
@@ -196,7 +196,7 @@ export async function trainStep(ctx: RunContext, vars: Vars, idx: Int32Array, st
   const { o, ds, model, method } = ctx;
   let fn = stepFns.get(ctx);
   if (fn === undefined) {
-    fn = makeTrainStep<unknown>({ model, optimizer: method.tx, seed: o.seed });
+    fn = makeTrainStep<unknown>({ model, optimizer: method.tx, seed: o.seed, ...(o.valLoss === 'error' ? { valLoss: expectedError } : {}) });
     stepFns.set(ctx, fn);
   }
   const cur = valCursorAt(ctx, step);
@@ -448,6 +448,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
       model,
       optimizer: method.tx,
       seed: o.seed,
+      ...(o.valLoss === 'error' ? { valLoss: expectedError } : {}),
       epochs: o.epochs,
       train: trainSource(ctx),
       validation: validationSource(ctx),

@@ -5,6 +5,7 @@
  *   gap:    F(ρ) = ½ δ²
  *   val:    F(ρ) = L(B^vl; θ_{t+1}(ρ))
  *   gapVal: F(ρ) = ½ δ² + λ L(B^vl; θ_{t+1}(ρ))     (λ = 0.7)
+ *   val with the expected error as validation loss: F(ρ) = E(B^vl; θ_{t+1}(ρ)), E = mean(1 − p_y)
  * within 1% ('exact') and 5% ('fd'), for plain SGD, SGD + momentum, weight decay in the chain and Adam,
  * with the plain tangent (tangentProjection 'none'; the projections are checked in projection.test.ts).
  */
@@ -14,7 +15,7 @@ import type { Params } from '@lets/tree';
 import { adam, addDecayedWeights, applyUpdates, chain, sgd, type GradientTransformation } from '@lets/optim';
 import { sam, withRho } from '@lets/sam';
 import { lets, type LetsState } from './lets';
-import { type Batch, disposeBatch, lossOf, makeBatch, mlpInit, num, setupCpu, stepInputs } from './test-util';
+import { type Batch, disposeBatch, errorOf, lossOf, makeBatch, mlpInit, num, setupCpu, stepInputs } from './test-util';
 
 beforeAll(setupCpu);
 
@@ -32,13 +33,14 @@ const richardson = (f: (x: number) => number, x: number, h: number): number => {
 };
 
 const objectives = [
-  ['gap', (lv: number, lt: number) => 0.5 * (lv - lt) ** 2],
-  ['val', (lv: number) => lv],
-  ['gapVal', (lv: number, lt: number) => 0.5 * (lv - lt) ** 2 + 0.7 * lv],
+  ['gap', 'gap', (lv: number, lt: number) => 0.5 * (lv - lt) ** 2, lossOf],
+  ['val', 'val', (lv: number) => lv, lossOf],
+  ['gapVal', 'gapVal', (lv: number, lt: number) => 0.5 * (lv - lt) ** 2 + 0.7 * lv, lossOf],
+  ['val (expected error)', 'val', (lv: number) => lv, errorOf],
 ] as const;
-const cases = outers.flatMap(([o, make]) => objectives.map(([name, f]) => [`${o}, objective ${name}`, make, name, f] as const));
+const cases = outers.flatMap(([o, make]) => objectives.map(([label, name, f, valLossOf]) => [`${o}, objective ${label}`, make, name, f, valLossOf] as const));
 
-describe.each(cases)('LETS hypergradient vs finite differences of F(ρ) (%s)', (_name, makeOuter, objective, objectiveOf) => {
+describe.each(cases)('LETS hypergradient vs finite differences of F(ρ) (%s)', (_name, makeOuter, objective, objectiveOf, valLossOf) => {
   it.each([
     ['exact', 0.01],
     ['fd', 0.05],
@@ -55,7 +57,7 @@ describe.each(cases)('LETS hypergradient vs finite differences of F(ρ) (%s)', (
     const inputsOf: { state?: LetsState<any>; variant?: LetsState<any>['variant']; params?: Params; grads?: Params; extra?: any } = {};
     let reported = NaN;
     for (let t = 0; t < 3; t++) {
-      const inp = stepInputs(params, batches[t]!, val);
+      const inp = stepInputs(params, batches[t]!, val, valLossOf);
       if (t === 1) Object.assign(inputsOf, { state, variant: state.variant, params, grads: inp.grads, extra: inp.extra });
       const [u, next] = opt.update(inp.grads, state, params, inp.extra);
       if (t === 2) reported = next.report!.hypergradient!;
@@ -74,7 +76,7 @@ describe.each(cases)('LETS hypergradient vs finite differences of F(ρ) (%s)', (
     const F = (rho: number): number => {
       const s = opt.variant.step(inputsOf.grads!, withRho(inputsOf.variant!, rho), inputsOf.params!, inputsOf.extra);
       const p1 = applyUpdates(inputsOf.params!, s.updates);
-      const lv = lossOf(val)(p1);
+      const lv = valLossOf(val)(p1);
       const lt = lossOf(batches[2]!)(p1);
       const value = objectiveOf(num(lv), num(lt));
       [s.updates, s.direction, s.perturbedGrads, p1].forEach(T.dispose);

@@ -50,10 +50,20 @@ export const lossOf =
   (p: Params) =>
     tf.tidy(() => softmaxCrossEntropy(logits(p, b.x), b.y));
 
+/** The expected 0-1 error, mean of 1 − softmax(z)_y (a bounded validation loss; @lets/train's expectedError). */
+export const errorOf =
+  (b: Batch): LossFn =>
+  (p: Params) =>
+    tf.tidy(() => {
+      const z = logits(p, b.x);
+      const py = tf.exp(tf.sub(tf.sum(tf.mul(z, b.y), -1), tf.logSumExp(z, -1)));
+      return tf.sub(1, tf.mean(py)) as tf.Scalar;
+    });
+
 export const gradOf = gradFnOf;
 
 /** The clean pass and the extras of one training step on `b`, validating on `v`. */
-export const stepInputs = (p: Params, b: Batch, v?: Batch) => {
+export const stepInputs = (p: Params, b: Batch, v?: Batch, valLossOf: (b: Batch) => LossFn = lossOf) => {
   const lossFn = lossOf(b);
   const gradFn = gradOf(lossFn);
   const clean = gradFn(p);
@@ -61,7 +71,7 @@ export const stepInputs = (p: Params, b: Batch, v?: Batch) => {
     loss: clean.loss,
     gradFn,
     lossFn,
-    ...(v !== undefined ? { valGradFn: gradOf(lossOf(v)), valLossFn: lossOf(v) } : {}),
+    ...(v !== undefined ? { valGradFn: gradOf(valLossOf(v)), valLossFn: valLossOf(v) } : {}),
   };
   return { grads: clean.grads, loss: clean.loss, extra };
 };

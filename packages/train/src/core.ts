@@ -5,7 +5,7 @@
  * export goes here, so both entries have it.
  */
 export * from './types';
-export { crossEntropy, correctCount, oneHotLabels } from './loss';
+export { crossEntropy, expectedError, correctCount, oneHotLabels } from './loss';
 export { makeTrainStep, initTrainState, modelGradFn, modelLossFn, passSeed, sampleCrossEntropy, batchExtras, type StepOptions, type StepResult } from './step';
 export { evaluate } from './evaluate';
 export { fitWith, disposeTrainState, type Callbacks, type CheckpointWriter, type FitOptions, type FitResult } from './fit';

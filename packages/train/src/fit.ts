@@ -46,6 +46,8 @@ export interface FitOptions<S> {
   /** Seed of model init and dropout (default 0). */
   readonly seed?: number;
   readonly loss?: LossOf;
+  /** The loss of LETS's validation passes (`makeTrainStep`'s `valLoss`; default `loss`). */
+  readonly valLoss?: LossOf;
   /** Step options passed through (per-sample loss for ESAM, micro-batches for mSAM). */
   readonly sampleLoss?: StepOptions<S>['sampleLoss'];
   readonly microBatches?: number;
@@ -163,6 +165,7 @@ export const fitWith = (defaultWrite: CheckpointWriter | undefined) => async <S>
     optimizer,
     seed,
     ...(options.loss ? { loss: options.loss } : {}),
+    ...(options.valLoss ? { valLoss: options.valLoss } : {}),
     ...(options.sampleLoss ? { sampleLoss: options.sampleLoss } : {}),
     ...(options.microBatches !== undefined ? { microBatches: options.microBatches } : {}),
   });

@@ -12,6 +12,22 @@ export const oneHotLabels = (labels: tf.Tensor, classes: number): tf.Tensor =>
 export const crossEntropy: LossOf = (logits, labels) =>
   tf.tidy(() => softmaxCrossEntropy(logits, oneHotLabels(labels, logits.shape[logits.rank - 1] as number)));
 
+/**
+ * The expected 0-1 error: the mean over rows of 1 − p_y, where p = softmax(logits) and y the
+ * row's label. Bounded in [0, 1], so a row the model gets confidently wrong costs at most 1
+ * (under cross-entropy it costs −log p_y, unbounded): with noisy labels it tracks accuracy
+ * where the cross-entropy tracks confidence. LETS's upper level can use it as its validation
+ * loss (`makeTrainStep({ valLoss: expectedError })`, `lets train --val-loss error`); see
+ * docs/lets.md. p_y is exp(z_y − logsumexp z), composed of differentiable ops.
+ */
+export const expectedError: LossOf = (logits, labels) =>
+  tf.tidy(() => {
+    const onehot = oneHotLabels(labels, logits.shape[logits.rank - 1] as number);
+    const zy = tf.sum(tf.mul(logits, onehot), -1);
+    const py = tf.exp(tf.sub(zy, tf.logSumExp(logits, -1)));
+    return tf.sub(1, tf.mean(py)) as tf.Scalar;
+  });
+
 /** Number of rows whose arg-max logit is the label (a scalar tensor). */
 export const correctCount = (logits: tf.Tensor, labels: tf.Tensor): tf.Scalar =>
   tf.tidy(() => {

@@ -28,6 +28,11 @@ export interface StepOptions<S> {
   /** Default: runtime's softmax cross-entropy. */
   readonly loss?: LossOf;
   /**
+   * The loss of the validation passes (`extra.valGradFn` / `extra.valLossFn`, LETS's upper
+   * level). Default: `loss`. `expectedError` gives an upper level that tracks accuracy.
+   */
+  readonly valLoss?: LossOf;
+  /**
    * Run seed (a safe integer, default 0). The dropout seed of pass p (0: the training batch's
    * passes, 1: the validation pass) of step t is `passSeed(seed, t, p)`, from runtime's random keys.
    */
@@ -164,6 +169,7 @@ export const batchExtras = (
 export const makeTrainStep = <S>(options: StepOptions<S>) => {
   const { model, optimizer } = options;
   const loss = options.loss ?? crossEntropy;
+  const valLoss = options.valLoss ?? loss;
   const runKey = random.key(options.seed ?? 0); // fails early on a seed that is not a safe integer
   const sampleLoss = options.sampleLoss ?? (options.loss === undefined ? sampleCrossEntropy : undefined);
   const microBatches = options.microBatches ?? 1;
@@ -222,8 +228,8 @@ export const makeTrainStep = <S>(options: StepOptions<S>) => {
         lossFn: modelLossFn(model, state.modelState, batch, loss, s1),
         ...(valBatch !== undefined
           ? {
-              valGradFn: (p: Params) => modelGradFn(model, state.modelState, valBatch(), loss, s2)(p),
-              valLossFn: (p: Params) => modelLossFn(model, state.modelState, valBatch(), loss, s2)(p),
+              valGradFn: (p: Params) => modelGradFn(model, state.modelState, valBatch(), valLoss, s2)(p),
+              valLossFn: (p: Params) => modelLossFn(model, state.modelState, valBatch(), valLoss, s2)(p),
             }
           : {}),
         ...batchExtras(model, state.modelState, batch, loss, s1, sampleLoss, microBatches),
