@@ -269,6 +269,14 @@ const sharpnessOf = (r) =>
     const rec = JSON.parse(readFileSync(path, 'utf8'));
     const dir = join(runsDir, r.group, r.id);
     if (rec.failed || rec.sharpness !== undefined || !existsSync(join(dir, 'checkpoints', 'last.ckpt'))) return done();
+    // The run directory must be the run the record describes (a later rerun of the same id, or
+    // an older one, would attach another model's sharpness to this record).
+    const summaryPath = join(dir, 'summary.json');
+    const sum = existsSync(summaryPath) ? JSON.parse(readFileSync(summaryPath, 'utf8')) : undefined;
+    if (sum === undefined || sum.testAccuracy !== rec.summary?.testAccuracy || sum.finalRho !== rec.summary?.finalRho) {
+      console.log(`study: ${r.group}/${r.id}: sharpness skipped: ${dir} is not the recorded run (its summary ${sum === undefined ? 'is missing' : `says test ${sum.testAccuracy}, ρ ${sum.finalRho}; the record ${rec.summary?.testAccuracy}, ρ ${rec.summary?.finalRho}`})`);
+      return done();
+    }
     const child = spawn(process.execPath, [join(root, 'packages/cli/bin/lets.js'), 'sharpness', dir, '--checkpoint', 'last', '--what', 'eig,msharp', '--no-report', '--quiet'], {
       cwd: root,
       env: { ...process.env, LETS_NATIVE_THREADS: process.env.LETS_NATIVE_THREADS ?? String(Math.max(1, Math.floor(cpus().length / jobs))) },

@@ -40,6 +40,17 @@ it('runs the smoke study, writes the records and the page, and resumes without r
     expect(again.status).toBe(0);
     expect(again.stdout).toMatch(/4 runs planned, 4 recorded, 0 to run/);
     expect(fs.readFileSync(path.join(out, 'runs', 'smoke', 'lets-sam-rho0.05-s0.json'), 'utf8')).toBe(JSON.stringify(rec, null, 1) + '\n');
+    // --sharpness measures the final model of each recorded run, and refuses a run directory
+    // that is not the recorded run (here: one whose summary was rewritten by another run).
+    const other = path.join(out, 'work', 'smoke', 'sam-rho0.5-s0', 'summary.json');
+    fs.writeFileSync(other, JSON.stringify({ ...JSON.parse(fs.readFileSync(other, 'utf8')), testAccuracy: 0.5 }));
+    const sharp = study(out, '--sharpness', '--only', '^(sgd|sam-rho0\\.5)-');
+    expect(sharp.status).toBe(0);
+    expect(sharp.stdout).toMatch(/smoke\/sam-rho0\.5-s0: sharpness skipped: .* is not the recorded run \(its summary says test 0\.5/);
+    expect(sharp.stdout).toMatch(/smoke\/sgd-s0: λ_max [0-9.e+-]+, m-sharpness/);
+    const sgdRec = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'smoke', 'sgd-s0.json'), 'utf8'));
+    expect(sgdRec.sharpness.lambdaMax).toBeGreaterThan(0);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'runs', 'smoke', 'sam-rho0.5-s0.json'), 'utf8')).sharpness).toBeUndefined();
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
