@@ -2,6 +2,7 @@
 // paid two:
 //   axpy(x, y, s)   out = x + s·y                 (tf.add(x, tf.mul(y, s)))
 //   dot(a, b)       Σ a·b, one float32 scalar      (tf.sum(tf.mul(a, b)))
+//   div_axpy(g, w, d, s, n, p)  n = g / d, p = w + s·n   (tf.div(g, d), then axpy(w, n, s))
 // Each gives bit for bit what the two kernels it replaces give on the 'native' backend (and on
 // 'cpu'): s·y is rounded to float32 before the add, and the dot accumulates the float32-rounded
 // products in order in double and rounds once, as the native (and cpu) Sum over all axes does.
@@ -34,6 +35,20 @@ void axpy(const float* x, const float* y, float s, float* out, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     const float sy = y[i] * s;  // rounded to float32, as tf.mul's output
     out[i] = x[i] + sy;
+  }
+}
+
+// SAM's ascent for one leaf in one pass: n = g / d (rounded to float32, as tf.div's output), and
+// from that n, p = w + s·n exactly as axpy computes it. The same three rounded operations per
+// element as RealDiv then LetsAxpy, so the same bits; one pass over g and w instead of two (g
+// read for the division, n read again for the axpy).
+void div_axpy(const float* g, const float* w, float d, float s, float* n, float* p, int64_t len) {
+#pragma omp parallel for simd schedule(static) if (len >= kParallelMin)
+  for (int64_t i = 0; i < len; i++) {
+    const float ni = g[i] / d;
+    n[i] = ni;
+    const float sn = ni * s;
+    p[i] = w[i] + sn;
   }
 }
 
@@ -111,13 +126,35 @@ napi_value Dot(napi_env env, napi_callback_info info) {
     return out;
   });
 }
+// div_axpy(g, w, d, s, n, p): n = g / float32(d), p = w + float32(s)·n.
+napi_value DivAxpy(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value v[6];
+    args(env, info, 6, v, "div_axpy");
+    size_t ng, nw, nn, np;
+    const float* g = f32(env, v[0], &ng, "g");
+    const float* w = f32(env, v[1], &nw, "w");
+    const double d = number(env, v[2], "d");
+    const double s = number(env, v[3], "s");
+    float* n = f32(env, v[4], &nn, "n");
+    float* p = f32(env, v[5], &np, "p");
+    same_length(nw, ng, "div_axpy", "w");
+    same_length(nn, ng, "div_axpy", "n");
+    same_length(np, ng, "div_axpy", "p");
+    div_axpy(g, w, float(d), float(s), n, p, int64_t(ng));
+    napi_value u;
+    napi_get_undefined(env, &u);
+    return u;
+  });
+}
 }  // namespace
 
-// Adds axpy and dot to the addon's exports (called from addon.cc's Init).
+// Adds axpy, dot and div_axpy to the addon's exports (called from addon.cc's Init).
 void define_tree_ops(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"axpy", nullptr, Axpy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dot", nullptr, Dot, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"divAxpy", nullptr, DivAxpy, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 }

@@ -60,6 +60,8 @@ export interface NativeAddon {
   axpy(x: Float32Array, y: Float32Array, s: number, out: Float32Array): void;
   /** Σ a·b: the float32 products summed in order in double, rounded once to float32. */
   dot(a: Float32Array, b: Float32Array): number;
+  /** n = g / fround(d), p = w + fround(s)·n, each operation rounded to float32 (no fused multiply-add). */
+  divAxpy?(g: Float32Array, w: Float32Array, d: number, s: number, n: Float32Array, p: Float32Array): void;
   setThreads(n: number): void;
   /** Column-buffer floats per convolution chunk; 0 restores LETS_NATIVE_CHUNK_FLOATS or 2^17. */
   setChunkFloats(n: number): void;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
-import { AXPY, DOT, TREE_DOT, treeKernelConfigs } from './tree_ops';
+import { AXPY, DOT, TREE_DOT, TREE_NORMALIZED_AXPY, treeKernelConfigs } from './tree_ops';
 import { maxRelErr, on, randomValues, setupNative } from '../test-util';
 
 // The fused tree kernels against (1) float32 arithmetic written out in JavaScript (a product of
@@ -183,6 +183,121 @@ test('an addon built before these kernels existed registers none of them (tree c
   expect(treeKernelConfigs({} as unknown as NativeAddon)).toEqual([]);
   const current = { axpy: () => undefined, dot: () => 0 } as unknown as NativeAddon;
   expect(treeKernelConfigs(current).map((k) => k.kernelName)).toEqual([AXPY, DOT, TREE_DOT]);
+  const withDivAxpy = { ...current, divAxpy: () => undefined } as unknown as NativeAddon;
+  expect(treeKernelConfigs(withDivAxpy).map((k) => k.kernelName)).toEqual([AXPY, DOT, TREE_DOT, TREE_NORMALIZED_AXPY]);
+});
+
+describe('LetsTreeNormalizedAxpy on native (SAM\'s ascent in one kernel)', () => {
+  beforeEach(async () => {
+    if (!skip) await tf.setBackend('native');
+  });
+
+  /** Runs the kernel over pairs (g, w): [‖g‖, n0, p0, n1, p1, …]. */
+  const fusedAscent = (gs: tf.Tensor[], ws: tf.Tensor[], s: number, eps = 1e-12): tf.Tensor[] => {
+    const inputs: tf.NamedTensorMap = {};
+    gs.forEach((g, i) => { inputs[`g${i}`] = g; inputs[`w${i}`] = ws[i]!; });
+    return tf.engine().runKernel(TREE_NORMALIZED_AXPY, inputs, { s, eps }) as unknown as tf.Tensor[];
+  };
+  /** The ops it replaces, as @lets/sam composes them: √(tree dot), + eps, then per leaf a RealDiv and a LetsAxpy. */
+  const composedAscent = (gs: tf.Tensor[], ws: tf.Tensor[], s: number, eps = 1e-12): tf.Tensor[] =>
+    tf.tidy(() => {
+      const inputs: tf.NamedTensorMap = {};
+      gs.forEach((g, i) => { inputs[`a${i}`] = g; inputs[`b${i}`] = g; });
+      const norm = tf.sqrt(tf.engine().runKernel(TREE_DOT, inputs) as tf.Tensor);
+      const d = tf.add(norm, eps);
+      const out: tf.Tensor[] = [norm];
+      gs.forEach((g, i) => {
+        const n = tf.div(g, d);
+        out.push(n, axpy(ws[i]!, n, s));
+      });
+      return out;
+    });
+  /** The same in float32 arithmetic written out. */
+  const formula = (gh: Float32Array[], wh: Float32Array[], s: number, eps = 1e-12): Float32Array[] => {
+    let acc = 0;
+    for (const g of gh) {
+      let d = 0;
+      for (let j = 0; j < g.length; j++) d += Math.fround(g[j]! * g[j]!);
+      acc = Math.fround(acc + Math.fround(d));
+    }
+    const norm = Math.fround(Math.sqrt(acc));
+    const d = Math.fround(norm + Math.fround(eps)), sf = Math.fround(s);
+    const out = [Float32Array.of(norm)];
+    gh.forEach((g, i) => {
+      const n = Float32Array.from(g, (x) => Math.fround(x / d));
+      out.push(n, Float32Array.from(wh[i]!, (w, j) => Math.fround(w + Math.fround(sf * n[j]!))));
+    });
+    return out;
+  };
+  const same = (a: tf.Tensor[], b: Array<tf.Tensor | Float32Array>): void => {
+    expect(a.length).toBe(b.length);
+    a.forEach((t, i) => {
+      const o = b[i]!;
+      const ob = o instanceof Float32Array ? Buffer.from(o.buffer, o.byteOffset, o.byteLength) : bits(o);
+      expect(bits(t).equals(ob)).toBe(true);
+      if (!(o instanceof Float32Array)) expect(t.shape).toEqual(o.shape);
+    });
+  };
+
+  test('leaves of every size and shape: the float32 formula and the composed ops, bit for bit', () => {
+    if (skip) return;
+    const shapes = [[784, 256], [256], [256, 256], [1], [7], [270000], [3, 3, 16, 32], []];
+    const before = tf.memory().numTensors;
+    // gradients of several magnitudes (norms from 2^-30 to 2^30), as training sees
+    for (const scale of [2 ** -30, 1e-3, 2 ** 30]) {
+      const gh = shapes.map((sh, i) => Float32Array.from(randomValues(sh.reduce((p, q) => p * q, 1), 60 + i), (v) => Math.fround(v * scale)));
+      const wh = shapes.map((sh, i) => spread(sh.reduce((p, q) => p * q, 1), 80 + i));
+      const gs = gh.map((v, i) => tf.tensor(v, shapes[i])), ws = wh.map((v, i) => tf.tensor(v, shapes[i]));
+      for (const s of [0.05, -0.1]) {
+        const fused = fusedAscent(gs, ws, s), composed = composedAscent(gs, ws, s);
+        same(fused, composed);
+        same(fused, formula(gh, wh, s));
+        tf.dispose([...fused, ...composed]);
+      }
+      tf.dispose([...gs, ...ws]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('the test data would catch a fused multiply-add or a reciprocal multiply', () => {
+    if (skip) return;
+    const n = 65537, gh = spread(n, 3), wh = spread(n, 4);
+    const [norm] = formula([gh], [wh], 0.05);
+    const d = Math.fround(norm![0]! + Math.fround(1e-12)), sf = Math.fround(0.05), r = Math.fround(1 / d);
+    let fma = 0, recip = 0;
+    for (let i = 0; i < n; i++) {
+      const q = Math.fround(gh[i]! / d);
+      if (Math.fround(wh[i]! + sf * q) !== Math.fround(wh[i]! + Math.fround(sf * q))) fma++;
+      if (Math.fround(gh[i]! * r) !== q) recip++;
+    }
+    expect(fma).toBeGreaterThan(0);
+    expect(recip).toBeGreaterThan(0);
+  });
+
+  test('a zero gradient gives n = 0 and p = w; NaN and Infinity propagate as in the composed ops', () => {
+    if (skip) return;
+    const cases: Array<[number[], number[]]> = [[[0, -0, 0], [1, 2, 3]], [[NaN, 1, 2], [1, 2, 3]], [[Infinity, 1, 2], [1, 2, 3]], [[3e38, 3e38, 1], [1, 2, 3]], [[1, 2, 3], [NaN, Infinity, -1]]];
+    for (const [g, w] of cases) {
+      const gt = tf.tensor(g), wt = tf.tensor(w);
+      const f = fusedAscent([gt], [wt], 0.05), c = composedAscent([gt], [wt], 0.05);
+      f.forEach((t, i) => expect(Array.from(t.dataSync())).toEqual(Array.from(c[i]!.dataSync())));
+      tf.dispose([gt, wt, ...f, ...c]);
+    }
+  });
+
+  test('bad input is named: pairs, shapes, dtypes, attributes', () => {
+    if (skip) return;
+    const x = tf.ones([3]), i = tf.ones([3], 'int32'), z = tf.ones([4]);
+    const before = tf.memory().numTensors;
+    const run = (inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = { s: 0.1, eps: 1e-12 }) => tf.engine().runKernel(TREE_NORMALIZED_AXPY, inputs, attrs);
+    expect(() => run({ g0: x, w0: x, g1: x })).toThrow(/LetsTreeNormalizedAxpy: expects inputs g0, w0, g1, w1, …; got g0, w0, g1/);
+    expect(() => run({ g0: x, w0: x, g1: x, v1: x })).toThrow(/LetsTreeNormalizedAxpy: input g1 or w1 missing/);
+    expect(() => run({ g0: x, w0: z })).toThrow(/LetsTreeNormalizedAxpy: g0 and w0 must have one shape, got \[3\] and \[4\]/);
+    expect(() => run({ g0: i, w0: x })).toThrow(/LetsTreeNormalizedAxpy: input 'g0' must be a float32 tensor, got int32/);
+    expect(() => run({ g0: x, w0: x }, { s: 0.1 })).toThrow(/LetsTreeNormalizedAxpy: needs number attributes 's' and 'eps'/);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, i, z]);
+  });
 });
 
 describe('LetsAxpy and LetsDot on native vs the stock cpu backend', () => {

@@ -9,6 +9,10 @@ import { alloc, BACKEND_NAME, f32, KernelArgs, output } from './util';
  *   LetsAxpy  {x, y, s?} attrs {s?}   x + s·y   (tree's addScaled: tf.add(x, tf.mul(y, s)))
  *   LetsDot   {a, b}                  Σ a·b     (one leaf: tf.sum(tf.mul(a, b)))
  *   LetsTreeDot {a0, b0, a1, b1, …}   Σ_i Σ aᵢ·bᵢ (tree's vdot, sqNorm, norm: tf.addN of the leaves' LetsDot)
+ *   LetsTreeNormalizedAxpy {g0, w0, g1, w1, …} attrs {s, eps}
+ *                                     [‖g‖, n0, p0, n1, p1, …]: ‖g‖ = √(LetsTreeDot of g with g),
+ *                                     nᵢ = gᵢ / (‖g‖ + eps), pᵢ = wᵢ + s·nᵢ (SAM's ascent: tf.sqrt,
+ *                                     tf.add, one tf.div and one LetsAxpy per leaf)
  *
  * For float32 tensors of one shape (per pair). LetsTreeDot adds the pairs' dots in float32, in
  * order from 0, as tfjs's AddN does: one kernel for a whole tree's ⟨a, b⟩ or ‖a‖². `s` is the input `s` (a float32 scalar tensor) when given, else
@@ -20,6 +24,7 @@ import { alloc, BACKEND_NAME, f32, KernelArgs, output } from './util';
 export const AXPY = 'LetsAxpy';
 export const DOT = 'LetsDot';
 export const TREE_DOT = 'LetsTreeDot';
+export const TREE_NORMALIZED_AXPY = 'LetsTreeNormalizedAxpy';
 
 function values(args: KernelArgs, kernel: string, name: string): Float32Array {
   const t = args.inputs[name];
@@ -55,7 +60,7 @@ export function treeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
   const k = (kernelName: string, f: (args: KernelArgs) => tf.TensorInfo): tf.KernelConfig => ({
     kernelName, backendName: BACKEND_NAME, kernelFunc: f as unknown as tf.KernelFunc,
   });
-  return [
+  const configs = [
     k(AXPY, (args) => {
       const x = args.inputs.x!, y = args.inputs.y!;
       const xv = values(args, AXPY, 'x'), yv = values(args, AXPY, 'y');
@@ -91,4 +96,40 @@ export function treeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
       return output(args.backend, [], out);
     }),
   ];
+  if (typeof addon.divAxpy !== 'function') return configs;
+  const divAxpy = addon.divAxpy.bind(addon);
+  const K = TREE_NORMALIZED_AXPY;
+  configs.push({
+    kernelName: K, backendName: BACKEND_NAME,
+    kernelFunc: ((args: KernelArgs): tf.TensorInfo[] => {
+      const n = Object.keys(args.inputs).length / 2;
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${K}: expects inputs g0, w0, g1, w1, …; got ${Object.keys(args.inputs).join(', ') || 'none'}`);
+      const s = args.attrs?.s, eps = args.attrs?.eps;
+      if (typeof s !== 'number' || typeof eps !== 'number') throw new Error(`${K}: needs number attributes 's' and 'eps', got ${typeof s} and ${typeof eps}`);
+      // Checked first, so a bad pair throws before any work.
+      const leaves: Array<{ shape: number[]; g: Float32Array; w: Float32Array }> = [];
+      for (let i = 0; i < n; i++) {
+        const g = args.inputs[`g${i}`], w = args.inputs[`w${i}`];
+        if (g === undefined || w === undefined) throw new Error(`${K}: input g${i} or w${i} missing (expects g0, w0, …, g${n - 1}, w${n - 1})`);
+        sameShape(K, g, w, `g${i} and w${i}`);
+        leaves.push({ shape: g.shape.slice(), g: values(args, K, `g${i}`), w: values(args, K, `w${i}`) });
+      }
+      // ‖g‖ as LetsTreeDot then tf.sqrt (tfjs's Sqrt: Math.sqrt stored to float32), then
+      // ‖g‖ + eps as tf.add of two float32 scalars: every step rounded to float32 as there.
+      let acc = 0;
+      for (const { g } of leaves) acc = Math.fround(acc + addon.dot(g, g));
+      const norm = Math.fround(Math.sqrt(acc));
+      const d = Math.fround(norm + Math.fround(eps));
+      const normOut = alloc(args.backend, 1);
+      normOut[0] = norm;
+      const outs: tf.TensorInfo[] = [output(args.backend, [], normOut)];
+      for (const { shape, g, w } of leaves) {
+        const nv = alloc(args.backend, g.length), pv = alloc(args.backend, g.length);
+        divAxpy(g, w, d, s, nv, pv);
+        outs.push(output(args.backend, shape, nv), output(args.backend, shape.slice(), pv));
+      }
+      return outs;
+    }) as unknown as tf.KernelFunc,
+  });
+  return configs;
 }
