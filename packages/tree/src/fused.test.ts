@@ -5,7 +5,7 @@
 // functions, in packages/train/src/treeKernels.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from './tree';
-import { AXPY_KERNEL, DOT_KERNEL, TREE_DOT_KERNEL } from './fused';
+import { AXPY_KERNEL, DOT_KERNEL, TREE_DOT_KERNEL, TREE_NORMALIZED_AXPY_KERNEL, normalizedAxpy } from './fused';
 import { useCpu } from './test-util';
 
 type Args = { inputs: Record<string, tf.TensorInfo>; backend: { data: { get(id: object): { values: Float32Array } } }; attrs: Record<string, unknown> };
@@ -133,5 +133,85 @@ describe('fused leaf kernels', () => {
     const n = T.sqNorm(x);
     expect(calls.dot).toBe(0);
     expect(n.dataSync()[0]).toBeGreaterThan(0);
+  });
+});
+
+describe('normalizedAxpy (SAM\'s ascent in one kernel)', () => {
+  let ascentCalls = 0;
+  // A stand-in for @lets/native's kernel: float32 arithmetic written out.
+  const registerAscent = (): void => {
+    tf.registerKernel({
+      kernelName: TREE_NORMALIZED_AXPY_KERNEL, backendName: 'cpu',
+      kernelFunc: ((a: Args) => {
+        ascentCalls++;
+        const n = Object.keys(a.inputs).length / 2;
+        let acc = 0;
+        for (let i = 0; i < n; i++) {
+          const g = vals(a, `g${i}`);
+          let d = 0;
+          for (let j = 0; j < g.length; j++) d += Math.fround(g[j]! * g[j]!);
+          acc = Math.fround(acc + Math.fround(d));
+        }
+        const norm = Math.fround(Math.sqrt(acc));
+        const d = Math.fround(norm + Math.fround(a.attrs.eps as number)), s = Math.fround(a.attrs.s as number);
+        const outs = [out([], Float32Array.of(norm))];
+        for (let i = 0; i < n; i++) {
+          const g = vals(a, `g${i}`), w = vals(a, `w${i}`);
+          const q = Float32Array.from(g, (x) => Math.fround(x / d));
+          outs.push(out(a.inputs[`g${i}`]!.shape, q), out(a.inputs[`g${i}`]!.shape, Float32Array.from(w, (x, j) => Math.fround(x + Math.fround(s * q[j]!)))));
+        }
+        return outs;
+      }) as unknown as tf.KernelFunc,
+    });
+  };
+  afterEach(() => {
+    if (tf.getKernel(TREE_NORMALIZED_AXPY_KERNEL, 'cpu') !== undefined) tf.unregisterKernel(TREE_NORMALIZED_AXPY_KERNEL, 'cpu');
+    ascentCalls = 0;
+  });
+
+  test('one kernel for the tree, each output under its path, with the composed ops\' bits', () => {
+    const g = tree(7), w = tree(8);
+    const before = tf.memory().numTensors;
+    expect(normalizedAxpy(g, 0.05, w, 1e-12)).toBeUndefined(); // no kernel: the caller composes
+    registerAscent();
+    const r = normalizedAxpy(g, 0.05, w, 1e-12)!;
+    expect(ascentCalls).toBe(1);
+    const composed = tf.tidy(() => {
+      const norm = T.norm(g);
+      const n = T.map((x) => tf.div(x, tf.add(norm, 1e-12)))(g);
+      return { norm, n, p: T.addScaled(w, 0.05, n) };
+    });
+    expect(Object.keys(r.n)).toEqual(Object.keys(g));
+    expect(Object.keys(r.p)).toEqual(Object.keys(g));
+    expect(bytes(r.norm)).toEqual(bytes(composed.norm));
+    expect(bytes(r.n)).toEqual(bytes(composed.n));
+    expect(bytes(r.p)).toEqual(bytes(composed.p));
+    for (const k of Object.keys(g)) expect(r.p[k]!.shape).toEqual(g[k]!.shape);
+    tf.dispose([r.norm, ...Object.values(r.n), ...Object.values(r.p), composed.norm, ...Object.values(composed.n), ...Object.values(composed.p)]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([...Object.values(g), ...Object.values(w)]);
+  });
+
+  test('undefined where the kernel does not apply: other paths, int32 or broadcasting leaves, no leaves, a gradient tape', () => {
+    registerAscent();
+    const g = { a: tf.ones([2]), b: tf.ones([3]) }, i = tf.ones([3], 'int32'), row = tf.ones([1]);
+    const before = tf.memory().numTensors;
+    expect(normalizedAxpy(g, 0.1, { b: g.b, a: g.a }, 1e-12)).toBeUndefined();
+    expect(normalizedAxpy(g, 0.1, { a: g.a }, 1e-12)).toBeUndefined();
+    expect(normalizedAxpy(g, 0.1, { a: g.a, b: i }, 1e-12)).toBeUndefined();
+    expect(normalizedAxpy(g, 0.1, { a: g.a, b: row }, 1e-12)).toBeUndefined();
+    expect(normalizedAxpy({}, 0.1, {}, 1e-12)).toBeUndefined();
+    // under a gradient tape (the kernel has no gradient)
+    const state = tf.engine().state;
+    state.gradientDepth++;
+    try {
+      expect(normalizedAxpy(g, 0.1, g, 1e-12)).toBeUndefined();
+    } finally {
+      state.gradientDepth--;
+    }
+    expect(ascentCalls).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([i, row]);
+    tf.dispose(Object.values(g));
   });
 });

@@ -2,7 +2,8 @@
  * Fused leaf kernels, reached through tfjs's kernel registry by name: @lets/native registers
  * `LetsAxpy` (x + s·y) and `LetsDot` (Σ a·b) for its 'native' backend, where they give the same
  * bits as the two kernels each replaces (Multiply then Add; Multiply then Sum) in one call, and
- * `LetsTreeDot` (a whole tree's ⟨a, b⟩: the leaves' dots and their AddN in one call). tree
+ * `LetsTreeDot` (a whole tree's ⟨a, b⟩: the leaves' dots and their AddN in one call), and
+ * `LetsTreeNormalizedAxpy` (‖g‖, g/(‖g‖ + ε) and w + s·g/(‖g‖ + ε) for a whole tree in one call). tree
  * never imports native or runtime: it looks the kernel up for the current backend and, where there
  * is none, under a gradient tape (the kernels have no gradients), or for leaves the kernels do not
  * take (not float32, shapes that broadcast), composes tfjs ops as before.
@@ -21,6 +22,12 @@ export const DOT_KERNEL = 'LetsDot';
  * out: tf.addN of the pairs' `LetsDot` (float32 additions in pair order from 0).
  */
 export const TREE_DOT_KERNEL = 'LetsTreeDot';
+/**
+ * Kernel name of SAM's ascent over a whole tree: inputs `{g0, w0, g1, w1, …}`, number attributes
+ * `s` and `eps`; outputs `[‖g‖, n0, p0, n1, p1, …]` with ‖g‖ = tf.sqrt of `LetsTreeDot` of g with
+ * itself, nᵢ = tf.div(gᵢ, tf.add(‖g‖, eps)) and pᵢ = `LetsAxpy`(wᵢ, s, nᵢ), the same bits.
+ */
+export const TREE_NORMALIZED_AXPY_KERNEL = 'LetsTreeNormalizedAxpy';
 
 const available = (name: string): boolean =>
   tf.engine().state.gradientDepth === 0 && tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -59,4 +66,41 @@ export const treeDot = (pairs: ReadonlyArray<readonly [tf.Tensor, tf.Tensor]>): 
     inputs[`b${i}`] = b;
   });
   return run(TREE_DOT_KERNEL, inputs) as tf.Scalar;
+};
+
+/** What {@link normalizedAxpy} returns: new tensors the caller owns. */
+export interface NormalizedAxpy {
+  /** ‖g‖₂ as tf.sqrt(sqNorm(g)). */
+  readonly norm: tf.Scalar;
+  /** n = g / (‖g‖ + eps), leaf by leaf (g's paths). */
+  readonly n: Record<string, tf.Tensor>;
+  /** p = w + s·n, leaf by leaf (as addScaled(w, s, n)). */
+  readonly p: Record<string, tf.Tensor>;
+}
+
+/**
+ * ‖g‖, n = g/(‖g‖ + eps) and p = w + s·n for whole trees in one fused kernel
+ * (`LetsTreeNormalizedAxpy`), the same bits as `tf.sqrt(sqNorm(g))`, `tf.add(·, eps)`, one
+ * `tf.div` per leaf and `addScaled(w, s, n)`; or undefined where that kernel does not apply (no
+ * kernel, a tape recording, a leaf not float32 or of another shape than its partner, no leaves,
+ * `g` and `w` with other paths): the caller composes the ops then.
+ */
+export const normalizedAxpy = (g: Readonly<Record<string, tf.Tensor>>, s: number, w: Readonly<Record<string, tf.Tensor>>, eps: number): NormalizedAxpy | undefined => {
+  const keys = Object.keys(g);
+  const wk = Object.keys(w);
+  if (keys.length === 0 || wk.length !== keys.length || keys.some((k, i) => wk[i] !== k)) return undefined;
+  if (!keys.every((k) => fusable(g[k]!, w[k]!)) || !available(TREE_NORMALIZED_AXPY_KERNEL)) return undefined;
+  const inputs: tf.NamedTensorMap = {};
+  keys.forEach((k, i) => {
+    inputs[`g${i}`] = g[k]!;
+    inputs[`w${i}`] = w[k]!;
+  });
+  const out = tf.engine().runKernel(TREE_NORMALIZED_AXPY_KERNEL, inputs, { s, eps }) as unknown as tf.Tensor[];
+  const n: Record<string, tf.Tensor> = {};
+  const p: Record<string, tf.Tensor> = {};
+  keys.forEach((k, i) => {
+    n[k] = out[1 + 2 * i]!;
+    p[k] = out[2 + 2 * i]!;
+  });
+  return { norm: out[0] as tf.Scalar, n, p };
 };
