@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
 import type { Params } from '@lets/tree';
 import type { Procedure } from './types';
-import { NORM_EPS, checkNumber, disposeAll, evaluatedAt, perturbed, unit } from './numerics';
+import { NORM_EPS, checkNumber, disposeAll, evaluatedAt, perturbed, perturbedAt, unit } from './numerics';
 
 const EMPTY = {} as Record<string, never>;
 
@@ -45,7 +45,7 @@ export const gradientNormAware = (options: GamOptions = {}): Procedure<Record<st
     init: () => EMPTY,
     run: (n, _state, ctx) => {
       const g0 = ctx.grads;
-      const r1 = evaluatedAt(perturbed(ctx.params, ctx.rho, n), (w) => ctx.gradAt(w));
+      const r1 = evaluatedAt(perturbedAt(ctx, n), (w) => ctx.gradAt(w));
       let g2: Params | undefined;
       let g3: Params | undefined;
       let w2: Params | undefined;

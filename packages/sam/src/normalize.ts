@@ -37,6 +37,9 @@ export const normalize = (options: NormalizeOptions = {}): GradientTransformatio
       const ascent = extra as Partial<AscentExtra> | undefined;
       const gradNorm = ascent?.gradNorm;
       const shared = scope === 'global' && ord === 2 && filter === undefined && gradNorm !== undefined && d === ascent?.cleanGrads;
+      // One fused kernel for ‖g‖, n and the perturbed point where the backend has it (same bits).
+      const fused = shared ? ascent?.normalizedAscent?.() : undefined;
+      if (fused !== undefined) return [fused, state];
       const out = tf.tidy(() => {
         const [sel] = T.splitBy((k, x) => keeps(filter, k, x))(d);
         const denom = scope === 'global' ? tf.add(shared ? gradNorm!() : T.norm(sel, ord), NORM_EPS) : undefined;

@@ -38,6 +38,10 @@ export const checkInteger = (what: string, x: number, lo: number): number => {
 /** w + ρ n, new tensors. */
 export const perturbed = (params: Params, rho: number, n: Params): Params => T.addScaled(params, rho, n);
 
+/** w + ρ n at the step's w and ρ, new tensors: through `ctx.perturbed` where the wrapper gives it (the same bits). */
+export const perturbedAt = (ctx: { readonly params: Params; readonly rho: number; readonly perturbed?: (n: Params) => Params }, n: Params): Params =>
+  ctx.perturbed !== undefined ? ctx.perturbed(n) : perturbed(ctx.params, ctx.rho, n);
+
 /**
  * `f(x)`, then `x` disposed whether or not `f` threw: how a procedure evaluates at a point it
  * made (w + ρn), so a failing evaluation leaves nothing behind.

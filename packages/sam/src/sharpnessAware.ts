@@ -16,7 +16,7 @@ import type {
 } from './types';
 import { normalize } from './normalize';
 import { twoPass } from './twoPass';
-import { NORM_EPS } from './numerics';
+import { NORM_EPS, perturbed } from './numerics';
 
 /** Options of {@link sharpnessAware}. */
 export interface SharpnessAwareOptions {
@@ -144,8 +144,32 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
     // ‖g‖ once a step: SAM's normalize() divides by it and the report carries it.
     let gradNormMemo: tf.Scalar | undefined;
     const gradNorm = (): tf.Scalar => (gradNormMemo ??= tf.keep(T.norm(grads)));
-    const ctx: StepContext = { grads, params, extra: ex, rho, count: state.count, gradAt };
-    const ascentExtra: AscentExtra = { ...ex, rho, gradAt: (p: Params) => gradAt(p), cleanGrads: grads, cleanParams: params, gradNorm };
+    // SAM's ascent in one kernel where the backend has it: ‖g‖ (the memo above), n = g/(‖g‖ + ε)
+    // (returned to normalize()) and w + ρn (`ahead.p`, kept until the procedure asks for the point
+    // of that n, disposed after the procedure if it never does). The same bits as composing them.
+    let ahead: { readonly n: Params; readonly p: Params } | undefined;
+    const normalizedAscent = (): Params | undefined => {
+      if (rho === 0 || gradNormMemo !== undefined || ahead !== undefined) return undefined;
+      const r = T.normalizedAxpy(grads, rho, params, NORM_EPS);
+      if (r === undefined) return undefined;
+      gradNormMemo = tf.keep(r.norm);
+      ahead = { n: r.n, p: T.map((x) => tf.keep(x))(r.p) };
+      return r.n;
+    };
+    const dropAhead = (): void => {
+      if (ahead !== undefined) T.dispose(ahead.p);
+      ahead = undefined;
+    };
+    const perturbedAt = (n: Params): Params => {
+      if (ahead !== undefined && n === ahead.n) {
+        const p = ahead.p;
+        ahead = undefined;
+        return p;
+      }
+      return perturbed(params, rho, n);
+    };
+    const ctx: StepContext = { grads, params, extra: ex, rho, count: state.count, gradAt, perturbed: perturbedAt };
+    const ascentExtra: AscentExtra = { ...ex, rho, gradAt: (p: Params) => gradAt(p), cleanGrads: grads, cleanParams: params, gradNorm, normalizedAscent };
     const pstate = state.perturbation as SamPerturbationState;
     let n: Params;
     let pipelineState: unknown;
@@ -153,6 +177,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
       // User stages run in a tidy scope: what they allocate and do not return is released.
       [n, pipelineState] = tidyCall(() => ascent.update(grads, pstate.pipeline, params, ascentExtra));
     } catch (e) {
+      dropAhead();
       gradNormMemo?.dispose();
       throw e;
     }
@@ -178,6 +203,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
         const old = new Set(T.tensorsOf(pstate.pipeline));
         T.dispose(n);
         for (const t of T.tensorsOf(pipelineState)) if (!old.has(t) && !t.isDisposed) t.dispose();
+        dropAhead();
         gradNormMemo?.dispose();
         throw e;
       }
@@ -192,6 +218,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
       }
     }
 
+    dropAhead(); // a point the procedure did not ask for
     const [updates, outerState] = outer.update(direction, state.outer, params, extra);
     T.dispose(direction);
 

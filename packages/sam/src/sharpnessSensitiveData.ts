@@ -4,7 +4,7 @@ import type { Params } from '@lets/tree';
 import type { Combiner, Procedure } from './types';
 import { perturbedGradient } from './combiners';
 import { twoPass } from './twoPass';
-import { checkNumber, disposeAll, perturbed } from './numerics';
+import { checkNumber, disposeAll, perturbedAt } from './numerics';
 
 const EMPTY = {} as Record<string, never>;
 
@@ -39,7 +39,7 @@ export const sharpnessSensitiveData = (
             `extra.subsetGradFn (gradient on a subset); got ${sampleLossFn === undefined ? 'no sampleLossFn' : 'no subsetGradFn'}`,
         );
       }
-      const w = perturbed(ctx.params, ctx.rho, n);
+      const w = perturbedAt(ctx, n);
       let l0: tf.Tensor1D | undefined;
       let l1: tf.Tensor1D | undefined;
       let indices: tf.Tensor1D | undefined;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Params } from '@lets/tree';
 import type { Combiner, Procedure } from './types';
 import { perturbedGradient } from './combiners';
-import { evaluatedAt, perturbed } from './numerics';
+import { evaluatedAt, perturbedAt } from './numerics';
 
 const EMPTY = {} as Record<string, never>;
 
@@ -14,7 +14,7 @@ export const twoPass = (combiner: Combiner = perturbedGradient()): Procedure<Rec
   name: `twoPass(${combiner.name})`,
   init: () => EMPTY,
   run: (n, _state, ctx) => {
-    const { loss, grads: gp } = evaluatedAt(perturbed(ctx.params, ctx.rho, n), (w) => ctx.gradAt(w));
+    const { loss, grads: gp } = evaluatedAt(perturbedAt(ctx, n), (w) => ctx.gradAt(w));
     // The combiner is user code: a tidy scope releases whatever it allocates and does not return.
     const combine = (p: Params): Params => tf.tidy(() => combiner.combine(ctx.grads, p));
     let direction: Params;

@@ -125,6 +125,15 @@ export interface AscentExtra extends SamExtra {
    * reads it too): owned by the step, never disposed by a stage. Absent outside the wrapper.
    */
   readonly gradNorm?: () => tf.Scalar;
+  /**
+   * SAM's unit direction n = g/(‖g‖ + 1e-12) of `cleanGrads`, computed with ‖g‖ (which
+   * `gradNorm` then returns) and the perturbed point w + ρn in one fused kernel where the backend
+   * has one (@lets/tree's `normalizedAxpy`), the same bits as composing them: the point waits for
+   * the procedure ({@link StepContext.perturbed}). New tensors the caller owns (the stage returns
+   * them). Undefined where the kernel does not apply, at ρ = 0, or once ‖g‖ has been computed: the
+   * stage composes its ops then. Absent outside the wrapper.
+   */
+  readonly normalizedAscent?: () => Params | undefined;
 }
 
 /**
@@ -160,6 +169,12 @@ export interface StepContext {
   readonly count: number;
   /** Loss and gradients at `p` through `using` (default `extra.gradFn`); counted and checked. */
   readonly gradAt: (p: Params, using?: GradFn) => { readonly loss: tf.Scalar; readonly grads: Params };
+  /**
+   * w + ρn (`params` + `rho`·n), new tensors the caller owns, bit for bit `T.addScaled(params,
+   * rho, n)`: the point the ascent's fused kernel computed already when n is the tree
+   * `AscentExtra.normalizedAscent` returned, else composed. Absent outside the wrapper.
+   */
+  readonly perturbed?: (n: Params) => Params;
 }
 
 /** What a procedure returns: the direction handed to the outer optimizer and what it saw. */

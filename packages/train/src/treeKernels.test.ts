@@ -1,5 +1,6 @@
-// @lets/native's fused tree kernels (LetsAxpy, LetsDot) change no bit of a result: tree's
-// addScaled, vdot, sqNorm and norm, and whole SAM and LETS-SAM training steps, give the same
+// @lets/native's fused tree kernels (LetsAxpy, LetsDot, LetsTreeDot, LetsTreeNormalizedAxpy)
+// change no bit of a result: tree's addScaled, vdot, sqNorm, norm and normalizedAxpy, and whole
+// SAM and LETS-SAM training steps, give the same
 // bytes on 'native' with the kernels registered as with them unregistered (the composed
 // Multiply/Add/Sum kernels). Under a gradient tape tree composes the ops, so gradients through
 // these functions stay right. Skipped where the native addon is not built.
@@ -7,13 +8,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initRuntime, BackendUnavailableError, Rng } from '@lets/runtime';
 import * as T from '@lets/tree';
 import { sgd } from '@lets/optim';
-import { sam } from '@lets/sam';
+import { gam, sam, stableSam } from '@lets/sam';
 import { lets } from '@lets/lets';
 import { initTrainState, makeTrainStep } from './step';
 import { disposeTrainState } from './fit';
 import type { TrainableModel } from './types';
 
-const NAMES = [T.AXPY_KERNEL, T.DOT_KERNEL, T.TREE_DOT_KERNEL];
+const NAMES = [T.AXPY_KERNEL, T.DOT_KERNEL, T.TREE_DOT_KERNEL, T.TREE_NORMALIZED_AXPY_KERNEL];
 let native = false;
 const calls: Record<string, number> = {};
 let saved: tf.KernelConfig[] = [];
@@ -38,13 +39,13 @@ beforeAll(async () => {
   saved = NAMES.map((n) => tf.getKernel(n, 'native')!);
 });
 
-/** Runs f with the fused kernels unregistered (the composed ops), then registers them again. */
-function composed<R>(f: () => R): R {
-  for (const n of NAMES) tf.unregisterKernel(n, 'native');
+/** Runs f with the fused kernels (or those named) unregistered (the composed ops), then registers them again. */
+function composed<R>(f: () => R, names: readonly string[] = NAMES): R {
+  for (const n of names) tf.unregisterKernel(n, 'native');
   try {
     return f();
   } finally {
-    for (const k of saved) tf.registerKernel(k);
+    for (const k of saved) if (names.includes(k.kernelName)) tf.registerKernel(k);
   }
 }
 const reset = (): void => { for (const n of NAMES) calls[n] = 0; };
@@ -62,6 +63,33 @@ function spread(n: number, seed: number): Float32Array {
 const SIZES = [1, 7, 1000, 65537, 270000];
 const tree = (seed: number): T.Tree => Object.fromEntries(SIZES.map((n, i) => [`l${i}`, tf.tensor(spread(n, seed * 10 + i))]));
 
+/** normalizedAxpy's outputs as one tree, or where it does not apply the ops it replaces. */
+function ascent(g: T.Tree, w: T.Tree): T.Tree {
+  const flat = (norm: tf.Tensor, n: T.Tree, p: T.Tree): T.Tree => ({
+    norm,
+    ...Object.fromEntries(Object.keys(n).map((k) => [`n/${k}`, n[k]!])),
+    ...Object.fromEntries(Object.keys(p).map((k) => [`p/${k}`, p[k]!])),
+  });
+  const r = T.normalizedAxpy(g, 0.05, w, 1e-12);
+  if (r !== undefined) return flat(r.norm, r.n, r.p);
+  const norm = T.norm(g);
+  const n = T.map((v) => tf.div(v, tf.add(norm, 1e-12)))(g);
+  return flat(norm, n, T.addScaled(w, 0.05, n));
+}
+
+/** The SAM report somewhere in an optimizer state (SAM's own, or inside LETS's). */
+function findReport(s: unknown, depth = 0): { gradNorm: tf.Scalar; perturbedLoss: tf.Scalar } | undefined {
+  if (s === null || typeof s !== 'object' || s instanceof tf.Tensor || depth > 4) return undefined;
+  const o = s as Record<string, unknown>;
+  const r = o.report as { gradNorm?: unknown } | undefined;
+  if (r !== undefined && r.gradNorm instanceof tf.Tensor) return r as { gradNorm: tf.Scalar; perturbedLoss: tf.Scalar };
+  for (const v of Object.values(o)) {
+    const f = findReport(v, depth + 1);
+    if (f !== undefined) return f;
+  }
+  return undefined;
+}
+
 describe('tree math with the fused kernels on native', () => {
   test('addScaled, vdot, sqNorm and norm: the same bytes as the composed ops, one kernel per leaf', () => {
     if (!native) return;
@@ -73,6 +101,8 @@ describe('tree math with the fused kernels on native', () => {
       ['vdot', () => T.vdot(x, y), T.TREE_DOT_KERNEL, 1],
       ['sqNorm', () => T.sqNorm(x), T.TREE_DOT_KERNEL, 1],
       ['norm', () => T.norm(y), T.TREE_DOT_KERNEL, 1],
+      // SAM's ascent: ‖x‖, x/(‖x‖ + ε), y + ρ·x/(‖x‖ + ε) against tf.sqrt, tf.add, tf.div, addScaled
+      ['normalizedAxpy', () => ascent(x, y), T.TREE_NORMALIZED_AXPY_KERNEL, 1],
       // a leaf the tree kernel does not take (it broadcasts): one LetsDot per other leaf
       ['vdot, one leaf broadcasting', () => T.vdot({ ...x, l0: tf.ones([3]) }, { ...y, l0: tf.ones([1]) }), T.DOT_KERNEL, SIZES.length - 1],
     ];
@@ -102,7 +132,7 @@ describe('tree math with the fused kernels on native', () => {
       const da = tf.grads((a: tf.Tensor, b: tf.Tensor) => T.sum(T.addScaled(x, 0.25, { a, b })))([y.a, y.b]);
       return [...dv, ...ds, ...dn, ...da].map((t) => Array.from(t.dataSync()));
     });
-    expect(NAMES.map((n) => calls[n])).toEqual([0, 0, 0]);
+    expect(NAMES.map((n) => calls[n])).toEqual([0, 0, 0, 0]);
     const nx = Math.sqrt(1 + 4 + 9 + 0.25 + 16);
     expect(g.slice(0, 2)).toEqual([[2, 1, -1], [3, -1]]);
     expect(g.slice(2, 4)).toEqual([[2, -4, 6], [1, 8]]);
@@ -159,10 +189,53 @@ describe('whole training steps with the fused kernels on native', () => {
     reset();
     const fused = run(make as () => ReturnType<typeof sam>, steps);
     expect(calls[T.AXPY_KERNEL]).toBeGreaterThan(0);
-    expect(calls[T.TREE_DOT_KERNEL]).toBeGreaterThan(0);
+    // SAM's ‖g‖ is in its fused ascent; LETS's dots are LetsTreeDot
+    expect(calls[T.TREE_NORMALIZED_AXPY_KERNEL]).toBe(steps);
+    if (_name === 'LETS-SAM') expect(calls[T.TREE_DOT_KERNEL]).toBeGreaterThan(0);
     const plain = composed(() => run(make as () => ReturnType<typeof sam>, steps));
     expect(fused.length).toBe(6);
     expect(fused.map((b, i) => b.equals(plain[i]!))).toEqual(new Array(6).fill(true));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  // SAM's fused ascent alone on and off (the other kernels on, as in a real run): the params, the
+  // reported ‖g‖ and the perturbed loss of every step, byte for byte; one kernel call a step.
+  test.each([
+    ['SAM', () => sam(sgd(0.1, { momentum: 0.9 }), { rho: 0.05 }), 10, 10],
+    ['SAM, ρ scheduled and once 0', () => sam(sgd(0.1), { rho: (t: number) => (t === 3 ? 0 : 0.05 / (1 + t)) }), 10, 9],
+    ['StableSAM', () => stableSam(sgd(0.1, { momentum: 0.9 }), { rho: 0.05 }), 10, 10],
+    ['GAM', () => gam(sgd(0.1), { rho: 0.05 }), 4, 4],
+    ['LETS-SAM', () => lets(sam(sgd(0.1, { momentum: 0.9 }), { rho: 0.05 })), 12, 12],
+  ] as const)('%s: LetsTreeNormalizedAxpy on and off give the same bytes, every step', (_name, make, steps, kernelCalls) => {
+    if (!native) return;
+    const trace = (): Buffer[] => {
+      const { params0, model, train, val } = setup();
+      const optimizer = (make as () => ReturnType<typeof sam>)();
+      const step = makeTrainStep({ model, optimizer });
+      let state = initTrainState(model, optimizer, 0);
+      const out: Buffer[] = [];
+      for (let k = 0; k < steps; k++) {
+        const r = step(state, train, val);
+        state = r.state;
+        const report = findReport(state.optState);
+        expect(report).toBeDefined();
+        out.push(...bytes(state.params), ...bytes(report!.gradNorm), ...bytes(report!.perturbedLoss));
+      }
+      disposeTrainState(state);
+      tf.dispose([...Object.values(params0), train.x, train.y, val.x, val.y]);
+      return out;
+    };
+    const before = tf.memory().numTensors;
+    reset();
+    const fused = trace();
+    expect(calls[T.TREE_NORMALIZED_AXPY_KERNEL]).toBe(kernelCalls);
+    expect(tf.memory().numTensors).toBe(before);
+    reset();
+    const plain = composed(trace, [T.TREE_NORMALIZED_AXPY_KERNEL]);
+    expect(calls[T.TREE_NORMALIZED_AXPY_KERNEL]).toBe(0);
+    expect(fused.length).toBe(plain.length);
+    expect(fused.length).toBe(8 * steps);
+    expect(fused.filter((b, i) => !b.equals(plain[i]!)).length).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
   });
 });
