@@ -55,3 +55,24 @@ it('runs the smoke study, writes the records and the page, and resumes without r
     fs.rmSync(out, { recursive: true, force: true });
   }
 }, 180_000);
+
+it("the results page counts SGD as ρ = 0 in the 0.5-point region of the fixed-ρ grid, not as the grid's best", () => {
+  // Synthetic records: SGD 94.4, SAM 0.01 94.6 (the best), 0.1 93.0; LETS-SAM ends at ρ 0.002 (below the grid).
+  const rec = (method: string, rho: number, seed: number, acc: number, finalRho?: number) => ({
+    id: `${method}-${rho}-s${seed}`, group: 'g', variant: '', method, rho, seed, command: `lets train --method ${method} --seed ${seed}`, commit: 'abc1234', machine: 'm',
+    summary: { testAccuracy: acc, gap: 0.1, wallSeconds: 1, ...(finalRho !== undefined ? { finalRho } : {}) }, trace: [], epochs: [],
+  });
+  const records = [0, 1].flatMap((s) => [
+    rec('sgd', 0, s, 0.944 + s * 1e-4),
+    rec('sam', 0.01, s, 0.946 + s * 1e-4),
+    rec('sam', 0.1, s, 0.93 + s * 1e-4),
+    rec('lets-sam', 0.05, s, 0.9455 + s * 1e-4, 0.002),
+  ]);
+  const script = `import { renderReport } from ${JSON.stringify(path.join(root, 'tools', 'study', 'report.mjs'))};
+    const { markdown } = renderReport({ records: ${JSON.stringify(records)}, groups: { g: { title: 'G' } }, plan: [], plotsRel: 'p', smoke: true });
+    process.stdout.write(markdown);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.stdout).toMatch(/Best fixed-ρ SAM: ρ = 0\.01, 94\.6\d ± 0\.0\d \(2 seeds\); fixed ρ within 0\.5 points of it: 0 \(SGD\), 0\.01\./);
+  expect(r.stdout).toMatch(/\| 0\.05 \| 94\.5\d ± 0\.0\d \| -0\.05 \| no \| 0\.002 \| yes \(0–0\.01\) \|/);
+});
