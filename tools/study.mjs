@@ -13,7 +13,7 @@
 // Run directories (checkpoints, metrics) go to tmp/study/ and can be deleted. After the runs,
 // the page docs/results.md and its plots (docs/results/*.svg) are regenerated from the records.
 import { spawn, execFileSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -207,9 +207,49 @@ const recordOf = (r, dir, wall, startCommit) => {
   };
 };
 
+/**
+ * The owner of DIR/lock (the `lets train` run directory lock, packages/cli/src/lock.ts) when it
+ * is a live process of this host started when the lock says; undefined when there is none or it
+ * is stale.
+ */
+const liveLockOwner = (dir) => {
+  let owner;
+  try {
+    owner = JSON.parse(readFileSync(join(dir, 'lock'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (owner === null || typeof owner !== 'object' || owner.host !== hostname() || !Number.isInteger(owner.pid)) return undefined;
+  try {
+    process.kill(owner.pid, 0);
+  } catch (e) {
+    if (e.code !== 'EPERM') return undefined;
+  }
+  if (typeof owner.procStart === 'string') {
+    try {
+      const stat = readFileSync(`/proc/${owner.pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] !== owner.procStart) return undefined;
+    } catch {
+      /* no /proc: the pid check stands */
+    }
+  }
+  return owner;
+};
+
 const runOne = (r) =>
   new Promise((done) => {
     const dir = join(runsDir, r.group, r.id);
+    // Another study on the same records may have finished this run since the plan was made, or be
+    // running it now (its directory locked by a live process): neither is redone nor removed.
+    if (existsSync(recordPath(r))) {
+      console.log(`study: ${r.group}/${r.id}: recorded since this study planned it (another study?), skipped`);
+      return done();
+    }
+    const owner = liveLockOwner(dir);
+    if (owner !== undefined) {
+      console.log(`study: ${r.group}/${r.id}: skipped: ${dir} is locked by pid ${owner.pid} on this host (${String(owner.command ?? '').slice(0, 120)})`);
+      return done();
+    }
     rmSync(dir, { recursive: true, force: true }); // an unfinished run restarts from step 0
     mkdirSync(dirname(dir), { recursive: true });
     const t0 = Date.now();

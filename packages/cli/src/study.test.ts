@@ -51,6 +51,23 @@ it('runs the smoke study, writes the records and the page, and resumes without r
     const sgdRec = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'smoke', 'sgd-s0.json'), 'utf8'));
     expect(sgdRec.sharpness.lambdaMax).toBeGreaterThan(0);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'runs', 'smoke', 'sam-rho0.5-s0.json'), 'utf8')).sharpness).toBeUndefined();
+    // A run another study is running (its directory locked by a live process of this host) is
+    // neither redone nor removed; a stale lock (a pid that no longer runs) does not hold it.
+    const sgdDir = path.join(out, 'work', 'smoke', 'sgd-s0');
+    fs.rmSync(path.join(out, 'runs', 'smoke', 'sgd-s0.json'));
+    const lock = { pid: process.pid, host: os.hostname(), command: 'lets train (another study)', startedAt: new Date().toISOString(), token: 't' };
+    fs.writeFileSync(path.join(sgdDir, 'lock'), JSON.stringify(lock));
+    const held = study(out, '--only', '^sgd-');
+    expect(held.status).toBe(0);
+    expect(held.stdout).toContain(`smoke/sgd-s0: skipped: ${sgdDir} is locked by pid ${process.pid} on this host (lets train (another study))`);
+    expect(fs.existsSync(path.join(sgdDir, 'lock'))).toBe(true);
+    expect(fs.existsSync(path.join(out, 'runs', 'smoke', 'sgd-s0.json'))).toBe(false);
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    fs.writeFileSync(path.join(sgdDir, 'lock'), JSON.stringify({ ...lock, pid: Number(gone.stdout) }));
+    const rerun = study(out, '--only', '^sgd-');
+    expect(rerun.status).toBe(0);
+    expect(rerun.stdout).toMatch(/smoke\/sgd-s0: test [0-9.]+%/);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'runs', 'smoke', 'sgd-s0.json'), 'utf8')).summary.testAccuracy).toBe(sgdRec.summary.testAccuracy);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
