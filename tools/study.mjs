@@ -10,6 +10,10 @@
 // the plan says). A finished run leaves a compact record in docs/results/runs/<group>/<id>.json
 // (its summary, its ρ / gap / validation-loss traces, the commit and the machine), written
 // atomically; a record that exists is never run again, so the study resumes where it stopped.
+// Two studies may share the records (e.g. one per --groups, or --only subsets): a run recorded
+// since this one planned it, or whose directory a live process of this host has locked, is
+// skipped, not removed. --sharpness measures a run directory only if its summary is the
+// record's (the same test accuracy and final ρ), so it never attaches another run's model.
 // Run directories (checkpoints, metrics) go to tmp/study/ and can be deleted. After the runs,
 // the page docs/results.md and its plots (docs/results/*.svg) are regenerated from the records.
 import { spawn, execFileSync } from 'node:child_process';
