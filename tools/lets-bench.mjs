@@ -24,7 +24,11 @@
 // measured in the same rounds. On 'native' the dense layers and the loss are @lets/native's
 // fused dense and softmaxCrossEntropy (--unfused: tfjs ops; other backends always tfjs ops).
 //
-// Usage: node tools/lets-bench.mjs [--backend wasm|cpu|native] [--steps 500] [--rounds 3] [--all] [--unfused] [--json]
+// --without KERNEL adds the row 'SAM, without KERNEL': SAM with that kernel of the backend
+// unregistered while its row is timed (registered again after), so a fused kernel's saving is
+// measured in the same rounds as SGD and SAM (e.g. --without LetsTreeNormalizedAxpy).
+//
+// Usage: node tools/lets-bench.mjs [--backend wasm|cpu|native] [--steps 500] [--rounds 3] [--all] [--unfused] [--without KERNEL] [--json]
 // The TypeScript sources are bundled on the fly with esbuild (no build step needed).
 import { benchMlp } from './lib/bench-mlp.mjs';
 import { args, loadPackages, opt, require } from './lib/bench.mjs';
@@ -71,6 +75,14 @@ const configs = [
   // makeTrainStep asks SAM for its lean report (no epsNorm / cosine); this row pays for the full one.
   { method: 'SAM, full report', estimator: '-', k: '-', make: () => b.sam.sam(outer(), { rho: 0.05 }), n: steps, samReport: 'full' },
 ];
+const without = opt('without', undefined);
+if (without !== undefined) {
+  if (tf.getKernel(without, info.backend) === undefined) {
+    console.error(`lets-bench: --without ${without}: the ${info.backend} backend registers no kernel of that name`);
+    process.exit(2);
+  }
+  configs.push({ method: `SAM, without ${without}`, estimator: '-', k: '-', make: () => b.sam.sam(outer(), { rho: 0.05 }), n: steps, without });
+}
 for (const estimator of args.includes('--all') ? ['exact', 'fd', 'fisher', 'identity'] : []) {
   for (const k of [1, 5]) {
     configs.push({ method: 'LETS-SAM', estimator, k, n: Math.ceil(steps / k) * k, make: () => b.lets.lets(b.sam.sam(outer(), { rho: 0.05 }), { estimator, every: k }) });
@@ -80,7 +92,14 @@ const times = configs.map(() => []);
 const evals = configs.map(() => 2);
 for (let r = 0; r < rounds; r++) {
   configs.forEach((c, i) => {
-    const t = time(c.make(), c.n, c.samReport);
+    const kernel = c.without !== undefined ? tf.getKernel(c.without, info.backend) : undefined;
+    if (kernel !== undefined) tf.unregisterKernel(c.without, info.backend);
+    let t;
+    try {
+      t = time(c.make(), c.n, c.samReport);
+    } finally {
+      if (kernel !== undefined) tf.registerKernel(kernel);
+    }
     times[i].push(t.ms);
     if (c.method.startsWith('LETS-SAM')) evals[i] = t.evals;
   });
@@ -109,4 +128,6 @@ else {
   console.log('| method | estimator | k | ms/step | × SAM | gradient evals/step |');
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.method} | ${r.estimator} | ${r.k} | ${r.ms.toFixed(1)} | ${r.ratio.toFixed(2)} | ${r.evals.toFixed(2)} |`);
+  const wi = configs.findIndex((c) => c.without !== undefined);
+  if (wi >= 0) console.log(`SAM with / without ${without}, per-round median ${perRound(1, wi).toFixed(3)}; SAM without it / SGD ${perRound(wi, 0).toFixed(2)} (with it ${samOverSgdRounds.toFixed(2)})`);
 }
