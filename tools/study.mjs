@@ -11,13 +11,15 @@
 // (its summary, its ρ / gap / validation-loss traces, the commit and the machine), written
 // atomically; a record that exists is never run again, so the study resumes where it stopped.
 // Two studies may share the records (e.g. one per --groups, or --only subsets): a run recorded
-// since this one planned it, or whose directory a live process of this host has locked, is
+// since this one planned it, or whose directory lock is held (by the lock's own judgment, lock.ts), is
 // skipped, not removed. --sharpness measures a run directory only if its summary is the
 // record's (the same test accuracy and final ρ), so it never attaches another run's model.
 // Run directories (checkpoints, metrics) go to tmp/study/ and can be deleted. After the runs,
 // the page docs/results.md and its plots (docs/results/*.svg) are regenerated from the records.
 import { spawn, execFileSync } from 'node:child_process';
-import { cpus, hostname } from 'node:os';
+import { cpus } from 'node:os';
+import { createRequire } from 'node:module';
+import { buildSync } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -211,33 +213,18 @@ const recordOf = (r, dir, wall, startCommit) => {
   };
 };
 
-/**
- * The owner of DIR/lock (the `lets train` run directory lock, packages/cli/src/lock.ts) when it
- * is a live process of this host started when the lock says; undefined when there is none or it
- * is stale.
- */
+// The run-directory lock's own judgment of its owner (packages/cli/src/lock.ts, `liveOwner`: a
+// live process of this host started when the lock says, or another host's), loaded from its
+// source the way the launcher runs the CLI, so the study and `lets train` agree on it.
+let lockModule;
 const liveLockOwner = (dir) => {
-  let owner;
-  try {
-    owner = JSON.parse(readFileSync(join(dir, 'lock'), 'utf8'));
-  } catch {
-    return undefined;
+  if (lockModule === undefined) {
+    const outfile = join(root, 'tmp', 'study-lock.cjs');
+    buildSync({ entryPoints: [join(root, 'packages/cli/src/lock.ts')], bundle: true, platform: 'node', format: 'cjs', outfile, logLevel: 'warning', external: ['fp-ts', 'fp-ts/*'] });
+    lockModule = createRequire(join(root, 'package.json'))(outfile);
   }
-  if (owner === null || typeof owner !== 'object' || owner.host !== hostname() || !Number.isInteger(owner.pid)) return undefined;
-  try {
-    process.kill(owner.pid, 0);
-  } catch (e) {
-    if (e.code !== 'EPERM') return undefined;
-  }
-  if (typeof owner.procStart === 'string') {
-    try {
-      const stat = readFileSync(`/proc/${owner.pid}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] !== owner.procStart) return undefined;
-    } catch {
-      /* no /proc: the pid check stands */
-    }
-  }
-  return owner;
+  const owner = lockModule.liveOwner(dir);
+  return owner === undefined ? undefined : { owner, text: lockModule.describeOwner(owner) };
 };
 
 const runOne = (r) =>
@@ -249,9 +236,9 @@ const runOne = (r) =>
       console.log(`study: ${r.group}/${r.id}: recorded since this study planned it (another study?), skipped`);
       return done();
     }
-    const owner = liveLockOwner(dir);
-    if (owner !== undefined) {
-      console.log(`study: ${r.group}/${r.id}: skipped: ${dir} is locked by pid ${owner.pid} on this host (${String(owner.command ?? '').slice(0, 120)})`);
+    const held = liveLockOwner(dir);
+    if (held !== undefined) {
+      console.log(`study: ${r.group}/${r.id}: skipped: ${dir} is in use by ${held.text}`);
       return done();
     }
     rmSync(dir, { recursive: true, force: true }); // an unfinished run restarts from step 0

@@ -83,6 +83,12 @@ function readOwner(file: string): LockOwner | undefined {
   }
 }
 
+/** The owner of `dir/lock` while it may still run (a live process here, or another host's); undefined when there is no lock or it is stale. */
+export function liveOwner(dir: string): LockOwner | undefined {
+  const o = readOwner(join(dir, 'lock'));
+  return o !== undefined && staleReason(o) === undefined ? o : undefined;
+}
+
 const held = new Set<Lock>();
 let exitHook = false;
 

@@ -9,7 +9,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import * as E from 'fp-ts/Either';
 import { resetFaults } from './faults';
+import { acquireLock, liveOwner } from './lock';
 import { run, tempDir, TINY } from './test-util';
 
 const LAUNCHER = join(__dirname, '..', 'bin', 'lets.js');
@@ -151,6 +153,16 @@ describe('1. one writer per run directory', () => {
     const c = await run(['compare', ...TINY, '--methods', 'sam', '--out', other]);
     expect(c.code).toBe(2);
     expect(c.stderr).toContain(`is in use by lets compare (pid 1 on host elsewhere, since then) (another machine: if no run is active there, remove ${join(other, 'lock')})`);
+    // liveOwner (what tools/study.mjs asks before it removes a run directory) judges the same way.
+    expect(liveOwner(other)?.command).toBe('lets compare');
+    writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: dead.pid, host: hostname(), command: 'lets train', startedAt: 'then', token: 'x' }));
+    expect(liveOwner(dir)).toBeUndefined();
+    expect(liveOwner(join(tempDir(), 'none'))).toBeUndefined();
+    const mine = acquireLock(dir, 'lets train (this test)');
+    if (E.isLeft(mine)) throw new Error(mine.left);
+    expect(liveOwner(dir)?.pid).toBe(process.pid);
+    mine.right.release();
+    expect(liveOwner(dir)).toBeUndefined();
   });
 });
 

@@ -59,7 +59,7 @@ it('runs the smoke study, writes the records and the page, and resumes without r
     fs.writeFileSync(path.join(sgdDir, 'lock'), JSON.stringify(lock));
     const held = study(out, '--only', '^sgd-');
     expect(held.status).toBe(0);
-    expect(held.stdout).toContain(`smoke/sgd-s0: skipped: ${sgdDir} is locked by pid ${process.pid} on this host (lets train (another study))`);
+    expect(held.stdout).toContain(`smoke/sgd-s0: skipped: ${sgdDir} is in use by lets train (another study) (pid ${process.pid} on this host, since ${lock.startedAt})`);
     expect(fs.existsSync(path.join(sgdDir, 'lock'))).toBe(true);
     expect(fs.existsSync(path.join(out, 'runs', 'smoke', 'sgd-s0.json'))).toBe(false);
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });

@@ -185,6 +185,9 @@ export interface Vars {
   readonly ostate: unknown;
 }
 
+/** The validation passes' loss of `--val-loss` (`ce`: the training loss, the pipeline's default). */
+const valLossOption = (o: TrainOptions): { valLoss?: typeof expectedError } => (o.valLoss === 'error' ? { valLoss: expectedError } : {});
+
 const stepFns = new WeakMap<RunContext, ReturnType<typeof makeTrainStep<unknown>>>();
 
 /**
@@ -196,7 +199,7 @@ export async function trainStep(ctx: RunContext, vars: Vars, idx: Int32Array, st
   const { o, ds, model, method } = ctx;
   let fn = stepFns.get(ctx);
   if (fn === undefined) {
-    fn = makeTrainStep<unknown>({ model, optimizer: method.tx, seed: o.seed, ...(o.valLoss === 'error' ? { valLoss: expectedError } : {}) });
+    fn = makeTrainStep<unknown>({ model, optimizer: method.tx, seed: o.seed, ...valLossOption(o) });
     stepFns.set(ctx, fn);
   }
   const cur = valCursorAt(ctx, step);
@@ -448,7 +451,7 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
       model,
       optimizer: method.tx,
       seed: o.seed,
-      ...(o.valLoss === 'error' ? { valLoss: expectedError } : {}),
+      ...valLossOption(o),
       epochs: o.epochs,
       train: trainSource(ctx),
       validation: validationSource(ctx),

@@ -10,7 +10,7 @@ import { sam } from '@lets/sam';
 import * as data from '@lets/data';
 import { mlp } from '@lets/models';
 import { lets, type LetsState } from '@lets/lets';
-import { lcg, setupCpu, uniform } from './test-util';
+import { lcg, setupCpu, statefulMlp } from './test-util';
 import { decodeCheckpoint } from './checkpoint';
 import { loadCheckpoint } from './checkpoint_file';
 import { disposeTrainState } from './fit';
@@ -24,22 +24,8 @@ import type { BatchSource, TrainableModel, TrainBatch, TrainState } from './type
 
 beforeAll(setupCpu);
 
-/**
- * A small model with state: a running mean of the inputs (like BatchNorm's statistics, updated
- * only in training mode with momentum 0.5), subtracted before a softplus MLP.
- */
-const model: TrainableModel = {
-  init: (seed) => ({
-    params: { 'l1/w': uniform([2, 8], seed, 0.8), 'l1/b': tf.zeros([8]), 'l2/w': uniform([8, 3], seed + 1, 0.8), 'l2/b': tf.zeros([3]) },
-    state: { 'bn/mean': tf.zeros([2]) },
-  }),
-  apply: (p: Params, s: Tree, x: tf.Tensor, { training }) =>
-    tf.tidy(() => {
-      const mean = training ? tf.add(tf.mul(s['bn/mean']!, 0.5), tf.mul(tf.mean(x, 0), 0.5)) : tf.clone(s['bn/mean']!);
-      const h = tf.softplus(tf.add(tf.matMul(tf.sub(x, mean) as tf.Tensor2D, p['l1/w'] as tf.Tensor2D), p['l1/b']!));
-      return { logits: tf.add(tf.matMul(h as tf.Tensor2D, p['l2/w'] as tf.Tensor2D), p['l2/b']!), state: { 'bn/mean': mean } };
-    }),
-};
+// A small model with state (a running mean used in training mode): test-util's.
+const model: TrainableModel = statefulMlp;
 
 // Three separable blobs around (3,0), (−3,0), (0,3), shifted by (1,1): 96 train, 48 validation, 48 test points.
 const blobs = (n: number, seed: number) => {

@@ -5,9 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from '@lets/tree';
-import type { Params, Tree } from '@lets/tree';
 import type { GradientTransformation } from '@lets/optim';
-import { setupCpu, uniform } from './test-util';
+import { setupCpu, uniform, statefulMlp } from './test-util';
 import { disposeTrainState } from './fit';
 import { fit } from './index';
 import { initTrainState, makeTrainStep } from './step';
@@ -86,19 +85,8 @@ describe('expectedError', () => {
   });
 });
 
-// A stateful softplus MLP (a running mean used in training mode), as in pipeline.test.ts.
-const model: TrainableModel = {
-  init: (seed) => ({
-    params: { 'l1/w': uniform([2, 6], seed, 0.8), 'l1/b': tf.zeros([6]), 'l2/w': uniform([6, 3], seed + 1, 0.8), 'l2/b': tf.zeros([3]) },
-    state: { 'bn/mean': tf.zeros([2]) },
-  }),
-  apply: (p: Params, s: Tree, x: tf.Tensor, { training }) =>
-    tf.tidy(() => {
-      const mean = training ? tf.add(tf.mul(s['bn/mean']!, 0.5), tf.mul(tf.mean(x, 0), 0.5)) : tf.clone(s['bn/mean']!);
-      const h = tf.softplus(tf.add(tf.matMul(tf.sub(x, mean) as tf.Tensor2D, p['l1/w'] as tf.Tensor2D), p['l1/b']!));
-      return { logits: tf.add(tf.matMul(h as tf.Tensor2D, p['l2/w'] as tf.Tensor2D), p['l2/b']!), state: { 'bn/mean': mean } };
-    }),
-};
+// A small model with state (a running mean used in training mode): test-util's.
+const model: TrainableModel = statefulMlp;
 
 const batchOf = (seed: number, n = 12): TrainBatch => {
   const x = uniform([n, 2], seed, 2) as tf.Tensor2D;

@@ -60,6 +60,12 @@ export function treeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
   const k = (kernelName: string, f: (args: KernelArgs) => tf.TensorInfo): tf.KernelConfig => ({
     kernelName, backendName: BACKEND_NAME, kernelFunc: f as unknown as tf.KernelFunc,
   });
+  // LetsTreeDot's sum: the leaves' dots accumulated as AddN does, acc = fround(acc + dotᵢ) from +0.
+  const treeDot = (pairs: ReadonlyArray<readonly [Float32Array, Float32Array]>): number => {
+    let acc = 0;
+    for (const [a, b] of pairs) acc = Math.fround(acc + addon.dot(a, b));
+    return acc;
+  };
   const configs = [
     k(AXPY, (args) => {
       const x = args.inputs.x!, y = args.inputs.y!;
@@ -88,11 +94,8 @@ export function treeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         sameShape(TREE_DOT, a, b, `a${i} and b${i}`);
         pairs.push([values(args, TREE_DOT, `a${i}`), values(args, TREE_DOT, `b${i}`)]);
       }
-      // AddN's float32 accumulation: acc = fround(acc + dotᵢ), from +0.
-      let acc = 0;
-      for (const [a, b] of pairs) acc = Math.fround(acc + addon.dot(a, b));
       const out = alloc(args.backend, 1);
-      out[0] = acc;
+      out[0] = treeDot(pairs);
       return output(args.backend, [], out);
     }),
   ];
@@ -116,9 +119,7 @@ export function treeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
       }
       // ‖g‖ as LetsTreeDot then tf.sqrt (tfjs's Sqrt: Math.sqrt stored to float32), then
       // ‖g‖ + eps as tf.add of two float32 scalars: every step rounded to float32 as there.
-      let acc = 0;
-      for (const { g } of leaves) acc = Math.fround(acc + addon.dot(g, g));
-      const norm = Math.fround(Math.sqrt(acc));
+      const norm = Math.fround(Math.sqrt(treeDot(leaves.map(({ g }) => [g, g]))));
       const d = Math.fround(norm + Math.fround(eps));
       const normOut = alloc(args.backend, 1);
       normOut[0] = norm;
