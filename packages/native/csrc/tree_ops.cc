@@ -3,6 +3,8 @@
 //   axpy(x, y, s)   out = x + s·y                 (tf.add(x, tf.mul(y, s)))
 //   dot(a, b)       Σ a·b, one float32 scalar      (tf.sum(tf.mul(a, b)))
 //   div_axpy(g, w, d, s, n, p)  n = g / d, p = w + s·n   (tf.div(g, d), then axpy(w, n, s))
+//   sub_scale(a, b, s)  out = (a − b)·s           (tf.mul(tf.sub(a, b), s))
+//   dots([a0, b0, a1, b1, …])  each pair's dot as dot() gives it, several chains at once
 // Each gives bit for bit what the two kernels it replaces give on the 'native' backend (and on
 // 'cpu'): s·y is rounded to float32 before the add, and the dot accumulates the float32-rounded
 // products in order in double and rounds once, as the native (and cpu) Sum over all axes does.
@@ -21,6 +23,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "napi_util.h"
 
@@ -68,6 +71,72 @@ __attribute__((noinline)) float dot(const float* __restrict a, const float* __re
     for (int64_t i = 0; i < m; i++) s += double(p[i]);
   }
   return float(s);
+}
+
+// (a − b)·s for one leaf: the difference rounded to float32 (tf.sub's output), then the product
+// rounded to float32 (tf.mul's): the same two rounded operations as Sub then Multiply.
+void sub_scale(const float* a, const float* b, float s, float* out, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; i++) {
+    const float d = a[i] - b[i];
+    out[i] = d * s;
+  }
+}
+
+// Two dots of one length in one pass: each chain exactly dot()'s (its products rounded to
+// float32, added in order in double), interleaved so that the two chains' adds overlap (the
+// chain is latency-bound: one add every 4 cycles, and the core has the ports for more).
+__attribute__((noinline)) void dot2(const float* __restrict a0, const float* __restrict b0, const float* __restrict a1,
+                                    const float* __restrict b1, int64_t n, float* r0, float* r1) {
+  constexpr int64_t kBlock = 512;
+  float p[kBlock], q[kBlock];
+  double s = 0.0, t = 0.0;
+  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+    const int64_t m = std::min(kBlock, n - i0);
+#pragma omp simd
+    for (int64_t i = 0; i < m; i++) p[i] = a0[i0 + i] * b0[i0 + i];
+#pragma omp simd
+    for (int64_t i = 0; i < m; i++) q[i] = a1[i0 + i] * b1[i0 + i];
+    for (int64_t i = 0; i < m; i++) {
+      s += double(p[i]);
+      t += double(q[i]);
+    }
+  }
+  *r0 = float(s);
+  *r1 = float(t);
+}
+
+// Every pair's dot, out[j] = dot(a_j, b_j) bit for bit: pairs of equal length go two at a time
+// through dot2, and the groups (largest first) are spread over the threads, one group per thread
+// at a time; no chain is split, so no sum changes order.
+void dots(const std::vector<const float*>& a, const std::vector<const float*>& b, const std::vector<int64_t>& len,
+          float* out) {
+  const int64_t k = int64_t(len.size());
+  std::vector<int64_t> order(k);
+  for (int64_t j = 0; j < k; j++) order[j] = j;
+  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return len[x] > len[y]; });
+  std::vector<std::pair<int64_t, int64_t>> groups;  // (first, second or -1)
+  int64_t total = 0;
+  for (int64_t i = 0; i < k; i++) {
+    total += len[order[i]];
+    if (i + 1 < k && len[order[i + 1]] == len[order[i]]) {
+      groups.emplace_back(order[i], order[i + 1]);
+      total += len[order[i + 1]];
+      i++;
+    } else {
+      groups.emplace_back(order[i], -1);
+    }
+  }
+  const int64_t ng = int64_t(groups.size());
+#pragma omp parallel for schedule(dynamic, 1) if (total >= kParallelMin && ng > 1)
+  for (int64_t g = 0; g < ng; g++) {
+    const int64_t x = groups[g].first, y = groups[g].second;
+    if (y < 0) {
+      out[x] = dot(a[x], b[x], len[x]);
+    } else {
+      dot2(a[x], b[x], a[y], b[y], len[x], &out[x], &out[y]);
+    }
+  }
 }
 
 template <typename F>
@@ -147,14 +216,69 @@ napi_value DivAxpy(napi_env env, napi_callback_info info) {
     return u;
   });
 }
+// sub_scale(a, b, s, out): out = (a − b)·float32(s).
+napi_value SubScale(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value v[4];
+    args(env, info, 4, v, "sub_scale");
+    size_t na, nb, no;
+    const float* a = f32(env, v[0], &na, "a");
+    const float* b = f32(env, v[1], &nb, "b");
+    const double s = number(env, v[2], "s");
+    float* out = f32(env, v[3], &no, "out");
+    same_length(nb, na, "sub_scale", "b");
+    same_length(no, na, "sub_scale", "out");
+    sub_scale(a, b, float(s), out, int64_t(na));
+    napi_value u;
+    napi_get_undefined(env, &u);
+    return u;
+  });
+}
+
+// dots(pairs, out): pairs = [a0, b0, a1, b1, …] (Float32Arrays, each pair of one length), out a
+// Float32Array with one entry per pair: out[j] = Σ a_j·b_j as dot() gives it.
+napi_value Dots(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value v[2];
+    args(env, info, 2, v, "dots");
+    bool is_array = false;
+    check(env, napi_is_array(env, v[0], &is_array), "is_array");
+    if (!is_array) throw ArgError{"dots: pairs: expected an array of Float32Arrays"};
+    uint32_t n = 0;
+    check(env, napi_get_array_length(env, v[0], &n), "array_length");
+    if (n % 2 != 0) throw ArgError{"dots: pairs: expected an even number of Float32Arrays (a0, b0, a1, b1, ...), got " + std::to_string(n)};
+    size_t no;
+    float* out = f32(env, v[1], &no, "out");
+    same_length(no, n / 2, "dots", "out");
+    std::vector<const float*> a(n / 2), b(n / 2);
+    std::vector<int64_t> len(n / 2);
+    for (uint32_t j = 0; j < n / 2; j++) {
+      napi_value x, y;
+      check(env, napi_get_element(env, v[0], 2 * j, &x), "get_element");
+      check(env, napi_get_element(env, v[0], 2 * j + 1, &y), "get_element");
+      size_t nx, ny;
+      const std::string an = "a" + std::to_string(j), bn = "b" + std::to_string(j);
+      a[j] = f32(env, x, &nx, an.c_str());
+      b[j] = f32(env, y, &ny, bn.c_str());
+      same_length(ny, nx, "dots", bn.c_str());
+      len[j] = int64_t(nx);
+    }
+    dots(a, b, len, out);
+    napi_value u;
+    napi_get_undefined(env, &u);
+    return u;
+  });
+}
 }  // namespace
 
-// Adds axpy, dot and div_axpy to the addon's exports (called from addon.cc's Init).
+// Adds axpy, dot, div_axpy, sub_scale and dots to the addon's exports (called from addon.cc's Init).
 void define_tree_ops(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"axpy", nullptr, Axpy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dot", nullptr, Dot, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"divAxpy", nullptr, DivAxpy, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"subScale", nullptr, SubScale, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"dots", nullptr, Dots, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 }

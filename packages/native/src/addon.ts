@@ -62,6 +62,13 @@ export interface NativeAddon {
   dot(a: Float32Array, b: Float32Array): number;
   /** n = g / fround(d), p = w + fround(s)·n, each operation rounded to float32 (no fused multiply-add). */
   divAxpy?(g: Float32Array, w: Float32Array, d: number, s: number, n: Float32Array, p: Float32Array): void;
+  /** out = (a − b)·fround(s), the difference rounded to float32 before the product. */
+  subScale?(a: Float32Array, b: Float32Array, s: number, out: Float32Array): void;
+  /**
+   * out[j] = Σ a_j·b_j for pairs = [a0, b0, a1, b1, …], each as `dot` gives it (several chains at
+   * once and over the threads, none split).
+   */
+  dots?(pairs: Float32Array[], out: Float32Array): void;
   setThreads(n: number): void;
   /** Column-buffer floats per convolution chunk; 0 restores LETS_NATIVE_CHUNK_FLOATS or 2^17. */
   setChunkFloats(n: number): void;

@@ -5,7 +5,7 @@
 // functions, in packages/train/src/treeKernels.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import * as T from './tree';
-import { AXPY_KERNEL, DOT_KERNEL, TREE_DOT_KERNEL, TREE_NORMALIZED_AXPY_KERNEL, normalizedAxpy } from './fused';
+import { AXPY_KERNEL, DOT_KERNEL, SUB_SCALE_KERNEL, TREE_DOT_KERNEL, TREE_DOTS_KERNEL, TREE_NORMALIZED_AXPY_KERNEL, normalizedAxpy } from './fused';
 import { useCpu } from './test-util';
 
 type Args = { inputs: Record<string, tf.TensorInfo>; backend: { data: { get(id: object): { values: Float32Array } } }; attrs: Record<string, unknown> };
@@ -213,5 +213,112 @@ describe('normalizedAxpy (SAM\'s ascent in one kernel)', () => {
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([i, row]);
     tf.dispose(Object.values(g));
+  });
+});
+
+describe('scaledDifference and vdots (a difference quotient in one kernel a leaf, several tree dots in one call)', () => {
+  const more = { subScale: 0, treeDots: 0 };
+  const leafDot = (p: Float32Array, q: Float32Array): number => {
+    let s = 0;
+    for (let j = 0; j < p.length; j++) s += Math.fround(p[j]! * q[j]!);
+    return Math.fround(s);
+  };
+  const registerMore = (): void => {
+    tf.registerKernel({
+      kernelName: SUB_SCALE_KERNEL, backendName: 'cpu',
+      kernelFunc: ((a: Args) => {
+        more.subScale++;
+        const x = vals(a, 'a'), y = vals(a, 'b'), sf = Math.fround(a.attrs.s as number);
+        return out(a.inputs.a!.shape, Float32Array.from(x, (xi, i) => Math.fround(xi - y[i]!) * sf));
+      }) as unknown as tf.KernelFunc,
+    });
+    tf.registerKernel({
+      kernelName: TREE_DOTS_KERNEL, backendName: 'cpu',
+      kernelFunc: ((a: Args) => {
+        more.treeDots++;
+        const sizes = a.attrs.sizes as number[];
+        let i = 0;
+        const r = sizes.map((c) => {
+          let acc = 0;
+          for (let e = i + c; i < e; i++) acc = Math.fround(acc + leafDot(vals(a, `a${i}`), vals(a, `b${i}`)));
+          return acc;
+        });
+        return out([sizes.length], Float32Array.from(r));
+      }) as unknown as tf.KernelFunc,
+    });
+  };
+  const unregisterMore = (): void => {
+    for (const k of [SUB_SCALE_KERNEL, TREE_DOTS_KERNEL]) if (tf.getKernel(k, 'cpu') !== undefined) tf.unregisterKernel(k, 'cpu');
+  };
+  afterEach(() => {
+    unregisterMore();
+    more.subScale = more.treeDots = 0;
+  });
+  /** Results with the stand-ins registered and without, and the calls seen. */
+  const twice = <R extends T.Tree | tf.Tensor>(f: () => R): [Buffer[], Buffer[], typeof more] => {
+    const without = tf.tidy(() => bytes(f()));
+    registerMore();
+    const withK = tf.tidy(() => bytes(f()));
+    const seen = { ...more };
+    unregisterMore();
+    return [withK, without, seen];
+  };
+
+  test('scaledDifference is scaleBy(sub(a, b), s) bit for bit, one LetsSubScale a leaf', () => {
+    const a = tree(6), b = tree(7);
+    const before = tf.memory().numTensors;
+    for (const s of [1 / 3e-4, -0.5]) {
+      more.subScale = 0;
+      const [w, wo, seen] = twice(() => T.scaledDifference(a, b, s));
+      expect(w).toEqual(wo);
+      expect(w).toEqual(tf.tidy(() => bytes(T.scaleBy(T.sub(a, b), s))));
+      expect(seen.subScale).toBe(3);
+    }
+    // Leaves the kernel does not take are composed (broadcasting, int32).
+    expect(tf.memory().numTensors).toBe(before);
+    registerMore();
+    more.subScale = 0;
+    tf.tidy(() => {
+      const r = T.scaledDifference({ w: tf.ones([3, 4]), i: tf.ones([2], 'int32') }, { w: tf.ones([4]), i: tf.zeros([2], 'int32') }, 2);
+      expect(more.subScale).toBe(0);
+      expect(Array.from(r.w!.dataSync())).toEqual(new Array(12).fill(0));
+      expect(Array.from(r.i!.dataSync())).toEqual([2, 2]);
+      expect(() => T.scaledDifference({ a: tf.ones([2]) }, { b: tf.ones([2]) }, 1)).toThrow(/trees/);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([...Object.values(a), ...Object.values(b)]);
+  });
+
+  test('vdots: entry j has the bits of vdot of pair j, all in one LetsTreeDots, one read', () => {
+    const x = tree(8), y = tree(9), z = tree(10);
+    const before = tf.memory().numTensors;
+    const pairs: Array<[T.Tree, T.Tree]> = [[x, y], [y, y], [z, x]];
+    const [w, wo, seen] = twice(() => T.vdots(pairs));
+    expect(w).toEqual(wo);
+    expect(seen.treeDots).toBe(1);
+    const each = pairs.map(([a, b]) => tf.tidy(() => T.vdot(a, b).dataSync()[0]));
+    const got = tf.tidy(() => Array.from(T.vdots(pairs).dataSync()));
+    got.forEach((v, j) => expect(Object.is(v, each[j])).toBe(true));
+    // vdots([[x, x]]) is sqNorm(x), and its square root norm(x).
+    expect(tf.tidy(() => T.vdots([[x, x]]).dataSync()[0])).toBe(tf.tidy(() => T.sqNorm(x).dataSync()[0]));
+    expect(tf.tidy(() => tf.sqrt(T.vdots([[x, x]])).dataSync()[0])).toBe(tf.tidy(() => T.norm(x).dataSync()[0]));
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([...Object.values(x), ...Object.values(y), ...Object.values(z)]);
+  });
+
+  test('vdots composes where the kernel does not apply (an empty tree, a leaf it does not take) and names bad input', () => {
+    registerMore();
+    const x = tree(11);
+    const before = tf.memory().numTensors;
+    const withEmpty = tf.tidy(() => Array.from(T.vdots([[x, x], [{}, {}]]).dataSync()));
+    const mixed = tf.tidy(() => Array.from(T.vdots([[x, x], [{ a: tf.ones([2, 2]) }, { a: tf.ones([2]) }]]).dataSync()));
+    expect(more.treeDots).toBe(0);
+    expect(withEmpty[1]).toBe(0);
+    expect(withEmpty[0]).toBe(tf.tidy(() => T.sqNorm(x).dataSync()[0]));
+    expect(mixed[1]).toBe(4);
+    expect(() => T.vdots([])).toThrow(/vdots: expected at least one pair of trees, got none/);
+    expect(() => T.vdots([[x, x], [x, { w: x.w! }]])).toThrow(/vdots: pair 1's trees/);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(Object.values(x));
   });
 });

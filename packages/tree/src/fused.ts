@@ -3,7 +3,9 @@
  * `LetsAxpy` (x + s·y) and `LetsDot` (Σ a·b) for its 'native' backend, where they give the same
  * bits as the two kernels each replaces (Multiply then Add; Multiply then Sum) in one call, and
  * `LetsTreeDot` (a whole tree's ⟨a, b⟩: the leaves' dots and their AddN in one call), and
- * `LetsTreeNormalizedAxpy` (‖g‖, g/(‖g‖ + ε) and w + s·g/(‖g‖ + ε) for a whole tree in one call). tree
+ * `LetsTreeNormalizedAxpy` (‖g‖, g/(‖g‖ + ε) and w + s·g/(‖g‖ + ε) for a whole tree in one call),
+ * `LetsSubScale` ((a − b)·s: Sub then Multiply) and `LetsTreeDots` (several whole-tree dots in one
+ * call, each `LetsTreeDot`'s bits). tree
  * never imports native or runtime: it looks the kernel up for the current backend and, where there
  * is none, under a gradient tape (the kernels have no gradients), or for leaves the kernels do not
  * take (not float32, shapes that broadcast), composes tfjs ops as before.
@@ -28,6 +30,14 @@ export const TREE_DOT_KERNEL = 'LetsTreeDot';
  * itself, nᵢ = tf.div(gᵢ, tf.add(‖g‖, eps)) and pᵢ = `LetsAxpy`(wᵢ, s, nᵢ), the same bits.
  */
 export const TREE_NORMALIZED_AXPY_KERNEL = 'LetsTreeNormalizedAxpy';
+/** Kernel name of (a − b)·s for one leaf: inputs `{a, b}`, the number attribute `s`: tf.mul(tf.sub(a, b), s). */
+export const SUB_SCALE_KERNEL = 'LetsSubScale';
+/**
+ * Kernel name of several whole-tree dots: inputs `{a0, b0, a1, b1, …}`, the number[] attribute
+ * `sizes` (pairs per dot, in order); a float32 tensor `[sizes.length]` out, entry j the
+ * `LetsTreeDot` of the j-th run of `sizes[j]` pairs.
+ */
+export const TREE_DOTS_KERNEL = 'LetsTreeDots';
 
 const available = (name: string): boolean =>
   tf.engine().state.gradientDepth === 0 && tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -66,6 +76,31 @@ export const treeDot = (pairs: ReadonlyArray<readonly [tf.Tensor, tf.Tensor]>): 
     inputs[`b${i}`] = b;
   });
   return run(TREE_DOT_KERNEL, inputs) as tf.Scalar;
+};
+
+/** (a − b)·s for one leaf: the fused kernel where it applies, else tf.mul(tf.sub(a, b), s). */
+export const subScaleLeaf = (a: tf.Tensor, b: tf.Tensor, s: number): tf.Tensor => {
+  if (fusable(a, b) && available(SUB_SCALE_KERNEL)) return run(SUB_SCALE_KERNEL, { a, b }, { s });
+  return tf.tidy(() => tf.mul(tf.sub(a, b), s));
+};
+
+/**
+ * Several {@link treeDot}s in one fused kernel: a `[dots.length]` float32 tensor, entry j the
+ * bits of `treeDot(dots[j])`; or undefined when that does not apply to every one of them (no
+ * kernel, a tape recording, a pair it does not take, a dot of no pairs, no dots).
+ */
+export const treeDots = (dots: ReadonlyArray<ReadonlyArray<readonly [tf.Tensor, tf.Tensor]>>): tf.Tensor1D | undefined => {
+  if (dots.length === 0 || dots.some((pairs) => pairs.length === 0 || !pairs.every(([a, b]) => fusable(a, b))) || !available(TREE_DOTS_KERNEL)) return undefined;
+  const inputs: tf.NamedTensorMap = {};
+  let i = 0;
+  for (const pairs of dots) {
+    for (const [a, b] of pairs) {
+      inputs[`a${i}`] = a;
+      inputs[`b${i}`] = b;
+      i++;
+    }
+  }
+  return run(TREE_DOTS_KERNEL, inputs, { sizes: dots.map((p) => p.length) }) as tf.Tensor1D;
 };
 
 /** What {@link normalizedAxpy} returns: new tensors the caller owns. */

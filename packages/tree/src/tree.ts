@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { axpyLeaf, dotLeaf, treeDot } from './fused';
+import { axpyLeaf, dotLeaf, subScaleLeaf, treeDot, treeDots } from './fused';
 
 /**
  * A parameter tree: a flat, ordered, readonly map from a `/`-separated path
@@ -81,6 +81,13 @@ export const scaleBy = (t: Tree, s: number | tf.Scalar): Tree => map((x) => tf.m
 export const addScaled = (x: Tree, s: number | tf.Scalar, y: Tree): Tree =>
   zipWith((a, b) => axpyLeaf(a, s, b))(x, y);
 
+/**
+ * (a − b)·s, leaf by leaf, as tf.mul(tf.sub(a, b), s) (`scaleBy(sub(a, b), s)`): a difference
+ * quotient's last step. Where the backend registers `LetsSubScale` (@lets/native does) and no
+ * tape records, float32 leaves of one shape take one kernel instead of two, with the same bits.
+ */
+export const scaledDifference = (a: Tree, b: Tree, s: number): Tree => zipWith((x, y) => subScaleLeaf(x, y, s))(a, b);
+
 const reduceLeaves = (t: Tree, f: (x: tf.Tensor) => tf.Scalar, combine: 'add' | 'max'): tf.Scalar =>
   tf.tidy(() => {
     const parts = Object.keys(t).map((k) => f(t[k] as tf.Tensor));
@@ -101,6 +108,23 @@ export const vdot = (a: Tree, b: Tree): tf.Scalar => {
     if (fused !== undefined) return fused;
     const parts = Object.keys(a).map((k) => dotLeaf(a[k] as tf.Tensor, b[k] as tf.Tensor));
     return parts.length === 0 ? tf.scalar(0) : (tf.addN(parts) as tf.Scalar);
+  });
+};
+
+/**
+ * Several inner products at once: a `[pairs.length]` float32 tensor whose entry j has the bits of
+ * `vdot(pairs[j][0], pairs[j][1])` (so `vdots([[x, x]])` is `sqNorm(x)`, and tf.sqrt of it
+ * `norm(x)`). Where the backend has `LetsTreeDots` (@lets/native) that is one kernel for all of
+ * them, reading each leaf once per pair but running the dots side by side (one host read gets
+ * them all); elsewhere it is tf.stack of the `vdot`s.
+ */
+export const vdots = (pairs: ReadonlyArray<readonly [Tree, Tree]>): tf.Tensor1D => {
+  if (pairs.length === 0) throw new Error('vdots: expected at least one pair of trees, got none');
+  pairs.forEach(([a, b], j) => assertSameStructure(a, b, `vdots: pair ${j}'s trees`));
+  return tf.tidy(() => {
+    const fused = treeDots(pairs.map(([a, b]) => Object.keys(a).map((k) => [a[k] as tf.Tensor, b[k] as tf.Tensor] as const)));
+    if (fused !== undefined) return fused;
+    return tf.stack(pairs.map(([a, b]) => vdot(a, b))) as tf.Tensor1D;
   });
 };
 

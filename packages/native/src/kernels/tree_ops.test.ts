@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
-import { AXPY, DOT, TREE_DOT, TREE_NORMALIZED_AXPY, treeKernelConfigs } from './tree_ops';
+import { AXPY, DOT, SUB_SCALE, TREE_DOT, TREE_DOTS, TREE_NORMALIZED_AXPY, treeKernelConfigs } from './tree_ops';
+import { setNativeThreads } from '../backend';
 import { maxRelErr, on, randomValues, setupNative } from '../test-util';
 
 // The fused tree kernels against (1) float32 arithmetic written out in JavaScript (a product of
@@ -185,6 +186,150 @@ test('an addon built before these kernels existed registers none of them (tree c
   expect(treeKernelConfigs(current).map((k) => k.kernelName)).toEqual([AXPY, DOT, TREE_DOT]);
   const withDivAxpy = { ...current, divAxpy: () => undefined } as unknown as NativeAddon;
   expect(treeKernelConfigs(withDivAxpy).map((k) => k.kernelName)).toEqual([AXPY, DOT, TREE_DOT, TREE_NORMALIZED_AXPY]);
+  const withDots = { ...withDivAxpy, subScale: () => undefined, dots: () => undefined } as unknown as NativeAddon;
+  expect(treeKernelConfigs(withDots).map((k) => k.kernelName)).toEqual([AXPY, DOT, TREE_DOT, SUB_SCALE, TREE_DOTS, TREE_NORMALIZED_AXPY]);
+});
+
+describe('LetsSubScale and LetsTreeDots on native (a difference quotient, several tree dots in one call)', () => {
+  beforeEach(async () => {
+    if (!skip) await tf.setBackend('native');
+  });
+  afterAll(() => {
+    if (!skip) setNativeThreads(2);
+  });
+
+  const subScale = (a: tf.Tensor, b: tf.Tensor, s: number): tf.Tensor => tf.engine().runKernel(SUB_SCALE, { a, b }, { s }) as tf.Tensor;
+  /** LetsTreeDots over dots given as lists of leaf pairs. */
+  const treeDots = (dots: Array<Array<[tf.Tensor, tf.Tensor]>>): tf.Tensor => {
+    const inputs: tf.NamedTensorMap = {};
+    let i = 0;
+    for (const pairs of dots) for (const [a, b] of pairs) { inputs[`a${i}`] = a; inputs[`b${i}`] = b; i++; }
+    return tf.engine().runKernel(TREE_DOTS, inputs, { sizes: dots.map((p) => p.length) }) as tf.Tensor;
+  };
+  /** The kernel it replaces, one call per dot. */
+  const treeDot = (pairs: Array<[tf.Tensor, tf.Tensor]>): tf.Tensor => {
+    const inputs: tf.NamedTensorMap = {};
+    pairs.forEach(([a, b], i) => { inputs[`a${i}`] = a; inputs[`b${i}`] = b; });
+    return tf.engine().runKernel(TREE_DOT, inputs) as tf.Tensor;
+  };
+  /** A tree dot in float32 arithmetic written out: per leaf the products in order in double, rounded once; leaves added in float32. */
+  const formulaDot = (pairs: Array<[Float32Array, Float32Array]>): number => {
+    let acc = 0;
+    for (const [a, b] of pairs) {
+      let d = 0;
+      for (let j = 0; j < a.length; j++) d += Math.fround(a[j]! * b[j]!);
+      acc = Math.fround(acc + Math.fround(d));
+    }
+    return acc;
+  };
+
+  test.each(SIZES)('sub-scale of %i elements: the float32 formula and Sub then Multiply, bit for bit', (n) => {
+    if (skip) return;
+    const ah = spread(n, 11), bh = spread(n, 12);
+    const before = tf.memory().numTensors;
+    const a = tf.tensor(ah), b = tf.tensor(bh);
+    for (const s of [1 / 3e-4, -0.5, 1e-3, 7]) {
+      const sf = Math.fround(s);
+      const want = Float32Array.from(ah, (x, i) => Math.fround(Math.fround(x - bh[i]!) * sf));
+      const fused = subScale(a, b, s);
+      const composed = tf.tidy(() => tf.mul(tf.sub(a, b), s));
+      expect(bits(fused).equals(Buffer.from(want.buffer))).toBe(true);
+      expect(bits(fused).equals(bits(composed))).toBe(true);
+      expect(fused.shape).toEqual([n]);
+      tf.dispose([fused, composed]);
+    }
+    tf.dispose([a, b]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('the test data would catch a difference not rounded to float32 before the product', () => {
+    const n = 65537, ah = spread(n, 11), bh = spread(n, 12), sf = Math.fround(1 / 3e-4);
+    let differ = 0;
+    for (let i = 0; i < n; i++) if (Math.fround(Math.fround(ah[i]! - bh[i]!) * sf) !== Math.fround((ah[i]! - bh[i]!) * sf)) differ++;
+    expect(differ).toBeGreaterThan(100);
+  });
+
+  test('sub-scale: NaN, Infinity, empty tensors and shapes as the composed ops', () => {
+    if (skip) return;
+    const a = tf.tensor([[1, NaN, Infinity], [3e38, -3e38, 0]]), b = tf.tensor([[1, 1, Infinity], [-3e38, 3e38, -0]]);
+    const f = subScale(a, b, 2), c = tf.tidy(() => tf.mul(tf.sub(a, b), 2));
+    expect(f.shape).toEqual([2, 3]);
+    expect(Array.from(f.dataSync())).toEqual(Array.from(c.dataSync()));
+    const e = tf.zeros([0, 4]), fe = subScale(e, e, 3);
+    expect(fe.shape).toEqual([0, 4]);
+    tf.dispose([a, b, f, c, e, fe]);
+  });
+
+  // Trees as @lets/sam and LETS contract them: an MLP's leaves (two of one length, so dot2 pairs
+  // them), a leaf above 2^18 elements, odd sizes, a scalar; the same leaves in several dots.
+  const SHAPES = [[784, 256], [256], [256, 256], [256], [1], [7], [270000], [3, 3, 16, 32], []];
+  test.each([1, 2])('tree dots at %i thread(s): each entry the bits of LetsTreeDot and of the formula, whatever the grouping', (threads) => {
+    if (skip) return;
+    setNativeThreads(threads);
+    const before = tf.memory().numTensors;
+    const size = (sh: number[]) => sh.reduce((p, q) => p * q, 1);
+    const hs = [0, 1, 2].map((t) => SHAPES.map((sh, i) => spread(size(sh), 100 * t + i)));
+    const ts = hs.map((h) => h.map((v, i) => tf.tensor(v, SHAPES[i])));
+    const [x, y, z] = ts as [tf.Tensor[], tf.Tensor[], tf.Tensor[]];
+    const [xh, yh, zh] = hs as [Float32Array[], Float32Array[], Float32Array[]];
+    const zip = <T,>(a: T[], b: T[]): Array<[T, T]> => a.map((v, i) => [v, b[i]!]);
+    // ⟨x, y⟩ and ‖y‖² (projectOut), ‖x‖² and ‖z‖² (two norms), three at once, one alone, and
+    // dots over a part of the tree (runs of other lengths, so other groupings).
+    const cases: Array<Array<[number, number, number[]]>> = [
+      [[0, 1, []], [1, 1, []]],
+      [[0, 0, []], [2, 2, []]],
+      [[0, 1, []], [1, 2, []], [2, 0, []]],
+      [[2, 1, []]],
+      [[0, 1, [0, 2, 6]], [1, 1, [1, 3]], [0, 2, [4, 5, 7, 8]]],
+    ];
+    const trees = [x, y, z], hosts = [xh, yh, zh];
+    for (const c of cases) {
+      const pick = <T,>(leaves: T[], only: number[]) => (only.length === 0 ? leaves : only.map((i) => leaves[i]!));
+      const dots = c.map(([p, q, only]) => zip(pick(trees[p]!, only), pick(trees[q]!, only)));
+      const fused = treeDots(dots);
+      expect(fused.shape).toEqual([c.length]);
+      const got = Array.from(fused.dataSync());
+      c.forEach(([p, q, only], j) => {
+        const one = treeDot(dots[j]!);
+        expect(Object.is(got[j], one.dataSync()[0])).toBe(true);
+        expect(Object.is(got[j], formulaDot(zip(pick(hosts[p]!, only), pick(hosts[q]!, only))))).toBe(true);
+        one.dispose();
+      });
+      fused.dispose();
+    }
+    ts.flat().forEach((t) => t.dispose());
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('tree dots: NaN and Infinity propagate per dot as LetsTreeDot', () => {
+    if (skip) return;
+    const a = tf.tensor([1, NaN, 2]), b = tf.tensor([Infinity, 1, 1]), c = tf.tensor([1, 2, 3]);
+    const fused = Array.from(treeDots([[[a, c]], [[b, c]], [[c, c]]]).dataSync());
+    const one = [treeDot([[a, c]]), treeDot([[b, c]]), treeDot([[c, c]])].map((t) => t.dataSync()[0]);
+    expect(fused).toEqual(one);
+    expect(Number.isNaN(fused[0])).toBe(true);
+    expect(fused[1]).toBe(Infinity);
+    expect(fused[2]).toBe(14);
+    tf.dispose([a, b, c]);
+  });
+
+  test('bad input is named: pairs, shapes, dtypes, attributes', () => {
+    if (skip) return;
+    const x = tf.ones([3]), i = tf.ones([3], 'int32'), z = tf.ones([4]);
+    const before = tf.memory().numTensors;
+    expect(() => subScale(x, z, 1)).toThrow(/LetsSubScale: a and b must have one shape, got \[3\] and \[4\]/);
+    expect(() => subScale(x, i, 1)).toThrow(/LetsSubScale: input 'b' must be a float32 tensor, got int32/);
+    expect(() => tf.engine().runKernel(SUB_SCALE, { a: x, b: x }, {})).toThrow(/LetsSubScale: needs a number attribute 's'/);
+    const run = (inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap) => tf.engine().runKernel(TREE_DOTS, inputs, attrs);
+    expect(() => run({ a0: x, b0: x }, {})).toThrow(/LetsTreeDots: needs a number\[\] attribute 'sizes' of leaf counts ≥ 1, got undefined/);
+    expect(() => run({ a0: x, b0: x }, { sizes: [1, 0] })).toThrow(/LetsTreeDots: needs a number\[\] attribute 'sizes'/);
+    expect(() => run({ a0: x, b0: x }, { sizes: [2] })).toThrow(/LetsTreeDots: expects 2 input pairs a0, b0, …, a1, b1 \(the sum of sizes\); got a0, b0/);
+    expect(() => run({ a0: x, b0: x, a1: x, c1: x }, { sizes: [2] })).toThrow(/LetsTreeDots: input a1 or b1 missing/);
+    expect(() => run({ a0: x, b0: z }, { sizes: [1] })).toThrow(/LetsTreeDots: a0 and b0 must have one shape, got \[3\] and \[4\]/);
+    expect(() => run({ a0: i, b0: x }, { sizes: [1] })).toThrow(/LetsTreeDots: input 'a0' must be a float32 tensor, got int32/);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, i, z]);
+  });
 });
 
 describe('LetsTreeNormalizedAxpy on native (SAM\'s ascent in one kernel)', () => {

@@ -13,6 +13,11 @@ import { alloc, BACKEND_NAME, f32, KernelArgs, output } from './util';
  *                                     [‖g‖, n0, p0, n1, p1, …]: ‖g‖ = √(LetsTreeDot of g with g),
  *                                     nᵢ = gᵢ / (‖g‖ + eps), pᵢ = wᵢ + s·nᵢ (SAM's ascent: tf.sqrt,
  *                                     tf.add, one tf.div and one LetsAxpy per leaf)
+ *   LetsSubScale {a, b} attrs {s}     (a − b)·s (tree's scaledDifference: tf.mul(tf.sub(a, b), s))
+ *   LetsTreeDots {a0, b0, a1, b1, …} attrs {sizes}
+ *                                     [K] float32: entry j is LetsTreeDot of the j-th run of
+ *                                     sizes[j] pairs (tree's vdots: several whole-tree dots in
+ *                                     one call, their chains interleaved and over the threads)
  *
  * For float32 tensors of one shape (per pair). LetsTreeDot adds the pairs' dots in float32, in
  * order from 0, as tfjs's AddN does: one kernel for a whole tree's ⟨a, b⟩ or ‖a‖². `s` is the input `s` (a float32 scalar tensor) when given, else
@@ -25,6 +30,8 @@ export const AXPY = 'LetsAxpy';
 export const DOT = 'LetsDot';
 export const TREE_DOT = 'LetsTreeDot';
 export const TREE_NORMALIZED_AXPY = 'LetsTreeNormalizedAxpy';
+export const SUB_SCALE = 'LetsSubScale';
+export const TREE_DOTS = 'LetsTreeDots';
 
 function values(args: KernelArgs, kernel: string, name: string): Float32Array {
   const t = args.inputs[name];
@@ -99,6 +106,54 @@ export function treeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
       return output(args.backend, [], out);
     }),
   ];
+  if (typeof addon.subScale === 'function') {
+    const subScale = addon.subScale.bind(addon);
+    configs.push(
+      k(SUB_SCALE, (args) => {
+        const a = args.inputs.a!, b = args.inputs.b!;
+        const av = values(args, SUB_SCALE, 'a'), bv = values(args, SUB_SCALE, 'b');
+        sameShape(SUB_SCALE, a, b, 'a and b');
+        const s = args.attrs?.s;
+        if (typeof s !== 'number') throw new Error(`${SUB_SCALE}: needs a number attribute 's', got ${typeof s}`);
+        const out = alloc(args.backend, av.length);
+        subScale(av, bv, s, out);
+        return output(args.backend, a.shape.slice(), out);
+      }),
+    );
+  }
+  if (typeof addon.dots === 'function') {
+    const dots = addon.dots.bind(addon);
+    configs.push(
+      k(TREE_DOTS, (args) => {
+        const n = Object.keys(args.inputs).length / 2;
+        const sizes = args.attrs?.sizes;
+        if (!Array.isArray(sizes) || sizes.length === 0 || !sizes.every((c) => Number.isInteger(c) && c >= 1)) {
+          throw new Error(`${TREE_DOTS}: needs a number[] attribute 'sizes' of leaf counts ≥ 1, got ${JSON.stringify(sizes)}`);
+        }
+        const total = (sizes as number[]).reduce((x, y) => x + y, 0);
+        if (!Number.isInteger(n) || n !== total) throw new Error(`${TREE_DOTS}: expects ${total} input pairs a0, b0, …, a${total - 1}, b${total - 1} (the sum of sizes); got ${Object.keys(args.inputs).join(', ') || 'none'}`);
+        // Checked first, so a bad pair throws before any work.
+        const flat: Float32Array[] = [];
+        for (let i = 0; i < n; i++) {
+          const a = args.inputs[`a${i}`], b = args.inputs[`b${i}`];
+          if (a === undefined || b === undefined) throw new Error(`${TREE_DOTS}: input a${i} or b${i} missing (expects a0, b0, …, a${n - 1}, b${n - 1})`);
+          sameShape(TREE_DOTS, a, b, `a${i} and b${i}`);
+          flat.push(values(args, TREE_DOTS, `a${i}`), values(args, TREE_DOTS, `b${i}`));
+        }
+        const leafDots = new Float32Array(n);
+        dots(flat, leafDots);
+        // Each run of pairs summed as LetsTreeDot sums its leaves: acc = fround(acc + dotᵢ) from +0.
+        const out = alloc(args.backend, sizes.length);
+        let i = 0;
+        (sizes as number[]).forEach((c, j) => {
+          let acc = 0;
+          for (let e = i + c; i < e; i++) acc = Math.fround(acc + leafDots[i]!);
+          out[j] = acc;
+        });
+        return output(args.backend, [sizes.length], out);
+      }),
+    );
+  }
   if (typeof addon.divAxpy !== 'function') return configs;
   const divAxpy = addon.divAxpy.bind(addon);
   const K = TREE_NORMALIZED_AXPY;
