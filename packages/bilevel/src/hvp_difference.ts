@@ -12,9 +12,9 @@
  * in ρ, the quantity LETS needs. Across ReLU kinks it measures a smoothed curvature.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { addScaled, dispose, norm, sub, scaleBy, type Params } from '@lets/tree';
+import { addScaled, dispose, scaledDifference, vdots, type Params } from '@lets/tree';
 import type { GradFn } from '@lets/optim';
-import { type DifferenceOptions, type HvpEstimator, type HvpProblem, required, scalarOf } from './hvp';
+import { type DifferenceOptions, type HvpEstimator, type HvpProblem, required } from './hvp';
 
 /**
  * The one step rule of every difference in @lets/bilevel (the HVP estimators, `gradientTangent`,
@@ -26,9 +26,13 @@ export const differenceStepOf = (normX: number, normV: number, relStep: number):
 
 /** h = relStep · max(1, ‖x‖) / ‖v‖ ({@link differenceStepOf} of the two trees' norms). */
 export const differenceStep = (x: Params, v: Params, relStep: number): number => {
-  const [nx, nv] = tf.tidy(() => [scalarOf(norm(x)), scalarOf(norm(v))]);
-  return differenceStepOf(nx as number, nv as number, relStep);
+  const [nx, nv] = normsOf(x, v);
+  return differenceStepOf(nx, nv, relStep);
 };
+
+/** [‖x‖, ‖v‖] as host numbers, each the bits of `norm` (tf.sqrt of `vdots`: one kernel and one read where the backend fuses them). */
+export const normsOf = (x: Params, v: Params): [number, number] =>
+  tf.tidy(() => Array.from(tf.sqrt(vdots([[x, x], [v, v]])).dataSync())) as unknown as [number, number];
 
 const gradsAt = (gradFn: GradFn, x: Params): Params => {
   const r = gradFn(x);
@@ -58,10 +62,7 @@ export const forwardDifferenceHvp = (options: DifferenceOptions = {}): HvpEstima
       const gh = gradsAt(gradFn, xh);
       dispose(xh);
       const g0 = problem.grads ?? gradsAt(gradFn, problem.params);
-      const out = tf.tidy(() => {
-        const d = sub(gh, g0);
-        return scaleBy(d, 1 / h);
-      });
+      const out = scaledDifference(gh, g0, 1 / h);
       dispose(gh);
       if (problem.grads === undefined) dispose(g0);
       return out;
@@ -86,7 +87,7 @@ export const centralDifferenceHvp = (options: DifferenceOptions = {}): HvpEstima
       const xm = addScaled(problem.params, -h, v);
       const gm = gradsAt(gradFn, xm);
       dispose(xm);
-      const out = tf.tidy(() => scaleBy(sub(gp, gm), 1 / (2 * h)));
+      const out = scaledDifference(gp, gm, 1 / (2 * h));
       dispose(gp);
       dispose(gm);
       return out;

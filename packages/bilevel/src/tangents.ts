@@ -14,10 +14,9 @@
  * accurate otherwise (Adam's preconditioner, clipping away from its threshold).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { addScaled, dispose, disposeState, norm, sqNorm, sub, scaleBy, vdot, type Params } from '@lets/tree';
+import { addScaled, dispose, disposeState, scaleBy, scaledDifference, vdots, type Params } from '@lets/tree';
 import type { Extra, GradientTransformation } from '@lets/optim';
-import { scalarOf } from './hvp';
-import { differenceStepOf } from './hvp_difference';
+import { differenceStepOf, normsOf } from './hvp_difference';
 
 const updatesOf = <S>(t: GradientTransformation<S>, g: Params, state: S, params: Params | undefined, extra: Extra | undefined): Params => {
   const [u, s] = t.update(g, state, params, extra);
@@ -37,7 +36,7 @@ export const gradientTangent =
   ) =>
   (w: Params): Params => {
     const relStep = options.relStep ?? 1e-3;
-    const [ng, nw] = tf.tidy(() => [scalarOf(norm(grads)), scalarOf(norm(w))]) as [number, number];
+    const [ng, nw] = normsOf(grads, w);
     if (nw === 0) return scaleBy(w, 0);
     const h = differenceStepOf(ng, nw, relStep);
     const gp = addScaled(grads, h, w);
@@ -46,7 +45,7 @@ export const gradientTangent =
     const gm = addScaled(grads, -h, w);
     const um = updatesOf(transform, gm, state, params, extra);
     dispose(gm);
-    const out = tf.tidy(() => scaleBy(sub(up, um), 1 / (2 * h)));
+    const out = scaledDifference(up, um, 1 / (2 * h));
     dispose(up);
     dispose(um);
     return out;
@@ -70,7 +69,7 @@ export const hyperparameterTangent = <S>(
   const h = (options.relStep ?? 1e-3) * Math.max(1, Math.abs(lambda));
   const up = updatesOf(make(lambda + h), grads, state, params, extra);
   const um = updatesOf(make(lambda - h), grads, state, params, extra);
-  const out = tf.tidy(() => scaleBy(sub(up, um), 1 / (2 * h)));
+  const out = scaledDifference(up, um, 1 / (2 * h));
   dispose(up);
   dispose(um);
   return out;
@@ -86,7 +85,7 @@ export const hyperparameterTangent = <S>(
 export const wholeStepTangent = (updatesAt: (lambda: number) => Params, base: Params, lambda: number, h: number): Params => {
   if (!(Number.isFinite(h) && h > 0)) throw new Error(`wholeStepTangent: h must be a finite number > 0, got ${h}`);
   const shifted = updatesAt(lambda + h);
-  const out = tf.tidy(() => scaleBy(sub(shifted, base), 1 / h));
+  const out = scaledDifference(shifted, base, 1 / h);
   dispose(shifted);
   return out;
 };
@@ -112,10 +111,7 @@ export const TANGENT_PROJECTIONS: readonly TangentProjection[] = ['none', 'gradi
  * disposed). A zero v removes nothing. Cost: one host read of two scalars.
  */
 export const projectOut = (tangent: Params, v: Params): Params => {
-  const [dot, vv] = tf.tidy(() => {
-    const t = tf.stack([tf.reshape(vdot(tangent, v), []), tf.reshape(sqNorm(v), [])]);
-    return Array.from(t.dataSync());
-  }) as unknown as [number, number];
+  const [dot, vv] = tf.tidy(() => Array.from(vdots([[tangent, v], [v, v]]).dataSync())) as unknown as [number, number];
   const c = vv > 0 && Number.isFinite(vv) ? dot / vv : 0;
   return addScaled(tangent, -c, v);
 };

@@ -1,4 +1,5 @@
-// @lets/native's fused tree kernels (LetsAxpy, LetsDot, LetsTreeDot, LetsTreeNormalizedAxpy)
+// @lets/native's fused tree kernels (LetsAxpy, LetsDot, LetsTreeDot, LetsTreeNormalizedAxpy,
+// LetsSubScale, LetsTreeDots)
 // change no bit of a result: tree's addScaled, vdot, sqNorm, norm and normalizedAxpy, and whole
 // SAM and LETS-SAM training steps, give the same
 // bytes on 'native' with the kernels registered as with them unregistered (the composed
@@ -14,7 +15,7 @@ import { initTrainState, makeTrainStep } from './step';
 import { disposeTrainState } from './fit';
 import type { TrainableModel } from './types';
 
-const NAMES = [T.AXPY_KERNEL, T.DOT_KERNEL, T.TREE_DOT_KERNEL, T.TREE_NORMALIZED_AXPY_KERNEL];
+const NAMES = [T.AXPY_KERNEL, T.DOT_KERNEL, T.TREE_DOT_KERNEL, T.TREE_NORMALIZED_AXPY_KERNEL, T.SUB_SCALE_KERNEL, T.TREE_DOTS_KERNEL];
 let native = false;
 const calls: Record<string, number> = {};
 let saved: tf.KernelConfig[] = [];
@@ -130,14 +131,19 @@ describe('tree math with the fused kernels on native', () => {
       const dn = tf.grads(leaves((t) => T.norm(t)))([x.a, x.b]);
       // d/dy Σ (x + s·y) = s for every element
       const da = tf.grads((a: tf.Tensor, b: tf.Tensor) => T.sum(T.addScaled(x, 0.25, { a, b })))([y.a, y.b]);
-      return [...dv, ...ds, ...dn, ...da].map((t) => Array.from(t.dataSync()));
+      // d/dx Σ (x − y)·4 = 4; d/dx of 2⟨x, y⟩ + ‖x‖² (two entries of vdots) = 2y + 2x
+      const dd = tf.grads(leaves((t) => T.sum(T.scaledDifference(t, y, 4))))([x.a, x.b]);
+      const dm = tf.grads(leaves((t) => tf.sum(tf.mul(T.vdots([[t, y], [t, t]]), tf.tensor([2, 1])))))([x.a, x.b]);
+      return [...dv, ...ds, ...dn, ...da, ...dd, ...dm].map((t) => Array.from(t.dataSync()));
     });
-    expect(NAMES.map((n) => calls[n])).toEqual([0, 0, 0, 0]);
+    expect(NAMES.map((n) => calls[n])).toEqual(NAMES.map(() => 0));
     const nx = Math.sqrt(1 + 4 + 9 + 0.25 + 16);
     expect(g.slice(0, 2)).toEqual([[2, 1, -1], [3, -1]]);
     expect(g.slice(2, 4)).toEqual([[2, -4, 6], [1, 8]]);
     [1, -2, 3, 0.5, 4].forEach((v, i) => expect(g[4 + (i < 3 ? 0 : 1)]![i < 3 ? i : i - 3]).toBeCloseTo(v / nx, 6));
     expect(g.slice(6, 8)).toEqual([[0.25, 0.25, 0.25], [0.25, 0.25]]);
+    expect(g.slice(8, 10)).toEqual([[4, 4, 4], [4, 4]]);
+    expect(g.slice(10, 12)).toEqual([[6, -2, 4], [7, 6]]);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([...Object.values(x), ...Object.values(y)]);
   });
@@ -191,7 +197,14 @@ describe('whole training steps with the fused kernels on native', () => {
     expect(calls[T.AXPY_KERNEL]).toBeGreaterThan(0);
     // SAM's ‖g‖ is in its fused ascent; LETS's dots are LetsTreeDot
     expect(calls[T.TREE_NORMALIZED_AXPY_KERNEL]).toBe(steps);
-    if (_name === 'LETS-SAM') expect(calls[T.TREE_DOT_KERNEL]).toBeGreaterThan(0);
+    if (_name === 'LETS-SAM') {
+      // The ρ update's ⟨∇L_vl, τ⟩ is one LetsTreeDot; the tangent's norm pairs and its projection
+      // are LetsTreeDots (three a tangent), its two difference quotients LetsSubScale (one a leaf).
+      expect(calls[T.TREE_DOT_KERNEL]).toBeGreaterThan(0);
+      const tangents = Math.floor(steps / 5);
+      expect(calls[T.TREE_DOTS_KERNEL]).toBe(3 * tangents);
+      expect(calls[T.SUB_SCALE_KERNEL]).toBe(2 * 6 * tangents);
+    }
     const plain = composed(() => run(make as () => ReturnType<typeof sam>, steps));
     expect(fused.length).toBe(6);
     expect(fused.map((b, i) => b.equals(plain[i]!))).toEqual(new Array(6).fill(true));
