@@ -162,24 +162,30 @@ void same_length(size_t have, size_t want, const char* fn, const char* name) {
   }
 }
 
-// axpy(x, y, s, out): out = x + float32(s)·y.
-napi_value Axpy(napi_env env, napi_callback_info info) {
+// The N-API side of a leaf kernel k(x, y, s, out, n) of two inputs of one length and a number,
+// out of their length: fn(x, y, s, out), with the inputs' names for the errors.
+using PairScalarKernel = void (*)(const float*, const float*, float, float*, int64_t);
+napi_value pair_scalar(napi_env env, napi_callback_info info, const char* fn, const char* xname, const char* yname,
+                       PairScalarKernel kernel) {
   return guarded(env, [&]() -> napi_value {
     napi_value v[4];
-    args(env, info, 4, v, "axpy");
+    args(env, info, 4, v, fn);
     size_t nx, ny, no;
-    const float* x = f32(env, v[0], &nx, "x");
-    const float* y = f32(env, v[1], &ny, "y");
+    const float* x = f32(env, v[0], &nx, xname);
+    const float* y = f32(env, v[1], &ny, yname);
     const double s = number(env, v[2], "s");
     float* out = f32(env, v[3], &no, "out");
-    same_length(ny, nx, "axpy", "y");
-    same_length(no, nx, "axpy", "out");
-    axpy(x, y, float(s), out, int64_t(nx));
+    same_length(ny, nx, fn, yname);
+    same_length(no, nx, fn, "out");
+    kernel(x, y, float(s), out, int64_t(nx));
     napi_value u;
     napi_get_undefined(env, &u);
     return u;
   });
 }
+
+// axpy(x, y, s, out): out = x + float32(s)·y.
+napi_value Axpy(napi_env env, napi_callback_info info) { return pair_scalar(env, info, "axpy", "x", "y", axpy); }
 
 // dot(a, b): Σ a·b as a float32 value.
 napi_value Dot(napi_env env, napi_callback_info info) {
@@ -217,23 +223,7 @@ napi_value DivAxpy(napi_env env, napi_callback_info info) {
   });
 }
 // sub_scale(a, b, s, out): out = (a − b)·float32(s).
-napi_value SubScale(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    napi_value v[4];
-    args(env, info, 4, v, "sub_scale");
-    size_t na, nb, no;
-    const float* a = f32(env, v[0], &na, "a");
-    const float* b = f32(env, v[1], &nb, "b");
-    const double s = number(env, v[2], "s");
-    float* out = f32(env, v[3], &no, "out");
-    same_length(nb, na, "sub_scale", "b");
-    same_length(no, na, "sub_scale", "out");
-    sub_scale(a, b, float(s), out, int64_t(na));
-    napi_value u;
-    napi_get_undefined(env, &u);
-    return u;
-  });
-}
+napi_value SubScale(napi_env env, napi_callback_info info) { return pair_scalar(env, info, "sub_scale", "a", "b", sub_scale); }
 
 // dots(pairs, out): pairs = [a0, b0, a1, b1, …] (Float32Arrays, each pair of one length), out a
 // Float32Array with one entry per pair: out[j] = Σ a_j·b_j as dot() gives it.
