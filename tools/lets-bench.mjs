@@ -145,24 +145,10 @@ if (lockstep && configs.some((c) => c.n !== configs[0].n)) {
 const times = configs.map(() => []);
 const evals = configs.map(() => 2);
 for (let r = 0; r < rounds; r++) {
-  if (lockstep) {
-    lockstepRound().forEach((t, i) => {
-      times[i].push(t.ms);
-      if (configs[i].method.startsWith('LETS-SAM')) evals[i] = t.evals;
-    });
-    continue;
-  }
-  configs.forEach((c, i) => {
-    const kernels = (c.without ?? []).map((name) => tf.getKernel(name, info.backend));
-    for (const k of kernels) tf.unregisterKernel(k.kernelName, info.backend);
-    let t;
-    try {
-      t = time(c.make(), c.n, c.samReport);
-    } finally {
-      for (const k of kernels) tf.registerKernel(k);
-    }
+  const results = lockstep ? lockstepRound() : configs.map((c) => withKernelsOff(c, () => time(c.make(), c.n, c.samReport)));
+  results.forEach((t, i) => {
     times[i].push(t.ms);
-    if (c.method.startsWith('LETS-SAM')) evals[i] = t.evals;
+    if (configs[i].method.startsWith('LETS-SAM')) evals[i] = t.evals;
   });
 }
 const median = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };

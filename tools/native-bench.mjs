@@ -153,7 +153,8 @@ const perRound = { native: Object.fromEntries(models.map((m) => [m, []])), torch
 for (let round = 1; round <= rounds; round++) {
   for (const core of wantTorch ? torchCores : []) {
     const t = runTorch(core);
-    for (const m of models) ((perRound.torch[core] ??= Object.fromEntries(models.map((k) => [k, []])))[m]).push(t?.[m]?.ms);
+    perRound.torch[core] ??= Object.fromEntries(models.map((m) => [m, []]));
+    for (const m of models) perRound.torch[core][m].push(t?.[m]?.ms);
     if (t) {
       console.log(`round ${round}: torch ${t.version}, ${threads} threads, OPENBLAS_CORETYPE=${core}: ` +
         models.map((m) => `${m} ${t[m].ms.toFixed(1)} ms/step (min ${t[m].min.toFixed(1)}, cpu time ${t[m].cpu_ms.toFixed(1)})`).join(', '));

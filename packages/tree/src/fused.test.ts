@@ -67,15 +67,17 @@ const tree = (seed: number): T.Tree => ({ w: tf.tensor(lcg(12, seed), [3, 4]), b
 const bytes = (t: T.Tree | tf.Tensor): Buffer[] =>
   (t instanceof tf.Tensor ? [t] : Object.values(t)).map((x) => Buffer.from((x.dataSync() as Float32Array).slice().buffer));
 
-/** Each op's results with the stand-in kernels registered and without. */
-function both<R extends T.Tree | tf.Tensor>(f: () => R): [Buffer[], Buffer[], typeof calls] {
+/** An op's results with a set of stand-in kernels registered and without, and the calls they counted. */
+function withAndWithout<R extends T.Tree | tf.Tensor, C extends object>(f: () => R, on: () => void, off: () => void, counts: C): [Buffer[], Buffer[], C] {
   const without = tf.tidy(() => bytes(f()));
-  register();
+  on();
   const withK = tf.tidy(() => bytes(f()));
-  const seen = { ...calls };
-  unregister();
+  const seen = { ...counts };
+  off();
   return [withK, without, seen];
 }
+/** Each op's results with the stand-in kernels registered and without. */
+const both = <R extends T.Tree | tf.Tensor>(f: () => R): [Buffer[], Buffer[], typeof calls] => withAndWithout(f, register, unregister, calls);
 
 describe('fused leaf kernels', () => {
   test('addScaled takes one LetsAxpy per leaf, for a number and for a scalar tensor, with the composed bits', () => {
@@ -254,15 +256,7 @@ describe('scaledDifference and vdots (a difference quotient in one kernel a leaf
     unregisterMore();
     more.subScale = more.treeDots = 0;
   });
-  /** Results with the stand-ins registered and without, and the calls seen. */
-  const twice = <R extends T.Tree | tf.Tensor>(f: () => R): [Buffer[], Buffer[], typeof more] => {
-    const without = tf.tidy(() => bytes(f()));
-    registerMore();
-    const withK = tf.tidy(() => bytes(f()));
-    const seen = { ...more };
-    unregisterMore();
-    return [withK, without, seen];
-  };
+  const twice = <R extends T.Tree | tf.Tensor>(f: () => R): [Buffer[], Buffer[], typeof more] => withAndWithout(f, registerMore, unregisterMore, more);
 
   test('scaledDifference is scaleBy(sub(a, b), s) bit for bit, one LetsSubScale a leaf', () => {
     const a = tree(6), b = tree(7);

@@ -46,6 +46,21 @@ function sameShape(kernel: string, p: tf.TensorInfo, q: tf.TensorInfo, names: st
   }
 }
 
+/**
+ * Inputs `${x}0, ${y}0, …, ${x}${n-1}, ${y}${n-1}` as float32 pairs of one shape, all checked
+ * before any work, so a bad pair throws naming it.
+ */
+function pairsOf(args: KernelArgs, kernel: string, n: number, x: string, y: string): Array<{ shape: number[]; a: Float32Array; b: Float32Array }> {
+  const pairs: Array<{ shape: number[]; a: Float32Array; b: Float32Array }> = [];
+  for (let i = 0; i < n; i++) {
+    const a = args.inputs[`${x}${i}`], b = args.inputs[`${y}${i}`];
+    if (a === undefined || b === undefined) throw new Error(`${kernel}: input ${x}${i} or ${y}${i} missing (expects ${x}0, ${y}0, …, ${x}${n - 1}, ${y}${n - 1})`);
+    sameShape(kernel, a, b, `${x}${i} and ${y}${i}`);
+    pairs.push({ shape: a.shape.slice(), a: values(args, kernel, `${x}${i}`), b: values(args, kernel, `${y}${i}`) });
+  }
+  return pairs;
+}
+
 function scale(args: KernelArgs): number {
   const st = args.inputs.s;
   if (st !== undefined) {
@@ -67,12 +82,22 @@ export function treeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
   const k = (kernelName: string, f: (args: KernelArgs) => tf.TensorInfo): tf.KernelConfig => ({
     kernelName, backendName: BACKEND_NAME, kernelFunc: f as unknown as tf.KernelFunc,
   });
-  // LetsTreeDot's sum: the leaves' dots accumulated as AddN does, acc = fround(acc + dotᵢ) from +0.
-  const treeDot = (pairs: ReadonlyArray<readonly [Float32Array, Float32Array]>): number => {
+  // Each pair's dot (addon.dot's bits): in one call where the addon has `dots` (the chains side by
+  // side and over the threads), else one call a pair.
+  const dots = typeof addon.dots === 'function' ? addon.dots.bind(addon) : undefined;
+  const leafDots = (pairs: ReadonlyArray<readonly [Float32Array, Float32Array]>): ArrayLike<number> => {
+    if (dots === undefined) return pairs.map(([a, b]) => addon.dot(a, b));
+    const out = new Float32Array(pairs.length);
+    dots(pairs.flat(), out);
+    return out;
+  };
+  // LetsTreeDot's sum of leaf dots i ∈ [from, to): accumulated as AddN does, acc = fround(acc + dotᵢ) from +0.
+  const sumInOrder = (d: ArrayLike<number>, from: number, to: number): number => {
     let acc = 0;
-    for (const [a, b] of pairs) acc = Math.fround(acc + addon.dot(a, b));
+    for (let i = from; i < to; i++) acc = Math.fround(acc + d[i]!);
     return acc;
   };
+  const treeDot = (pairs: ReadonlyArray<readonly [Float32Array, Float32Array]>): number => sumInOrder(leafDots(pairs), 0, pairs.length);
   const configs = [
     k(AXPY, (args) => {
       const x = args.inputs.x!, y = args.inputs.y!;
@@ -93,16 +118,8 @@ export function treeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
     k(TREE_DOT, (args) => {
       const n = Object.keys(args.inputs).length / 2;
       if (!Number.isInteger(n) || n < 1) throw new Error(`${TREE_DOT}: expects inputs a0, b0, a1, b1, …; got ${Object.keys(args.inputs).join(', ') || 'none'}`);
-      // Checked first, so a bad pair throws before any work.
-      const pairs: Array<[Float32Array, Float32Array]> = [];
-      for (let i = 0; i < n; i++) {
-        const a = args.inputs[`a${i}`], b = args.inputs[`b${i}`];
-        if (a === undefined || b === undefined) throw new Error(`${TREE_DOT}: input a${i} or b${i} missing (expects a0, b0, …, a${n - 1}, b${n - 1})`);
-        sameShape(TREE_DOT, a, b, `a${i} and b${i}`);
-        pairs.push([values(args, TREE_DOT, `a${i}`), values(args, TREE_DOT, `b${i}`)]);
-      }
       const out = alloc(args.backend, 1);
-      out[0] = treeDot(pairs);
+      out[0] = treeDot(pairsOf(args, TREE_DOT, n, 'a', 'b').map(({ a, b }) => [a, b] as const));
       return output(args.backend, [], out);
     }),
   ];
@@ -121,8 +138,7 @@ export function treeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
       }),
     );
   }
-  if (typeof addon.dots === 'function') {
-    const dots = addon.dots.bind(addon);
+  if (dots !== undefined) {
     configs.push(
       k(TREE_DOTS, (args) => {
         const n = Object.keys(args.inputs).length / 2;
@@ -132,23 +148,13 @@ export function treeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         }
         const total = (sizes as number[]).reduce((x, y) => x + y, 0);
         if (!Number.isInteger(n) || n !== total) throw new Error(`${TREE_DOTS}: expects ${total} input pairs a0, b0, …, a${total - 1}, b${total - 1} (the sum of sizes); got ${Object.keys(args.inputs).join(', ') || 'none'}`);
-        // Checked first, so a bad pair throws before any work.
-        const flat: Float32Array[] = [];
-        for (let i = 0; i < n; i++) {
-          const a = args.inputs[`a${i}`], b = args.inputs[`b${i}`];
-          if (a === undefined || b === undefined) throw new Error(`${TREE_DOTS}: input a${i} or b${i} missing (expects a0, b0, …, a${n - 1}, b${n - 1})`);
-          sameShape(TREE_DOTS, a, b, `a${i} and b${i}`);
-          flat.push(values(args, TREE_DOTS, `a${i}`), values(args, TREE_DOTS, `b${i}`));
-        }
-        const leafDots = new Float32Array(n);
-        dots(flat, leafDots);
-        // Each run of pairs summed as LetsTreeDot sums its leaves: acc = fround(acc + dotᵢ) from +0.
+        const d = leafDots(pairsOf(args, TREE_DOTS, n, 'a', 'b').map(({ a, b }) => [a, b] as const));
+        // Each run of pairs summed as LetsTreeDot sums its leaves.
         const out = alloc(args.backend, sizes.length);
-        let i = 0;
+        let from = 0;
         (sizes as number[]).forEach((c, j) => {
-          let acc = 0;
-          for (let e = i + c; i < e; i++) acc = Math.fround(acc + leafDots[i]!);
-          out[j] = acc;
+          out[j] = sumInOrder(d, from, from + c);
+          from += c;
         });
         return output(args.backend, [sizes.length], out);
       }),
@@ -164,14 +170,7 @@ export function treeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
       if (!Number.isInteger(n) || n < 1) throw new Error(`${K}: expects inputs g0, w0, g1, w1, …; got ${Object.keys(args.inputs).join(', ') || 'none'}`);
       const s = args.attrs?.s, eps = args.attrs?.eps;
       if (typeof s !== 'number' || typeof eps !== 'number') throw new Error(`${K}: needs number attributes 's' and 'eps', got ${typeof s} and ${typeof eps}`);
-      // Checked first, so a bad pair throws before any work.
-      const leaves: Array<{ shape: number[]; g: Float32Array; w: Float32Array }> = [];
-      for (let i = 0; i < n; i++) {
-        const g = args.inputs[`g${i}`], w = args.inputs[`w${i}`];
-        if (g === undefined || w === undefined) throw new Error(`${K}: input g${i} or w${i} missing (expects g0, w0, …, g${n - 1}, w${n - 1})`);
-        sameShape(K, g, w, `g${i} and w${i}`);
-        leaves.push({ shape: g.shape.slice(), g: values(args, K, `g${i}`), w: values(args, K, `w${i}`) });
-      }
+      const leaves = pairsOf(args, K, n, 'g', 'w').map(({ shape, a, b }) => ({ shape, g: a, w: b }));
       // ‖g‖ as LetsTreeDot then tf.sqrt (tfjs's Sqrt: Math.sqrt stored to float32), then
       // ‖g‖ + eps as tf.add of two float32 scalars: every step rounded to float32 as there.
       const norm = Math.fround(Math.sqrt(treeDot(leaves.map(({ g }) => [g, g]))));
