@@ -60,6 +60,8 @@ export const cnn = (options: Partial<CnnOptions> = {}): Model => {
   const hidden = o.hidden === 0 ? 0 : positiveInt(name, 'hidden', o.hidden);
   const numClasses = positiveInt(name, 'numClasses', o.numClasses);
   const act = activation(oneOf(name, 'activation', o.activation, activationNames));
+  // ReLU layers take the bias and the ReLU in one fused op (layers/biasRelu.ts): the same values.
+  const relu = o.activation === 'relu';
   const pool = oneOf(name, 'pool', o.pool, ['avg', 'max'] as const);
   const dropout = rate(name, 'dropout', o.dropout);
   const fanMode = oneOf(name, 'fanMode', o.fanMode, ['fan_in', 'fan_out'] as const);
@@ -94,10 +96,10 @@ export const cnn = (options: Partial<CnnOptions> = {}): Model => {
     forward: (ctx, x) => {
       let y = x as tf.Tensor4D;
       channels.forEach((_, i) => {
-        y = poolFn(act(conv2d(ctx, `conv${i}`, y, { bias: true })) as tf.Tensor4D);
+        y = poolFn((relu ? conv2d(ctx, `conv${i}`, y, { bias: true, relu }) : act(conv2d(ctx, `conv${i}`, y, { bias: true }))) as tf.Tensor4D);
       });
       let z: tf.Tensor = tf.reshape(y, [x.shape[0] as number, flat]);
-      if (hidden > 0) z = act(dense(ctx, 'fc', ctx.dropout(z, dropout)));
+      if (hidden > 0) z = relu ? dense(ctx, 'fc', ctx.dropout(z, dropout), true, { relu }) : act(dense(ctx, 'fc', ctx.dropout(z, dropout)));
       return dense(ctx, 'head', ctx.dropout(z, dropout));
     },
   });

@@ -29,6 +29,7 @@ export { activation, activationNames } from './layers/activation';
 export type { ActivationName } from './layers/activation';
 export { dense, denseSpecs } from './layers/dense';
 export { conv2d, conv2dSpecs } from './layers/conv2d';
+export { biasRelu, BIAS_RELU_KERNEL } from './layers/biasRelu';
 export { batchNorm, batchNormSpecs, defaultBatchNorm } from './layers/batchNorm';
 export type { BatchNormConfig } from './layers/batchNorm';
 export { layerNorm, layerNormSpecs } from './layers/layerNorm';

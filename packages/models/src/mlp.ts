@@ -33,6 +33,8 @@ export const mlp = (options: Partial<MlpOptions> = {}): Model => {
   const hidden = positiveInts(name, 'hidden', o.hidden);
   const numClasses = positiveInt(name, 'numClasses', o.numClasses);
   const act = activation(oneOf(name, 'activation', o.activation, activationNames));
+  // ReLU layers take the bias and the ReLU in one fused op (layers/biasRelu.ts): the same values.
+  const relu = o.activation === 'relu';
   const dropout = rate(name, 'dropout', o.dropout);
 
   const widths = [inputDim, ...hidden];
@@ -52,7 +54,7 @@ export const mlp = (options: Partial<MlpOptions> = {}): Model => {
     forward: (ctx, x) => {
       let h = tf.reshape(x, [x.shape[0] as number, inputDim]);
       hidden.forEach((_, i) => {
-        h = ctx.dropout(act(dense(ctx, `dense${i}`, h)), dropout);
+        h = ctx.dropout(relu ? dense(ctx, `dense${i}`, h, true, { relu }) : act(dense(ctx, `dense${i}`, h)), dropout);
       });
       return dense(ctx, 'head', h);
     },

@@ -400,6 +400,44 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   });
 }
 
+// biasRelu(x, b, y, R, C): y = relu(x + b), x and y [R, C], b [C].
+napi_value BiasRelu(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 5, "biasRelu");
+    size_t nx, nb, ny;
+    const float* x = f32(env, a.v[0], &nx, "x");
+    const float* b = f32(env, a.v[1], &nb, "b");
+    float* y = f32(env, a.v[2], &ny, "y");
+    const int64_t R = integer(env, a.v[3], "R"), C = integer(env, a.v[4], "C");
+    need(R >= 0 && C >= 0, "biasRelu: negative size");
+    need_len(nx, R * C, "x");
+    need_len(nb, C, "b");
+    need_len(ny, R * C, "y");
+    bias_relu(x, b, y, R, C);
+    return undefined(env);
+  });
+}
+
+// biasReluGrad(dy, y, dx, db, R, C): dx = dy · step(y), db = Σ_r dx; dy, y, dx [R, C], db [C].
+napi_value BiasReluGrad(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a = get_args(env, info, 6, "biasReluGrad");
+    size_t ndy, ny, ndx, ndb;
+    const float* dy = f32(env, a.v[0], &ndy, "dy");
+    const float* y = f32(env, a.v[1], &ny, "y");
+    float* dx = f32(env, a.v[2], &ndx, "dx");
+    float* db = f32(env, a.v[3], &ndb, "db");
+    const int64_t R = integer(env, a.v[4], "R"), C = integer(env, a.v[5], "C");
+    need(R >= 0 && C >= 0, "biasReluGrad: negative size");
+    need_len(ndy, R * C, "dy");
+    need_len(ny, R * C, "y");
+    need_len(ndx, R * C, "dx");
+    need_len(ndb, C, "db");
+    bias_relu_grad(dy, y, dx, db, R, C);
+    return undefined(env);
+  });
+}
+
 // softmax(x, y, R, C): y = softmax over the rows of x [R, C].
 napi_value Softmax(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
@@ -530,6 +568,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasRelu", nullptr, BiasRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasReluGrad", nullptr, BiasReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

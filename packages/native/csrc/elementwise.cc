@@ -86,18 +86,19 @@ void unary(int op, const float* x, float* y, int64_t n, float alpha) {
   }
 }
 
-void sum_leading(const float* x, float* out, int64_t R, int64_t C) {
-  // out[c] = Σ_r x[r, c], accumulated in double per thread (tfjs accumulates in double too).
+// out[c] = Σ_r of what row(r, acc) adds into acc[c], in double: the rows split statically over
+// the threads when R·C ≥ kParallelMin, each thread's sums added in thread order. One partition
+// and one order for the Sum kernel and for the fused ReLU-and-bias gradient below, so the
+// gradient's bias sum has the Sum kernel's bits.
+template <typename Row>
+void leading_sum(int64_t R, int64_t C, float* out, Row row) {
   std::vector<double> total(C, 0.0);
   const bool par = R * C >= kParallelMin;
 #pragma omp parallel if (par)
   {
     std::vector<double> acc(C, 0.0);
 #pragma omp for schedule(static) nowait
-    for (int64_t r = 0; r < R; r++) {
-      const float* p = x + r * C;
-      for (int64_t c = 0; c < C; c++) acc[c] += p[c];
-    }
+    for (int64_t r = 0; r < R; r++) row(r, acc.data());
     const int nt = omp_get_num_threads();
 #pragma omp for ordered schedule(static, 1)
     for (int t = 0; t < nt; t++) {
@@ -106,6 +107,46 @@ void sum_leading(const float* x, float* out, int64_t R, int64_t C) {
     }
   }
   for (int64_t c = 0; c < C; c++) out[c] = float(total[c]);
+}
+
+void sum_leading(const float* x, float* out, int64_t R, int64_t C) {
+  // out[c] = Σ_r x[r, c], accumulated in double per thread (tfjs accumulates in double too).
+  leading_sum(R, C, out, [&](int64_t r, double* acc) {
+    const float* p = x + r * C;
+    for (int64_t c = 0; c < C; c++) acc[c] += p[c];
+  });
+}
+
+void bias_relu(const float* x, const float* b, float* y, int64_t R, int64_t C) {
+  // The same two rounded operations per element as Add (x + b, b broadcast over the rows) then
+  // Relu (v < 0 ? 0 : v, NaN kept), in one pass.
+#pragma omp parallel for schedule(static) if (R * C >= kParallelMin)
+  for (int64_t r = 0; r < R; r++) {
+    const float* p = x + r * C;
+    float* q = y + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) {
+      const float v = p[c] + b[c];
+      q[c] = v < 0.f ? 0.f : v;
+    }
+  }
+}
+
+void bias_relu_grad(const float* dy, const float* y, float* dx, float* db, int64_t R, int64_t C) {
+  // dx = dy · step(y) as Step then Multiply compute it (step: 1 above 0, else 0, NaN kept; y > 0
+  // exactly where the ReLU's input is), and db = Σ_r dx[r, ·] in the Sum kernel's order, in one pass.
+  leading_sum(R, C, db, [&](int64_t r, double* acc) {
+    const float* d = dy + r * C;
+    const float* v = y + r * C;
+    float* g = dx + r * C;
+    for (int64_t c = 0; c < C; c++) {
+      const float yv = v[c];
+      const float s = yv > 0.f ? 1.f : 0.f;
+      const float gc = d[c] * (yv != yv ? yv : s);
+      g[c] = gc;
+      acc[c] += gc;
+    }
+  });
 }
 
 void sum_trailing(const float* x, float* out, int64_t R, int64_t C) {

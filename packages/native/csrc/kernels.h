@@ -68,6 +68,10 @@ void unary(int op, const float* x, float* y, int64_t n, float alpha);
 // out[c] = Σ_r x[r, c] and out[r] = Σ_c x[r, c] for x [R, C].
 void sum_leading(const float* x, float* out, int64_t R, int64_t C);
 void sum_trailing(const float* x, float* out, int64_t R, int64_t C);
+// y = relu(x + b) for x [R, C], b [C] (Add then Relu, one pass); and its gradient from the
+// output: dx = dy · step(y), db = Σ_r dx (Step, Multiply, then Sum's bits).
+void bias_relu(const float* x, const float* b, float* y, int64_t R, int64_t C);
+void bias_relu_grad(const float* dy, const float* y, float* dx, float* db, int64_t R, int64_t C);
 }  // namespace lets
 
 namespace lets {

@@ -32,6 +32,10 @@ export interface NativeAddon {
   unary(op: 0 | 1, x: Float32Array, y: Float32Array, alpha: number): void;
   /** x [R, C]: out[c] = Σ_r x[r, c] (leading) or out[r] = Σ_c x[r, c]; accumulated in double. */
   sum(x: Float32Array, out: Float32Array, R: number, C: number, leading: boolean): void;
+  /** y = relu(x + b) for x, y [R, C], b [C] (absent from addons built before it). */
+  biasRelu?(x: Float32Array, b: Float32Array, y: Float32Array, R: number, C: number): void;
+  /** dx = dy · step(y), db = Σ_rows dx, in the Sum kernel's order (absent from addons built before it). */
+  biasReluGrad?(dy: Float32Array, y: Float32Array, dx: Float32Array, db: Float32Array, R: number, C: number): void;
   /**
    * The built-in GEMM with explicit row strides, on one micro-kernel level (0 portable, 1 AVX2+FMA,
    * 2 AVX-512; lowered to what the CPU has) and thread count: c = op(a)·op(b) + beta·c. For tests.

@@ -7,6 +7,8 @@ import { alloc, BACKEND_NAME, f32, KernelArgs, output } from './util';
  *
  *   fusedDense(x, w, b, act)     y = act(x·w + b)                 (act: linear or relu)
  *   fusedSoftmaxCrossEntropy(z, y) L = mean_b(logΣexp(z_b) − Σ_k y_bk z_bk)
+ *   LetsBiasRelu {x, b}          y = relu(x + b), b [C] over x's last axis (a conv or dense
+ *                                layer's bias and ReLU; @lets/models reaches it by name)
  *
  * One kernel replaces MatMul + Add + Relu forward, and Step + Mul + 2 MatMul + Sum (+ Reshape)
  * backward; six kernels (Max, Sub, Exp, Sum, Log, Add, Mul, Sum, Sub, Mean and their gradients)
@@ -22,12 +24,20 @@ import { alloc, BACKEND_NAME, f32, KernelArgs, output } from './util';
  *                          ((x·Gw + Gb) ⊙ m, g·Gwᵀ); m = act'(y) is locally constant (0 in y)
  *   loss gradient          dz = dL (p − y)/B, p = softmax(z); dy = −dL z/B
  *   its derivative         ∂dz/∂z·G = dL/B (p ⊙ G − p Σ_k p_k G_k); ∂dz/∂dL·G = Σ G ⊙ (p − y)/B
+ *   bias-ReLU gradient     dx = dy ⊙ step(y), db = Σ_rows dx (LetsBiasReluGrad, one pass)
+ *   its derivative         ∂(dx, db)/∂dy·(Gx, Gb) = (Gx + Gb) ⊙ step(y); 0 in y
+ *
+ * LetsBiasRelu gives the bits of Add then Relu, and LetsBiasReluGrad those of Step, Multiply and
+ * Sum over the leading axes (the stock gradients of Relu and of Add's broadcast bias) on 'native':
+ * a network built with it trains bit for bit as with the two ops (csrc/elementwise.cc).
  */
 export const DENSE = 'LetsDense';
 export const DENSE_BACKPROP_INPUT = 'LetsDenseBackpropInput';
 export const DENSE_BACKPROP_PARAMS = 'LetsDenseBackpropParams';
 export const SOFTMAX_XENT = 'LetsSoftmaxCrossEntropy';
 export const SOFTMAX_XENT_GRAD = 'LetsSoftmaxCrossEntropyGrad';
+export const BIAS_RELU = 'LetsBiasRelu';
+export const BIAS_RELU_GRAD = 'LetsBiasReluGrad';
 
 export type DenseActivation = 'linear' | 'relu';
 
@@ -45,7 +55,33 @@ export function fusedKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
   const k = (kernelName: string, f: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]): tf.KernelConfig => ({
     kernelName, backendName: BACKEND_NAME, kernelFunc: f as unknown as tf.KernelFunc,
   });
+  const biasRelu = addon.biasRelu?.bind(addon), biasReluGrad = addon.biasReluGrad?.bind(addon);
+  const biasReluKernels =
+    biasRelu === undefined || biasReluGrad === undefined
+      ? []
+      : [
+          k(BIAS_RELU, (args) => {
+            const x = args.inputs.x!, b = args.inputs.b!;
+            const C = biasShape(BIAS_RELU, x, b, 'x');
+            const xv = values(args, 'x'), bv = values(args, 'b');
+            const y = alloc(args.backend, xv.length);
+            biasRelu(xv, bv, y, C === 0 ? 0 : xv.length / C, C);
+            return output(args.backend, x.shape.slice(), y);
+          }),
+          k(BIAS_RELU_GRAD, (args) => {
+            const dy = args.inputs.dy!, y = args.inputs.y!;
+            if (!tf.util.arraysEqual(dy.shape, y.shape) || y.shape.length === 0) {
+              throw new Error(`${BIAS_RELU_GRAD}: dy and y must have one shape of rank ≥ 1, got [${dy.shape.join(', ')}] and [${y.shape.join(', ')}]`);
+            }
+            const C = y.shape[y.shape.length - 1]!;
+            const dyv = values(args, 'dy'), yv = values(args, 'y');
+            const dx = alloc(args.backend, dyv.length), db = alloc(args.backend, C);
+            biasReluGrad(dyv, yv, dx, db, C === 0 ? 0 : dyv.length / C, C);
+            return [output(args.backend, dy.shape.slice(), dx), output(args.backend, [C], db)];
+          }),
+        ];
   return [
+    ...biasReluKernels,
     k(DENSE, (args) => {
       const x = args.inputs.x!, w = args.inputs.w!;
       const [M, K] = x.shape as [number, number], N = w.shape[1]!;
@@ -83,6 +119,15 @@ export function fusedKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
   ];
 }
 
+/** The bias's length C: b is [C] and x's last axis is C (x of rank ≥ 1); else a named error. */
+function biasShape(kernel: string, x: tf.TensorInfo, b: tf.TensorInfo, name: string): number {
+  const C = b.shape[0];
+  if (b.shape.length !== 1 || x.shape.length === 0 || x.shape[x.shape.length - 1] !== C) {
+    throw new Error(`${kernel}: b must be 1-D with the length of ${name}'s last axis, got ${name} [${x.shape.join(', ')}] and b [${b.shape.join(', ')}]`);
+  }
+  return C!;
+}
+
 const hasKernel = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;
 const run = <T extends tf.Tensor | tf.Tensor[]>(name: string, inputs: tf.NamedTensorMap, attrs: Record<string, unknown> = {}): T =>
   tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as unknown as T;
@@ -100,6 +145,12 @@ function denseBackpropParams(dy: tf.Tensor, x: tf.Tensor, y: tf.Tensor, act: 0 |
   if (hasKernel(DENSE_BACKPROP_PARAMS)) return run(DENSE_BACKPROP_PARAMS, { dy, x, y }, { activation: act ? 'relu' : 'linear' });
   const g = masked(dy, mask(y, act));
   return [tf.matMul(x, g, true, false), tf.sum(g, 0)];
+}
+
+function biasReluBackprop(dy: tf.Tensor, y: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  if (hasKernel(BIAS_RELU_GRAD)) return run(BIAS_RELU_GRAD, { dy, y });
+  const g = tf.mul(dy, tf.step(y));
+  return [g, tf.sum(g, [...Array(y.rank - 1).keys()])];
 }
 
 function softmaxXentGrad(dy: tf.Tensor, logits: tf.Tensor, labels: tf.Tensor): tf.Tensor {
@@ -154,6 +205,31 @@ export function registerFusedGradients(): void {
           return masked(gb ? tf.add(fromW, gb) : fromW, m);
         },
         x: () => (gw ? tf.matMul(masked(dy, m), gw, false, true) : tf.zerosLike(x)),
+        y: () => tf.zerosLike(y),
+      };
+    },
+  });
+  tf.registerGradient({
+    kernelName: BIAS_RELU,
+    outputsToSave: [true],
+    gradFunc: (dy, saved) => {
+      const [y] = saved as [tf.Tensor];
+      // dx and db come from one kernel (as dense's dw and db).
+      const [dx, db] = biasReluBackprop(dy as tf.Tensor, y);
+      return { x: () => dx, b: () => db };
+    },
+  });
+  tf.registerGradient({
+    kernelName: BIAS_RELU_GRAD,
+    inputsToSave: ['dy', 'y'],
+    gradFunc: (gs, saved) => {
+      const [dy, y] = saved as [tf.Tensor, tf.Tensor];
+      const [gx, gb] = gs as [tf.Tensor | null, tf.Tensor | null];
+      return {
+        dy: () => {
+          const g = gx ?? tf.zerosLike(dy);
+          return tf.mul(gb ? tf.add(g, gb) : g, tf.step(y));
+        },
         y: () => tf.zerosLike(y),
       };
     },
@@ -236,4 +312,21 @@ export function fusedSoftmaxCrossEntropy(logits: tf.Tensor, labels: tf.Tensor): 
     const y = labels.dtype === 'float32' ? labels : tf.cast(labels, 'float32');
     return tf.mean(tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(y, logits), 1)));
   });
+}
+
+/**
+ * relu(x + b), b [C] broadcast over x's last axis (a conv or dense layer's bias and ReLU): one
+ * kernel forward and one backward on 'native', with the bits of tf.relu(tf.add(x, b)) and its
+ * gradients; those ops elsewhere. Differentiable twice. (@lets/models' ReLU layers reach the
+ * same kernel by its name, 'LetsBiasRelu'.)
+ */
+export function fusedBiasRelu(x: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (b.rank !== 1 || x.rank === 0 || x.shape[x.rank - 1] !== b.shape[0]) {
+    throw new Error(`biasRelu: b must be 1-D with the length of x's last axis, got x [${x.shape.join(', ')}] and b [${b.shape.join(', ')}]`);
+  }
+  if (x.dtype === 'float32' && b.dtype === 'float32' && hasKernel(BIAS_RELU)) {
+    registerFusedGradients();
+    return run<tf.Tensor>(BIAS_RELU, { x, b });
+  }
+  return tf.tidy(() => tf.relu(tf.add(x, b)));
 }

@@ -10,7 +10,7 @@ import { registerSoftmaxGradients } from './softmax';
  * so double back-propagation through them is exact. LetsDense is @lets/native's fused dense
  * layer: its output is read only for the ReLU mask step(y).
  */
-export const SAVED_OUTPUT_IS_SAFE: ReadonlySet<string> = new Set(['Max', 'Min', 'MaxPool', 'LetsDense']);
+export const SAVED_OUTPUT_IS_SAFE: ReadonlySet<string> = new Set(['Max', 'Min', 'MaxPool', 'LetsDense', 'LetsBiasRelu']);
 
 /**
  * Registers gradient configs that are themselves differentiable, on top of tfjs's own,
