@@ -5,8 +5,9 @@
 //   cross-entropy, mean over the batch.
 // With `fused`, the dense layers and the loss are @lets/native's dense / softmaxCrossEntropy
 // (one kernel each on 'native'; the same tfjs ops as the unfused model on other backends), and
-// the convolutions tfjs's tf.fused.conv2d with bias and ReLU (FusedConv2D: bias and ReLU in place
-// on 'native'; its gradient is a customGrad, fine for these first-order steps).
+// each convolution's bias and ReLU @lets/native's fusedBiasRelu (LetsBiasRelu: one pass forward,
+// one backward, the bits of Add and Relu; until 2026-12-01 tfjs's tf.fused.conv2d with bias and
+// ReLU, whose gradient is a customGrad of Step, Multiply and Sum).
 
 export function uniform(n, seed) {
   let s = (seed * 2654435761) >>> 0 || 1;
@@ -53,7 +54,7 @@ export function makeModel(tf, native, kind, fused) {
   const forward = (p, x) => {
     if (kind === 'mlp') return dense(dense(dense(x, p.w1, p.b1, 'relu'), p.w2, p.b2, 'relu'), p.w3, p.b3, 'linear');
     const conv = fused
-      ? (h, k, c) => tf.fused.conv2d({ x: h, filter: k, strides: 1, pad: 'same', bias: c, activation: 'relu' })
+      ? (h, k, c) => native.fusedBiasRelu(tf.conv2d(h, k, 1, 'same'), c)
       : (h, k, c) => tf.relu(tf.add(tf.conv2d(h, k, 1, 'same'), c));
     const a1 = conv(x, p.k1, p.c1);
     const a2 = conv(a1, p.k2, p.c2);
