@@ -4,7 +4,7 @@
 // kernel registered as with it unregistered (Add then Relu forward, Step, Multiply and Sum
 // backward). Skipped where the native addon is not built.
 import * as tf from '@tensorflow/tfjs-core';
-import { initRuntime, BackendUnavailableError, Rng } from '@lets/runtime';
+import { Rng } from '@lets/runtime';
 import { BIAS_RELU_KERNEL, cnn, mlp } from '@lets/models';
 import { sgd } from '@lets/optim';
 import { sam } from '@lets/sam';
@@ -13,6 +13,7 @@ import type { GradientTransformation } from '@lets/optim';
 import { initTrainState, makeTrainStep } from './step';
 import { disposeTrainState } from './fit';
 import type { TrainableModel } from './types';
+import { countedNativeKernels } from './test-util';
 
 const GRAD = 'LetsBiasReluGrad';
 let native = false;
@@ -20,22 +21,8 @@ const calls: Record<string, number> = {};
 let saved: tf.KernelConfig[] = [];
 
 beforeAll(async () => {
-  try {
-    await initRuntime({ backend: 'native' });
-    native = true;
-  } catch (e) {
-    if (!(e instanceof BackendUnavailableError)) throw e;
-    // eslint-disable-next-line no-console
-    console.log(`bias-ReLU kernel tests skipped: ${e.message}`);
-    return;
-  }
-  for (const name of [BIAS_RELU_KERNEL, GRAD]) {
-    const k = tf.getKernel(name, 'native');
-    expect([name, k !== undefined]).toEqual([name, true]);
-    tf.unregisterKernel(name, 'native');
-    tf.registerKernel({ ...k!, kernelFunc: (a) => { calls[name] = (calls[name] ?? 0) + 1; return k!.kernelFunc(a); } });
-  }
-  saved = [BIAS_RELU_KERNEL, GRAD].map((n) => tf.getKernel(n, 'native')!);
+  saved = (await countedNativeKernels([BIAS_RELU_KERNEL, GRAD], calls, 'bias-ReLU kernel tests')) ?? [];
+  native = saved.length > 0;
 });
 
 function withoutKernel<R>(f: () => R): R {

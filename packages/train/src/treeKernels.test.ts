@@ -6,7 +6,7 @@
 // Multiply/Add/Sum kernels). Under a gradient tape tree composes the ops, so gradients through
 // these functions stay right. Skipped where the native addon is not built.
 import * as tf from '@tensorflow/tfjs-core';
-import { initRuntime, BackendUnavailableError, Rng } from '@lets/runtime';
+import { Rng } from '@lets/runtime';
 import * as T from '@lets/tree';
 import { sgd } from '@lets/optim';
 import { gam, sam, stableSam } from '@lets/sam';
@@ -14,6 +14,7 @@ import { lets } from '@lets/lets';
 import { initTrainState, makeTrainStep } from './step';
 import { disposeTrainState } from './fit';
 import type { TrainableModel } from './types';
+import { countedNativeKernels } from './test-util';
 
 const NAMES = [T.AXPY_KERNEL, T.DOT_KERNEL, T.TREE_DOT_KERNEL, T.TREE_NORMALIZED_AXPY_KERNEL, T.SUB_SCALE_KERNEL, T.TREE_DOTS_KERNEL];
 let native = false;
@@ -21,23 +22,8 @@ const calls: Record<string, number> = {};
 let saved: tf.KernelConfig[] = [];
 
 beforeAll(async () => {
-  try {
-    await initRuntime({ backend: 'native' });
-    native = true;
-  } catch (e) {
-    if (!(e instanceof BackendUnavailableError)) throw e;
-    // eslint-disable-next-line no-console
-    console.log(`tree kernel tests skipped: ${e.message}`);
-    return;
-  }
-  saved = NAMES.map((n) => tf.getKernel(n, 'native')!);
-  expect(saved.every((k) => k !== undefined)).toBe(true);
-  // Count the kernels' calls, so the tests know they ran.
-  for (const k of saved) {
-    tf.unregisterKernel(k.kernelName, 'native');
-    tf.registerKernel({ ...k, kernelFunc: (a) => { calls[k.kernelName] = (calls[k.kernelName] ?? 0) + 1; return k.kernelFunc(a); } });
-  }
-  saved = NAMES.map((n) => tf.getKernel(n, 'native')!);
+  saved = (await countedNativeKernels(NAMES, calls, 'tree kernel tests')) ?? [];
+  native = saved.length > 0;
 });
 
 /** Runs f with the fused kernels (or those named) unregistered (the composed ops), then registers them again. */
