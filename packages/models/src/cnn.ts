@@ -60,8 +60,10 @@ export const cnn = (options: Partial<CnnOptions> = {}): Model => {
   const hidden = o.hidden === 0 ? 0 : positiveInt(name, 'hidden', o.hidden);
   const numClasses = positiveInt(name, 'numClasses', o.numClasses);
   const act = activation(oneOf(name, 'activation', o.activation, activationNames));
-  // ReLU layers take the bias and the ReLU in one fused op (layers/biasRelu.ts): the same values.
+  // ReLU layers take the bias and the ReLU in one fused op (layers/biasRelu.ts, the same values);
+  // other activations follow the layer.
   const relu = o.activation === 'relu';
+  const after = relu ? (t: tf.Tensor): tf.Tensor => t : act;
   const pool = oneOf(name, 'pool', o.pool, ['avg', 'max'] as const);
   const dropout = rate(name, 'dropout', o.dropout);
   const fanMode = oneOf(name, 'fanMode', o.fanMode, ['fan_in', 'fan_out'] as const);
@@ -96,10 +98,10 @@ export const cnn = (options: Partial<CnnOptions> = {}): Model => {
     forward: (ctx, x) => {
       let y = x as tf.Tensor4D;
       channels.forEach((_, i) => {
-        y = poolFn((relu ? conv2d(ctx, `conv${i}`, y, { bias: true, relu }) : act(conv2d(ctx, `conv${i}`, y, { bias: true }))) as tf.Tensor4D);
+        y = poolFn(after(conv2d(ctx, `conv${i}`, y, { bias: true, relu })) as tf.Tensor4D);
       });
       let z: tf.Tensor = tf.reshape(y, [x.shape[0] as number, flat]);
-      if (hidden > 0) z = relu ? dense(ctx, 'fc', ctx.dropout(z, dropout), true, { relu }) : act(dense(ctx, 'fc', ctx.dropout(z, dropout)));
+      if (hidden > 0) z = after(dense(ctx, 'fc', ctx.dropout(z, dropout), true, { relu }));
       return dense(ctx, 'head', ctx.dropout(z, dropout));
     },
   });

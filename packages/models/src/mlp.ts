@@ -33,8 +33,10 @@ export const mlp = (options: Partial<MlpOptions> = {}): Model => {
   const hidden = positiveInts(name, 'hidden', o.hidden);
   const numClasses = positiveInt(name, 'numClasses', o.numClasses);
   const act = activation(oneOf(name, 'activation', o.activation, activationNames));
-  // ReLU layers take the bias and the ReLU in one fused op (layers/biasRelu.ts): the same values.
+  // ReLU layers take the bias and the ReLU in one fused op (layers/biasRelu.ts, the same values);
+  // other activations follow the layer.
   const relu = o.activation === 'relu';
+  const after = relu ? (t: tf.Tensor): tf.Tensor => t : act;
   const dropout = rate(name, 'dropout', o.dropout);
 
   const widths = [inputDim, ...hidden];
@@ -54,7 +56,7 @@ export const mlp = (options: Partial<MlpOptions> = {}): Model => {
     forward: (ctx, x) => {
       let h = tf.reshape(x, [x.shape[0] as number, inputDim]);
       hidden.forEach((_, i) => {
-        h = ctx.dropout(relu ? dense(ctx, `dense${i}`, h, true, { relu }) : act(dense(ctx, `dense${i}`, h)), dropout);
+        h = ctx.dropout(after(dense(ctx, `dense${i}`, h, true, { relu })), dropout);
       });
       return dense(ctx, 'head', h);
     },

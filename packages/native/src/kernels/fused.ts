@@ -62,7 +62,7 @@ export function fusedKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
       : [
           k(BIAS_RELU, (args) => {
             const x = args.inputs.x!, b = args.inputs.b!;
-            const C = biasShape(BIAS_RELU, x, b, 'x');
+            const C = biasShape(BIAS_RELU, x, b);
             const xv = values(args, 'x'), bv = values(args, 'b');
             const y = alloc(args.backend, xv.length);
             biasRelu(xv, bv, y, C === 0 ? 0 : xv.length / C, C);
@@ -119,11 +119,11 @@ export function fusedKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
   ];
 }
 
-/** The bias's length C: b is [C] and x's last axis is C (x of rank ≥ 1); else a named error. */
-function biasShape(kernel: string, x: tf.TensorInfo, b: tf.TensorInfo, name: string): number {
+/** The bias's length C: b is [C] and x's last axis is C (x of rank ≥ 1); else an error naming `what`. */
+function biasShape(what: string, x: tf.TensorInfo, b: tf.TensorInfo): number {
   const C = b.shape[0];
   if (b.shape.length !== 1 || x.shape.length === 0 || x.shape[x.shape.length - 1] !== C) {
-    throw new Error(`${kernel}: b must be 1-D with the length of ${name}'s last axis, got ${name} [${x.shape.join(', ')}] and b [${b.shape.join(', ')}]`);
+    throw new Error(`${what}: b must be 1-D with the length of x's last axis, got x [${x.shape.join(', ')}] and b [${b.shape.join(', ')}]`);
   }
   return C!;
 }
@@ -145,12 +145,6 @@ function denseBackpropParams(dy: tf.Tensor, x: tf.Tensor, y: tf.Tensor, act: 0 |
   if (hasKernel(DENSE_BACKPROP_PARAMS)) return run(DENSE_BACKPROP_PARAMS, { dy, x, y }, { activation: act ? 'relu' : 'linear' });
   const g = masked(dy, mask(y, act));
   return [tf.matMul(x, g, true, false), tf.sum(g, 0)];
-}
-
-function biasReluBackprop(dy: tf.Tensor, y: tf.Tensor): [tf.Tensor, tf.Tensor] {
-  if (hasKernel(BIAS_RELU_GRAD)) return run(BIAS_RELU_GRAD, { dy, y });
-  const g = tf.mul(dy, tf.step(y));
-  return [g, tf.sum(g, [...Array(y.rank - 1).keys()])];
 }
 
 function softmaxXentGrad(dy: tf.Tensor, logits: tf.Tensor, labels: tf.Tensor): tf.Tensor {
@@ -214,8 +208,8 @@ export function registerFusedGradients(): void {
     outputsToSave: [true],
     gradFunc: (dy, saved) => {
       const [y] = saved as [tf.Tensor];
-      // dx and db come from one kernel (as dense's dw and db).
-      const [dx, db] = biasReluBackprop(dy as tf.Tensor, y);
+      // dx and db come from one kernel (as dense's dw and db), registered with LetsBiasRelu.
+      const [dx, db] = run<[tf.Tensor, tf.Tensor]>(BIAS_RELU_GRAD, { dy: dy as tf.Tensor, y });
       return { x: () => dx, b: () => db };
     },
   });
@@ -321,9 +315,7 @@ export function fusedSoftmaxCrossEntropy(logits: tf.Tensor, labels: tf.Tensor): 
  * same kernel by its name, 'LetsBiasRelu'.)
  */
 export function fusedBiasRelu(x: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  if (b.rank !== 1 || x.rank === 0 || x.shape[x.rank - 1] !== b.shape[0]) {
-    throw new Error(`biasRelu: b must be 1-D with the length of x's last axis, got x [${x.shape.join(', ')}] and b [${b.shape.join(', ')}]`);
-  }
+  biasShape('biasRelu', x, b);
   if (x.dtype === 'float32' && b.dtype === 'float32' && hasKernel(BIAS_RELU)) {
     registerFusedGradients();
     return run<tf.Tensor>(BIAS_RELU, { x, b });
