@@ -24,13 +24,13 @@ namespace lets {
 
 namespace {
 
-// A micro-kernel computes one MR x NR tile: acc = Σ_k a(r, k) · b[k][j] (k in order, one FMA per
-// term), then stores it by mode: 0: C = acc; 1: C += acc; 2: C = beta*C + acc. b is a packed panel
-// (kc x NR, k-major). a(r, k) = a[r*rsa + k*csa]: a packed panel has rsa = 1, csa = MR; A read in
+// A micro-kernel computes one MR x NR tile: acc = Σ_k a(r, k) · b[k*rsb + j] (k in order, one FMA
+// per term), then stores it by mode: 0: C = acc; 1: C += acc; 2: C = beta*C + acc. b is a packed
+// panel (kc x NR, k-major, rsb = NR) or B read in place (rsb = ldb). a(r, k) = a[r*rsa + k*csa]: a packed panel has rsa = 1, csa = MR; A read in
 // place has rsa = lda, csa = 1, or rsa = 1, csa = lda when transposed. The sum is the same
 // sequence of operations in every case, so packing A or not never changes a result.
-using Kernel = void (*)(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b, float* c,
-                        int64_t ldc, int mode, float beta);
+using Kernel = void (*)(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb,
+                        float* c, int64_t ldc, int mode, float beta);
 
 struct Path {
   int mr, nr;
@@ -40,10 +40,10 @@ struct Path {
 };
 
 template <int MR, int NR>
-void kernel_portable(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b, float* c, int64_t ldc,
-                     int mode, float beta) {
+void kernel_portable(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb, float* c,
+                     int64_t ldc, int mode, float beta) {
   float acc[MR][NR] = {};
-  for (int64_t k = 0; k < kc; k++, a += csa, b += NR)
+  for (int64_t k = 0; k < kc; k++, a += csa, b += rsb)
     for (int r = 0; r < MR; r++) {
       const float ar = a[r * rsa];
       for (int j = 0; j < NR; j++) acc[r][j] += ar * b[j];
@@ -59,16 +59,17 @@ void kernel_portable(int64_t kc, const float* a, int64_t rsa, int64_t csa, const
 // MR rows x NV vectors of 8 (AVX2) or 16 (AVX-512) floats.
 template <int MR, int NV>
 __attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* a, int64_t rsa, int64_t csa,
-                                                     const float* b, float* c, int64_t ldc, int mode, float beta) {
+                                                     const float* b, int64_t rsb, float* c, int64_t ldc, int mode,
+                                                     float beta) {
   __m256 acc[MR][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
     for (int h = 0; h < NV; h++) acc[r][h] = _mm256_setzero_ps();
-  for (int64_t k = 0; k < kc; k++, a += csa, b += 8 * NV) {
+  for (int64_t k = 0; k < kc; k++, a += csa, b += rsb) {
     __m256 bv[NV];
 #pragma GCC unroll 4
-    for (int h = 0; h < NV; h++) bv[h] = _mm256_load_ps(b + 8 * h);
+    for (int h = 0; h < NV; h++) bv[h] = _mm256_loadu_ps(b + 8 * h);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; r++) {
       const __m256 ar = _mm256_broadcast_ss(a + r * rsa);
@@ -92,17 +93,17 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* a,
 
 template <int MR, int NV>
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) void kernel_avx512(
-    int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b, float* c, int64_t ldc, int mode,
-    float beta) {
+    int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb, float* c, int64_t ldc,
+    int mode, float beta) {
   __m512 acc[MR][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
     for (int h = 0; h < NV; h++) acc[r][h] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < kc; k++, a += csa, b += 16 * NV) {
+  for (int64_t k = 0; k < kc; k++, a += csa, b += rsb) {
     __m512 bv[NV];
 #pragma GCC unroll 4
-    for (int h = 0; h < NV; h++) bv[h] = _mm512_load_ps(b + 16 * h);
+    for (int h = 0; h < NV; h++) bv[h] = _mm512_loadu_ps(b + 16 * h);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; r++) {
       const __m512 ar = _mm512_set1_ps(a[r * rsa]);
@@ -232,8 +233,15 @@ void gemm_serial(const Path& P, bool ta, bool tb, int64_t m0, int64_t m1, int64_
     const int64_t ncp = (nc + NR - 1) / NR * NR;
     for (int64_t pc = 0; pc < K; pc += P.kc) {
       const int64_t kc = std::min(P.kc, K - pc);
-      float* bp = bbuf.get(size_t(kc * ncp));
-      pack_b(P, tb, B, ldb, pc, jc, kc, nc, bp);
+      // A narrow untransposed B (rows of <= 32 floats, whole tiles wide, as a convolution's weights or
+      // the dy of its filter gradient) is read in place: its kc rows are one contiguous block
+      // already, and packing it would copy all of it once per block for a few tiles of A.
+      const bool inPlaceB = !tb && ldb <= 32 && (n1 - n0) % NR == 0;
+      float* bp = nullptr;
+      if (!inPlaceB) {
+        bp = bbuf.get(size_t(kc * ncp));
+        pack_b(P, tb, B, ldb, pc, jc, kc, nc, bp);
+      }
       const int mode = pc > 0 ? 1 : beta == 0.f ? 0 : beta == 1.f ? 1 : 2;
       for (int64_t ic = m0; ic < m1; ic += P.mc) {
         const int64_t mc = std::min(P.mc, m1 - ic);
@@ -260,11 +268,12 @@ void gemm_serial(const Path& P, bool ta, bool tb, int64_t m0, int64_t m1, int64_
           for (int64_t jr = 0; jr < nc; jr += NR) {
             const int64_t cols = std::min<int64_t>(NR, nc - jr);
             float* c = C + (ic + ir) * ldc + jc + jr;
-            const float* b = bp + jr * kc;
+            const float* b = inPlaceB ? B + pc * ldb + jc + jr : bp + jr * kc;
+            const int64_t rsb = inPlaceB ? ldb : NR;
             if (rows == MR && cols == NR) {
-              P.kernel(kc, a, rsa, csa, b, c, ldc, mode, beta);
+              P.kernel(kc, a, rsa, csa, b, rsb, c, ldc, mode, beta);
             } else {
-              P.kernel(kc, a, rsa, csa, b, tmp, NR, 0, 0.f);
+              P.kernel(kc, a, rsa, csa, b, rsb, tmp, NR, 0, 0.f);
               for (int64_t r = 0; r < rows; r++) {
                 float* cr = c + r * ldc;
                 const float* t = tmp + r * NR;

@@ -57,27 +57,86 @@ int64_t images_per_chunk(const ConvGeom& g) {
   return std::max<int64_t>(1, std::min<int64_t>(g.B, chunk_floats() / per));
 }
 
+// n floats from s to d (no overlap). Fixed-size pieces, so that the short runs of a small
+// convolution (3 or 9 floats for 1 or 3 input channels) are a few moves, not a library call each.
+inline void copy_floats(float* d, const float* s, int64_t n) {
+  for (; n >= 8; n -= 8, d += 8, s += 8) std::memcpy(d, s, 8 * sizeof(float));
+  if (n >= 4) {
+    std::memcpy(d, s, 4 * sizeof(float));
+    n -= 4, d += 4, s += 4;
+  }
+  for (; n > 0; n--) *d++ = *s++;
+}
+
+inline void zero_floats(float* d, int64_t n) {
+  for (; n > 0; n--) *d++ = 0.f;
+}
+
 // col[(n*OH+oy)*OW+ox, (kh*fw+kw)*Ci + c] = x[b0+n, oy*sh-pt+kh*dh, ox*sw-pl+kw*dw, c] (0 outside).
-void im2col(const float* x, float* col, int64_t b0, int64_t nb, const ConvGeom& g) {
-  const int64_t K = g.fh * g.fw * g.Ci;
-  const int64_t rows = nb * g.OH;
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    const int64_t n = r / g.OH, oy = r % g.OH;
-    const float* xb = x + (b0 + n) * g.H * g.W * g.Ci;
-    float* dst = col + r * g.OW * K;
-    for (int64_t ox = 0; ox < g.OW; ox++) {
-      for (int64_t kh = 0; kh < g.fh; kh++) {
-        const int64_t iy = oy * g.sh - g.pad_top + kh * g.dh;
-        for (int64_t kw = 0; kw < g.fw; kw++, dst += g.Ci) {
-          const int64_t ix = ox * g.sw - g.pad_left + kw * g.dw;
-          if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W)
-            std::memset(dst, 0, sizeof(float) * g.Ci);
-          else
-            std::memcpy(dst, xb + (iy * g.W + ix) * g.Ci, sizeof(float) * g.Ci);
-        }
-      }
+// Where a window row lies inside the image and dw == 1, its fw*Ci floats are one contiguous run
+// of x and are copied as one; RUN > 0 is that length known at compile time (the short runs of a
+// convolution with 1 to 5 input channels), 0 a length read at run time.
+template <int RUN>
+void im2col_rows(const float* x, float* col, int64_t b0, int64_t r0, int64_t r1, const ConvGeom& g) {
+  const int64_t K = g.fh * g.fw * g.Ci, run = RUN > 0 ? RUN : g.fw * g.Ci, Ci = g.Ci;
+  // Output columns [lo, hi) have every window column inside the image (dw == 1 only).
+  int64_t lo = g.OW, hi = g.OW;
+  if (g.dw == 1) {
+    lo = std::min<int64_t>(g.OW, (g.pad_left + g.sw - 1) / g.sw);
+    const int64_t last = g.W - g.fw + g.pad_left;  // ox * sw <= last
+    hi = last < 0 ? lo : std::max<int64_t>(lo, std::min<int64_t>(g.OW, last / g.sw + 1));
+  }
+  auto edge = [&](float* dst, const float* xrow, int64_t ox) {
+    const int64_t ix0 = ox * g.sw - g.pad_left;
+    for (int64_t kw = 0; kw < g.fw; kw++) {
+      const int64_t ix = ix0 + kw * g.dw;
+      if (ix < 0 || ix >= g.W)
+        zero_floats(dst + kw * Ci, Ci);
+      else
+        copy_floats(dst + kw * Ci, xrow + ix * Ci, Ci);
     }
+  };
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t n = r / g.OH, oy = r % g.OH;
+    const float* xb = x + (b0 + n) * g.H * g.W * Ci;
+    float* rowdst = col + r * g.OW * K;
+    for (int64_t kh = 0; kh < g.fh; kh++) {
+      const int64_t iy = oy * g.sh - g.pad_top + kh * g.dh;
+      float* dst = rowdst + kh * run;
+      if (iy < 0 || iy >= g.H) {
+        for (int64_t ox = 0; ox < g.OW; ox++, dst += K) {
+          if (RUN > 0) std::memset(dst, 0, RUN * sizeof(float));
+          else zero_floats(dst, run);
+        }
+        continue;
+      }
+      const float* xrow = xb + iy * g.W * Ci;
+      int64_t ox = 0;
+      for (; ox < lo; ox++, dst += K) edge(dst, xrow, ox);
+      const float* src = xrow + (lo * g.sw - g.pad_left) * Ci;
+      for (; ox < hi; ox++, dst += K, src += g.sw * Ci) {
+        if (RUN > 0) std::memcpy(dst, src, RUN * sizeof(float));
+        else copy_floats(dst, src, run);
+      }
+      for (; ox < g.OW; ox++, dst += K) edge(dst, xrow, ox);
+    }
+  }
+}
+
+void im2col(const float* x, float* col, int64_t b0, int64_t nb, const ConvGeom& g) {
+  const int64_t rows = nb * g.OH;
+  const int64_t run = g.fw * g.Ci;
+  using Fn = void (*)(const float*, float*, int64_t, int64_t, int64_t, const ConvGeom&);
+  static constexpr Fn fixed[] = {im2col_rows<0>, im2col_rows<1>, im2col_rows<2>, im2col_rows<3>, im2col_rows<4>,
+                                 im2col_rows<5>, im2col_rows<6>, im2col_rows<7>, im2col_rows<8>, im2col_rows<9>,
+                                 im2col_rows<10>, im2col_rows<11>, im2col_rows<12>, im2col_rows<13>, im2col_rows<14>,
+                                 im2col_rows<15>, im2col_rows<16>};
+  const Fn f = run <= 16 ? fixed[run] : im2col_rows<0>;
+  // Rows in contiguous runs per thread (one run when called inside a parallel region).
+#pragma omp parallel
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    f(x, col, b0, rows * t / nt, rows * (t + 1) / nt, g);
   }
 }
 
@@ -90,15 +149,26 @@ void col2im(const float* col, float* dx, int64_t b0, int64_t nb, const ConvGeom&
     float* dxb = dx + (b0 + n) * g.H * g.W * C;
     std::memset(dxb, 0, sizeof(float) * g.H * g.W * C);
     const float* src = col + n * g.OH * g.OW * K;
+    const int64_t run = g.fw * C;
     for (int64_t oy = 0; oy < g.OH; oy++) {
       for (int64_t ox = 0; ox < g.OW; ox++) {
-        for (int64_t kh = 0; kh < g.fh; kh++) {
+        const int64_t ix0 = ox * g.sw - g.pad_left;
+        const bool inside = g.dw == 1 && ix0 >= 0 && ix0 + g.fw <= g.W;
+        for (int64_t kh = 0; kh < g.fh; kh++, src += run) {
           const int64_t iy = oy * g.sh - g.pad_top + kh * g.dh;
-          for (int64_t kw = 0; kw < g.fw; kw++, src += C) {
-            const int64_t ix = ox * g.sw - g.pad_left + kw * g.dw;
-            if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+          if (iy < 0 || iy >= g.H) continue;
+          if (inside) {
+            // One contiguous run of dx; each of its elements gets one term here, as before.
+            float* d = dxb + (iy * g.W + ix0) * C;
+            for (int64_t j = 0; j < run; j++) d[j] += src[j];
+            continue;
+          }
+          for (int64_t kw = 0; kw < g.fw; kw++) {
+            const int64_t ix = ix0 + kw * g.dw;
+            if (ix < 0 || ix >= g.W) continue;
             float* d = dxb + (iy * g.W + ix) * C;
-            for (int64_t c = 0; c < C; c++) d[c] += src[c];
+            const float* s = src + kw * C;
+            for (int64_t c = 0; c < C; c++) d[c] += s[c];
           }
         }
       }
