@@ -138,7 +138,9 @@ function runTorch(core) {
   try {
     return JSON.parse(line);
   } catch {
-    console.log(`torch: not run (${(r.stderr || r.error || 'no output').toString().trim().split('\n').pop()})`);
+    // e.g. SkylakeX's AVX-512 kernels on a CPU without AVX-512 die of SIGILL with no output.
+    const why = (r.stderr || r.error || '').toString().trim().split('\n').pop() || (r.signal ? `killed by ${r.signal}` : `exit ${r.status}, no output`);
+    console.log(`torch at OPENBLAS_CORETYPE=${core}: not run (${why})`);
     return null;
   }
 }
