@@ -77,7 +77,10 @@ inline void zero_floats(float* d, int64_t n) {
 // of x and are copied as one; RUN > 0 is that length known at compile time (the short runs of a
 // convolution with 1 to 5 input channels), 0 a length read at run time.
 template <int RUN>
-void im2col_rows(const float* x, float* col, int64_t b0, int64_t r0, int64_t r1, const ConvGeom& g) {
+void im2col_rows(const float* x, float* col, int64_t b0, int64_t r0, int64_t r1, const ConvGeom& geom) {
+  // A local copy: the stores into col could alias a referenced geometry, which would make the
+  // compiler reload every field in the inner loops.
+  const ConvGeom g = geom;
   const int64_t K = g.fh * g.fw * g.Ci, run = RUN > 0 ? RUN : g.fw * g.Ci, Ci = g.Ci;
   // Output columns [lo, hi) have every window column inside the image (dw == 1 only).
   int64_t lo = g.OW, hi = g.OW;
@@ -141,7 +144,8 @@ void im2col(const float* x, float* col, int64_t b0, int64_t nb, const ConvGeom& 
 }
 
 // dx[b0+n] = sum of the column rows scattered back (dx images are zeroed first).
-void col2im(const float* col, float* dx, int64_t b0, int64_t nb, const ConvGeom& g) {
+void col2im(const float* col, float* dx, int64_t b0, int64_t nb, const ConvGeom& geom) {
+  const ConvGeom g = geom;  // as in im2col_rows: no reloads through a reference the adds could alias
   const int64_t K = g.fh * g.fw * g.Ci;
   const int64_t C = g.Ci;
 #pragma omp parallel for schedule(static)
