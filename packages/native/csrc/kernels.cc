@@ -434,6 +434,25 @@ void avg_pool_grad(const float* dy, float* dx, const ConvGeom& g) {
   // The adjoint of avg_pool: each window spreads dy/n over its n in-image cells (padding
   // excluded, as in the forward pass).
   const int64_t C = g.Ci;
+  if (g.pad_top == 0 && g.pad_left == 0 && g.sh == g.fh && g.sw == g.fw && g.OH * g.fh == g.H &&
+      g.OW * g.fw == g.W) {
+    // The windows tile the image (2x2 stride 2 on an even image, say): every cell lies in exactly
+    // one window, so its value is written once, 0 + dy/n as the general loop computes it (the 0 is
+    // kept: it turns a -0 into +0 there too), with no zeroing pass and no read of dx.
+    const float mult = 1.f / float(g.fh * g.fw);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < g.B * g.OH; r++) {
+      const int64_t b = r / g.OH, oy = r % g.OH;
+      for (int64_t kh = 0; kh < g.fh; kh++) {
+        float* d = dx + ((b * g.H + oy * g.fh + kh) * g.W) * C;
+        const float* dyp = dy + (b * g.OH + oy) * g.OW * C;
+        for (int64_t ox = 0; ox < g.OW; ox++, dyp += C)
+          for (int64_t kw = 0; kw < g.fw; kw++, d += C)
+            for (int64_t c = 0; c < C; c++) d[c] = 0.f + dyp[c] * mult;
+      }
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < g.B; b++) {
     float* dxb = dx + b * g.H * g.W * C;
