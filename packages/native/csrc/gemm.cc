@@ -26,8 +26,9 @@ namespace {
 
 // A micro-kernel computes one MR x NR tile: acc = Σ_k a(r, k) · b[k*rsb + j] (k in order, one FMA
 // per term), then stores it by mode: 0: C = acc; 1: C += acc; 2: C = beta*C + acc. b is a packed
-// panel (kc x NR, k-major, rsb = NR) or B read in place (rsb = ldb). a(r, k) = a[r*rsa + k*csa]: a packed panel has rsa = 1, csa = MR; A read in
-// place has rsa = lda, csa = 1, or rsa = 1, csa = lda when transposed. The sum is the same
+// panel (kc x NR, k-major, rsb = NR) or B read in place (rsb = ldb). a(r, k) = a[r*rsa + k*csa]:
+// a packed panel has rsa = 1, csa = MR; A read in place has rsa = lda, csa = 1, or rsa = 1,
+// csa = lda when transposed. The sum is the same
 // sequence of operations in every case, so packing A or not never changes a result.
 using Kernel = void (*)(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb,
                         float* c, int64_t ldc, int mode, float beta);
@@ -233,9 +234,9 @@ void gemm_serial(const Path& P, bool ta, bool tb, int64_t m0, int64_t m1, int64_
     const int64_t ncp = (nc + NR - 1) / NR * NR;
     for (int64_t pc = 0; pc < K; pc += P.kc) {
       const int64_t kc = std::min(P.kc, K - pc);
-      // A narrow untransposed B (rows of <= 32 floats, whole tiles wide, as a convolution's weights or
-      // the dy of its filter gradient) is read in place: its kc rows are one contiguous block
-      // already, and packing it would copy all of it once per block for a few tiles of A.
+      // A narrow untransposed B (rows of <= 32 floats, whole tiles wide, as a convolution's
+      // weights or the dy of its filter gradient) is read in place: its kc rows are one contiguous
+      // block already, and packing it would copy all of it once per block for a few tiles of A.
       const bool inPlaceB = !tb && ldb <= 32 && (n1 - n0) % NR == 0;
       float* bp = nullptr;
       if (!inPlaceB) {

@@ -72,6 +72,18 @@ inline void zero_floats(float* d, int64_t n) {
   for (; n > 0; n--) *d++ = 0.f;
 }
 
+// Output columns [lo, hi) whose window rows lie wholly inside the image (dilation 1 only; an
+// empty range otherwise): their f_w·Cᵢ floats are one contiguous run of x.
+struct Columns {
+  int64_t lo, hi;
+};
+Columns interior_columns(const ConvGeom& g) {
+  if (g.dw != 1) return {g.OW, g.OW};
+  const int64_t lo = std::min<int64_t>(g.OW, (g.pad_left + g.sw - 1) / g.sw);
+  const int64_t last = g.W - g.fw + g.pad_left;  // ox * sw <= last
+  return {lo, last < 0 ? lo : std::max<int64_t>(lo, std::min<int64_t>(g.OW, last / g.sw + 1))};
+}
+
 // col[(n*OH+oy)*OW+ox, (kh*fw+kw)*Ci + c] = x[b0+n, oy*sh-pt+kh*dh, ox*sw-pl+kw*dw, c] (0 outside).
 // Where a window row lies inside the image and dw == 1, its fw*Ci floats are one contiguous run
 // of x and are copied as one; RUN > 0 is that length known at compile time (the short runs of a
@@ -82,13 +94,7 @@ void im2col_rows(const float* x, float* col, int64_t b0, int64_t r0, int64_t r1,
   // compiler reload every field in the inner loops.
   const ConvGeom g = geom;
   const int64_t K = g.fh * g.fw * g.Ci, run = RUN > 0 ? RUN : g.fw * g.Ci, Ci = g.Ci;
-  // Output columns [lo, hi) have every window column inside the image (dw == 1 only).
-  int64_t lo = g.OW, hi = g.OW;
-  if (g.dw == 1) {
-    lo = std::min<int64_t>(g.OW, (g.pad_left + g.sw - 1) / g.sw);
-    const int64_t last = g.W - g.fw + g.pad_left;  // ox * sw <= last
-    hi = last < 0 ? lo : std::max<int64_t>(lo, std::min<int64_t>(g.OW, last / g.sw + 1));
-  }
+  const auto [lo, hi] = interior_columns(g);
   auto edge = [&](float* dst, const float* xrow, int64_t ox) {
     const int64_t ix0 = ox * g.sw - g.pad_left;
     for (int64_t kw = 0; kw < g.fw; kw++) {
@@ -107,20 +113,14 @@ void im2col_rows(const float* x, float* col, int64_t b0, int64_t r0, int64_t r1,
       const int64_t iy = oy * g.sh - g.pad_top + kh * g.dh;
       float* dst = rowdst + kh * run;
       if (iy < 0 || iy >= g.H) {
-        for (int64_t ox = 0; ox < g.OW; ox++, dst += K) {
-          if (RUN > 0) std::memset(dst, 0, RUN * sizeof(float));
-          else zero_floats(dst, run);
-        }
+        for (int64_t ox = 0; ox < g.OW; ox++, dst += K) zero_floats(dst, run);
         continue;
       }
       const float* xrow = xb + iy * g.W * Ci;
       int64_t ox = 0;
       for (; ox < lo; ox++, dst += K) edge(dst, xrow, ox);
       const float* src = xrow + (lo * g.sw - g.pad_left) * Ci;
-      for (; ox < hi; ox++, dst += K, src += g.sw * Ci) {
-        if (RUN > 0) std::memcpy(dst, src, RUN * sizeof(float));
-        else copy_floats(dst, src, run);
-      }
+      for (; ox < hi; ox++, dst += K, src += g.sw * Ci) copy_floats(dst, src, run);  // run: a constant if RUN > 0
       for (; ox < g.OW; ox++, dst += K) edge(dst, xrow, ox);
     }
   }
@@ -154,10 +154,11 @@ void col2im(const float* col, float* dx, int64_t b0, int64_t nb, const ConvGeom&
     std::memset(dxb, 0, sizeof(float) * g.H * g.W * C);
     const float* src = col + n * g.OH * g.OW * K;
     const int64_t run = g.fw * C;
+    const auto [lo, hi] = interior_columns(g);
     for (int64_t oy = 0; oy < g.OH; oy++) {
       for (int64_t ox = 0; ox < g.OW; ox++) {
         const int64_t ix0 = ox * g.sw - g.pad_left;
-        const bool inside = g.dw == 1 && ix0 >= 0 && ix0 + g.fw <= g.W;
+        const bool inside = ox >= lo && ox < hi;
         for (int64_t kh = 0; kh < g.fh; kh++, src += run) {
           const int64_t iy = oy * g.sh - g.pad_top + kh * g.dh;
           if (iy < 0 || iy >= g.H) continue;

@@ -4,8 +4,10 @@
 // product scattered back in the kernel's order): a copy that misplaces, drops or reorders one
 // element fails them, at any geometry the copy special-cases (a window row inside the image as
 // one run, runs of 1-16 floats known at compile time, borders, strides, dilation).
+import * as tf from '@tensorflow/tfjs-core';
 import { loadAddon, NativeAddon } from './addon';
 import { nativeInfo } from './backend';
+import { geometry } from './kernels/util';
 import { randomValues } from './test-util';
 
 const load = loadAddon();
@@ -13,23 +15,21 @@ const addon: NativeAddon | undefined = load.ok ? load.addon : undefined;
 if (!load.ok) console.log(`@lets/native convolution bit tests skipped: ${load.reason}`);
 const ISA_LEVEL: Record<string, 0 | 1 | 2> = { portable: 0, 'avx2+fma': 1, avx512: 2 };
 
+/** The geometry the backend passes the addon for tf.conv2d(x [B,H,W,Ci], w [fh,fw,Ci,Co], s, pad, d), in short names. */
 interface Geom {
   B: number; H: number; W: number; Ci: number; Co: number; fh: number; fw: number;
   sh: number; sw: number; dh: number; dw: number; pt: number; pl: number; OH: number; OW: number;
+  array: Int32Array;
 }
 
 function geom(B: number, H: number, W: number, Ci: number, Co: number, fh: number, fw: number, s: number, d: number,
   pad: 'same' | 'valid'): Geom {
-  const eh = (fh - 1) * d + 1, ew = (fw - 1) * d + 1;
-  const OH = pad === 'same' ? Math.ceil(H / s) : Math.floor((H - eh) / s) + 1;
-  const OW = pad === 'same' ? Math.ceil(W / s) : Math.floor((W - ew) / s) + 1;
-  const ph = pad === 'same' ? Math.max(0, (OH - 1) * s + eh - H) : 0;
-  const pw = pad === 'same' ? Math.max(0, (OW - 1) * s + ew - W) : 0;
-  return { B, H, W, Ci, Co, fh, fw, sh: s, sw: s, dh: d, dw: d, pt: Math.floor(ph / 2), pl: Math.floor(pw / 2), OH, OW };
+  const ci = tf.backend_util.computeConv2DInfo([B, H, W, Ci], [fh, fw, Ci, Co], s, d, pad);
+  return {
+    B, H, W, Ci, Co, fh, fw, sh: ci.strideHeight, sw: ci.strideWidth, dh: ci.dilationHeight, dw: ci.dilationWidth,
+    pt: ci.padInfo.top, pl: ci.padInfo.left, OH: ci.outHeight, OW: ci.outWidth, array: geometry(ci),
+  };
 }
-
-const geometryArray = (g: Geom): Int32Array =>
-  Int32Array.from([g.B, g.H, g.W, g.Ci, g.OH, g.OW, g.Co, g.fh, g.fw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, 1]);
 
 /** (row, column) of the column matrix -> index into x, or -1 for padding. */
 function colIndex(g: Geom, row: number, k: number): number {
@@ -83,7 +83,7 @@ describe('convolution kernels: the bits of the built-in GEMM on a column matrix 
     const K = g.fh * g.fw * g.Ci, rows = g.B * g.OH * g.OW;
     const x = randomValues(g.B * g.H * g.W * g.Ci, 11), w = randomValues(K * g.Co, 12);
     const dy = randomValues(rows * g.Co, 13);
-    const col = im2col(g, x), geo = geometryArray(g);
+    const col = im2col(g, x), geo = g.array;
 
     const y = new Float32Array(rows * g.Co), yRef = new Float32Array(rows * g.Co);
     addon.conv2d(x, w, y, geo);
@@ -110,7 +110,7 @@ describe('convolution kernels: the bits of the built-in GEMM on a column matrix 
   test('the forward and the input gradient do not depend on the chunking or the thread count', () => {
     if (!addon) return;
     const g = geom(5, 9, 10, 3, 16, 3, 3, 1, 1, 'same');
-    const K = g.fh * g.fw * g.Ci, rows = g.B * g.OH * g.OW, geo = geometryArray(g);
+    const K = g.fh * g.fw * g.Ci, rows = g.B * g.OH * g.OW, geo = g.array;
     const x = randomValues(g.B * g.H * g.W * g.Ci, 21), w = randomValues(K * g.Co, 22), dy = randomValues(rows * g.Co, 23);
     const runAt = (threads: number, chunk: number) => {
       addon.setThreads(threads);

@@ -6,17 +6,22 @@
 // term, 0 + dy·(1/n), which is the same either way, and the kernel has a path of its own for that
 // case (each cell written once): there the bits are checked exactly, including the +0 that
 // 0 + (-0) makes, NaN, infinities and a denormal.
+import * as tf from '@tensorflow/tfjs-core';
 import { loadAddon, NativeAddon } from './addon';
+import { geometry } from './kernels/util';
 import { randomValues } from './test-util';
 
 const load = loadAddon();
 const addon: NativeAddon | undefined = load.ok ? load.addon : undefined;
 if (!load.ok) console.log(`@lets/native pooling bit tests skipped: ${load.reason}`);
 
-interface PoolGeom { B: number; H: number; W: number; C: number; fh: number; fw: number; sh: number; sw: number; pt: number; pl: number; OH: number; OW: number }
+/** The geometry the backend passes the addon for an average pool of x [B,H,W,C], in short names. */
+interface PoolGeom { B: number; H: number; W: number; C: number; fh: number; fw: number; sh: number; sw: number; pt: number; pl: number; OH: number; OW: number; array: Int32Array }
 
-const geometryArray = (g: PoolGeom): Int32Array =>
-  Int32Array.from([g.B, g.H, g.W, g.C, g.OH, g.OW, g.C, g.fh, g.fw, g.sh, g.sw, 1, 1, g.pt, g.pl, 1]);
+function pool(B: number, H: number, W: number, C: number, f: number, s: number, pad: 'same' | 'valid'): PoolGeom {
+  const ci = tf.backend_util.computePool2DInfo([B, H, W, C], f, s, 1, pad);
+  return { B, H, W, C, fh: f, fw: f, sh: s, sw: s, pt: ci.padInfo.top, pl: ci.padInfo.left, OH: ci.outHeight, OW: ci.outWidth, array: geometry(ci) };
+}
 
 function reference(g: PoolGeom, dy: Float32Array, fused: boolean): Float32Array {
   const dx = new Float32Array(g.B * g.H * g.W * g.C);
@@ -42,12 +47,12 @@ function reference(g: PoolGeom, dy: Float32Array, fused: boolean): Float32Array 
 const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
 const cases: Array<[string, PoolGeom, boolean]> = [
-  ['2x2 stride 2 tiling an 8x6 image, 16 channels (the tiling path)', { B: 3, H: 8, W: 6, C: 16, fh: 2, fw: 2, sh: 2, sw: 2, pt: 0, pl: 0, OH: 4, OW: 3 }, true],
-  ['3x3 stride 3 tiling a 9x6 image, 3 channels (the tiling path)', { B: 2, H: 9, W: 6, C: 3, fh: 3, fw: 3, sh: 3, sw: 3, pt: 0, pl: 0, OH: 3, OW: 2 }, true],
-  ['2x2 stride 2, valid, on a 7x7 image (last row and column uncovered)', { B: 2, H: 7, W: 7, C: 5, fh: 2, fw: 2, sh: 2, sw: 2, pt: 0, pl: 0, OH: 3, OW: 3 }, false],
-  ['2x2 stride 2, same, on a 7x7 image (cut windows)', { B: 2, H: 7, W: 7, C: 1, fh: 2, fw: 2, sh: 2, sw: 2, pt: 0, pl: 0, OH: 4, OW: 4 }, false],
-  ['3x3 stride 2, same, overlapping windows', { B: 2, H: 8, W: 8, C: 4, fh: 3, fw: 3, sh: 2, sw: 2, pt: 0, pl: 0, OH: 4, OW: 4 }, false],
-  ['3x3 stride 1, same, padded on both sides', { B: 1, H: 5, W: 6, C: 2, fh: 3, fw: 3, sh: 1, sw: 1, pt: 1, pl: 1, OH: 5, OW: 6 }, false],
+  ['2x2 stride 2 tiling an 8x6 image, 16 channels (the tiling path)', pool(3, 8, 6, 16, 2, 2, 'valid'), true],
+  ['3x3 stride 3 tiling a 9x6 image, 3 channels (the tiling path)', pool(2, 9, 6, 3, 3, 3, 'valid'), true],
+  ['2x2 stride 2, valid, on a 7x7 image (last row and column uncovered)', pool(2, 7, 7, 5, 2, 2, 'valid'), false],
+  ['2x2 stride 2, same, on a 7x7 image (cut windows)', pool(2, 7, 7, 1, 2, 2, 'same'), false],
+  ['3x3 stride 2, same, overlapping windows', pool(2, 8, 8, 4, 3, 2, 'same'), false],
+  ['3x3 stride 1, same, padded on both sides', pool(1, 5, 6, 2, 3, 1, 'same'), false],
 ];
 
 describe('AvgPoolGrad: the bits of its definition', () => {
@@ -60,7 +65,7 @@ describe('AvgPoolGrad: the bits of its definition', () => {
     dy[3] = -Infinity;
     dy[4] = 1e-45; // a denormal: dy/n rounds to 0 or stays denormal
     const dx = new Float32Array(g.B * g.H * g.W * g.C).fill(7); // stale values must not survive
-    addon.avgPoolGrad(dy, dx, geometryArray(g));
+    addon.avgPoolGrad(dy, dx, g.array);
     const fused = bits(reference(g, dy, true)), unfused = bits(reference(g, dy, false));
     if (tiling) expect(fused).toEqual(unfused); // one term a cell: contraction cannot matter
     const got = bits(dx);
