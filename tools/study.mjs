@@ -163,7 +163,10 @@ plan.sort((a, b) => a.seed - b.seed || groupNames.indexOf(a.group) - groupNames.
 // ---- the machine and the commit ----
 const machine = () => {
   const model = cpus()[0]?.model?.trim() ?? 'unknown CPU';
-  return `${model}, ${cpus().length} cores, Node ${process.version}`;
+  // The BLAS core decides the dense layers' last bits: a record says which one it ran with when it
+  // was set by hand (an AMD EPYC Zen 4 with OPENBLAS_CORETYPE=SkylakeX gives the Xeon records' bits).
+  const core = process.env.OPENBLAS_CORETYPE ? `, OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE}` : '';
+  return `${model}, ${cpus().length} cores, Node ${process.version}${core}`;
 };
 const commit = () => {
   try {

@@ -3,6 +3,8 @@
  * (see ./hypergradient):
  *
  *   gradientTangent:        w ↦ ∂U/∂g · w ≈ (U(g + h w) − U(g − h w)) / 2h,   h = relStep·max(1,‖g‖)/‖w‖
+ *                           (= c·w exactly, one scaling, where the transform declares
+ *                           `gradientScale`: an update affine in g with Jacobian c·I)
  *   hyperparameterTangent:  ∂U/∂λ       ≈ (U_{λ+h}(g) − U_{λ−h}(g)) / 2h,   h = relStep·max(1,|λ|)
  *   wholeStepTangent:       dθ'/dλ      ≈ (Δθ(λ + h) − Δθ(λ)) / h             (any step, re-run at λ + h)
  *
@@ -24,7 +26,12 @@ const updatesOf = <S>(t: GradientTransformation<S>, g: Params, state: S, params:
   return u;
 };
 
-/** w ↦ ∂U/∂g · w at `grads`, for a transformation and its state. */
+/**
+ * w ↦ ∂U/∂g · w at `grads`, for a transformation and its state. Where the transformation
+ * declares `gradientScale` (SGD, momentum, Nesterov, coupled weight decay, learning-rate
+ * schedules, and chains of them) the map is affine in g with Jacobian c·I, and the tangent is
+ * c·w: exact, one pass, no update evaluated. Otherwise the central difference below.
+ */
 export const gradientTangent =
   <S>(
     transform: GradientTransformation<S>,
@@ -35,6 +42,11 @@ export const gradientTangent =
     options: { relStep?: number } = {},
   ) =>
   (w: Params): Params => {
+    if (transform.gradientScale !== undefined) {
+      const c = transform.gradientScale(state, params, extra);
+      if (!Number.isFinite(c)) throw new Error(`gradientTangent: the transformation's gradientScale is ${c}; expected a finite number`);
+      return scaleBy(w, c);
+    }
     const relStep = options.relStep ?? 1e-3;
     const [ng, nw] = normsOf(grads, w);
     if (nw === 0) return scaleBy(w, 0);

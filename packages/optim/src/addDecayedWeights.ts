@@ -40,6 +40,8 @@ export function addDecayedWeights(
       }
       return [out, { count: state.count + 1 }];
     },
+    // u + wd·w: the gradient passes through.
+    gradientScale: () => 1,
   };
   return options.mask === undefined ? plain : masked(plain, options.mask);
 }

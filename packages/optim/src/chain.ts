@@ -22,7 +22,18 @@ export const chain = <T extends readonly GradientTransformation<any>[]>(
     }
   });
   type S = { readonly [K in keyof T]: StateOf<T[K]> };
+  // Affine in g with Jacobian c·I when every member is: the product of the members' c, each at
+  // its own state (the state a member's update sees is the one it holds; updates never change it).
+  const scales = transforms.every((t) => t.gradientScale !== undefined);
   return {
+    ...(scales
+      ? {
+          gradientScale: (state: S, params?: Params, extra?: Extra) => {
+            const states = state as unknown as readonly unknown[];
+            return transforms.reduce((c, t, i) => c * t.gradientScale!(states[i], params, extra), 1);
+          },
+        }
+      : {}),
     init: (params) => transforms.map((t) => t.init(params)) as unknown as S,
     update: (updates: Params, state: S, params?: Params, extra?: Extra) => {
       const states = state as unknown as readonly unknown[];

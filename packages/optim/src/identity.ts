@@ -12,4 +12,5 @@ export type EmptyState = Readonly<Record<string, never>>;
 export const identity = (): GradientTransformation<EmptyState> => ({
   init: () => ({}),
   update: (updates) => [map((x) => tf.clone(x))(updates), {}],
+  gradientScale: () => 1,
 });

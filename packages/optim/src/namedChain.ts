@@ -27,7 +27,9 @@ export const namedChain = <T extends Readonly<Record<string, GradientTransformat
     });
   const fromTuple = (states: readonly unknown[]): S =>
     Object.fromEntries(names.map((n, i) => [n, states[i]])) as S;
+  const scale = inner.gradientScale;
   return {
+    ...(scale !== undefined ? { gradientScale: (state: S, params?: Params, extra?: Extra) => scale(toTuple(state), params, extra) } : {}),
     init: (params: Params) => fromTuple(inner.init(params)),
     update: (updates: Params, state: S, params?: Params, extra?: Extra) => {
       const [u, s] = inner.update(updates, toTuple(state), params, extra);

@@ -15,6 +15,7 @@ export const scale = (step: number): GradientTransformation<EmptyState> => {
   return {
     init: () => ({}),
     update: (updates) => [map((x) => tf.mul(x, step))(updates), {}],
+    gradientScale: () => step,
   };
 };
 
@@ -33,6 +34,7 @@ export const scaleBySchedule = (schedule: Schedule): GradientTransformation<Coun
       if (!Number.isFinite(s)) throw new Error(`scaleBySchedule: schedule(${state.count}) = ${s}; expected a finite number`);
       return [map((x) => tf.mul(x, s))(updates), { count: state.count + 1 }];
     },
+    gradientScale: (state) => schedule(state.count),
   };
 };
 
@@ -57,5 +59,6 @@ export const scaleByLearningRate = (
       }
       return [map((x) => tf.mul(x, sign * lr))(updates), { count: state.count + 1 }];
     },
+    gradientScale: (state) => sign * valueAt(learningRate, state.count),
   };
 };

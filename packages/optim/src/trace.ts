@@ -35,5 +35,7 @@ export const trace = (options: { readonly decay: number; readonly nesterov?: boo
       const buf = addScaled(updates, decay, old);
       return [nesterov ? addScaled(updates, decay, buf) : clone(buf), { trace: buf }];
     },
+    // buf' = g + μ·buf: ∂/∂g = I; Nesterov's g + μ·buf' = (1 + μ)·g + μ²·buf.
+    gradientScale: () => (nesterov ? 1 + decay : 1),
   };
 };

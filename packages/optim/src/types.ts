@@ -58,6 +58,17 @@ export interface GradientTransformation<S = unknown> {
    * this and never the state's shape. By convention `rho` is the ρ the next update uses.
    */
   readonly metrics?: (state: S) => TransformMetrics;
+  /**
+   * Where the update is affine in `updates` with Jacobian c·I at this state, params and extra
+   * (u = c·g + terms free of g): c. Then ∂U/∂g · w = c·w exactly, and a derivative of the
+   * update map in g (@lets/bilevel's `gradientTangent`, LETS's tangents) is one scaling instead
+   * of two updates differenced. Optional and conservative: absent means "not known to be",
+   * never "not affine". The algebra sets it on identity, scale, scaleBySchedule,
+   * scaleByLearningRate, trace, addDecayedWeights without a mask, and chain/namedChain of
+   * transforms that all set it; a wrapper that does not forward it only costs the difference.
+   * Reads host numbers only (no tensor, no host read-back).
+   */
+  readonly gradientScale?: (state: S, params?: Params, extra?: Extra) => number;
 }
 
 /** A transformation's report of its state (see {@link GradientTransformation.metrics}). */

@@ -7,6 +7,7 @@ import { NORM_EPS, checkNumber } from './numerics';
 export const perturbedGradient = (): Combiner => ({
   name: 'perturbedGradient',
   combine: (_g, gp) => T.clone(gp),
+  gradientScale: 1,
 });
 
 /**

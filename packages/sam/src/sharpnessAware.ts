@@ -188,6 +188,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
     let procedureState: unknown;
     let reported: Params = n;
     let combine: ((p: Params) => Params) | undefined;
+    let combineScale: number | undefined;
     if (rho === 0) {
       direction = T.clone(grads);
       perturbedGrads = T.clone(grads);
@@ -212,6 +213,7 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
       perturbedLoss = r.perturbedLoss;
       procedureState = r.state;
       combine = r.combine;
+      combineScale = r.combineScale;
       if (r.primaryDirection !== undefined) {
         T.dispose(n);
         reported = r.primaryDirection;
@@ -256,7 +258,15 @@ export const sharpnessAware = <S>(outer: GradientTransformation<S>, options: Sha
     // The rest of the step as a map of g_p (data for a caller that differentiates it, such as
     // LETS through @lets/bilevel's gradientTangent; SAM itself takes no derivative).
     const combineAt = combine;
+    // g_p ↦ outer(combine(g_p)) is affine in g_p with Jacobian c·I where the outer optimizer
+    // declares its c (optim's gradientScale) and the combiner its own (SAM's d = g_p: 1); a
+    // combiner that declares none (GSAM's, StableSAM's) is not assumed to be.
+    const outerScale = outer.gradientScale;
+    const inScale = combineAt === undefined ? 1 : combineScale;
     const descent: GradientTransformation<S> = {
+      ...(outerScale !== undefined && inScale !== undefined
+        ? { gradientScale: (s: S, p?: Params, e?: Extra) => inScale * outerScale(s, p, e) }
+        : {}),
       init: outer.init,
       update: (gp, outerState, p, e) =>
         tidyCall(() => {

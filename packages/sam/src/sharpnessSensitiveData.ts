@@ -80,6 +80,7 @@ export const sharpnessSensitiveData = (
         perturbedLoss: r.loss,
         state: EMPTY,
         combine,
+        ...(combiner.gradientScale !== undefined ? { combineScale: combiner.gradientScale } : {}),
       };
     },
   };

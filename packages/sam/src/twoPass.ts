@@ -31,6 +31,7 @@ export const twoPass = (combiner: Combiner = perturbedGradient()): Procedure<Rec
       perturbedLoss: loss,
       state: EMPTY,
       combine,
+      ...(combiner.gradientScale !== undefined ? { combineScale: combiner.gradientScale } : {}),
     };
   },
 });

@@ -193,6 +193,8 @@ export interface ProcedureResult<S> {
    * itself, or d is not a function of one g_p).
    */
   readonly combine?: (perturbedGrads: Params) => Params;
+  /** The combiner's `gradientScale` (∂combine/∂g_p = c·I), where it declares one. */
+  readonly combineScale?: number;
 }
 
 /**
@@ -241,4 +243,10 @@ export const DEFAULT_CAPABILITIES: SamCapabilities = {
 export interface Combiner {
   readonly name: string;
   readonly combine: (grads: Params, perturbedGrads: Params) => Params;
+  /**
+   * Where d = combine(g, g_p) is affine in g_p with Jacobian c·I (SAM's d = g_p: 1): c. LETS's
+   * tangent through the step is then the outer optimizer's own (optim's `gradientScale`) times c,
+   * one scaling instead of a difference. Optional: absent means "not known to be".
+   */
+  readonly gradientScale?: number;
 }
