@@ -18,22 +18,21 @@ beforeAll(setup);
 
 const lr = (t: number) => 0.1 / (1 + t);
 const NOT_AFFINE = ['gsam', 'stable-sam'];
-// ESAM's sharpness-sensitive data needs per-example losses (its own test in variants.test.ts);
-// here it runs with its data selection off (γ = 1: every example), which keeps its combiner.
 const names = Object.keys(SAM_PRESETS) as (keyof typeof SAM_PRESETS)[];
 
 describe('descent.gradientScale of every preset', () => {
   it.each(names)('%s', (name) => {
     const q = quadratic();
     const outer = sgd(lr, { momentum: 0.9, weightDecay: 1e-3 });
+    // ESAM's sharpness-sensitive data needs per-example losses (its own test in variants.test.ts);
+    // here it runs with its data selection off (γ = 1: every example), which keeps its combiner.
     const opt = name === 'esam' ? esam(outer, { rho: 0.05, gamma: 1 }) : SAM_PRESETS[name].build(outer, { rho: 0.05, lr, totalSteps: 20 });
     const before = tf.memory().numTensors;
     let params = toTree(W0);
     let state = opt.init(params);
-    const extra = {};
     for (let t = 0; t < 3; t++) {
       const clean = q.gradFn(params);
-      const s = opt.step(clean.grads, state, params, { gradFn: q.gradFn, loss: clean.loss, ...extra });
+      const s = opt.step(clean.grads, state, params, { gradFn: q.gradFn, loss: clean.loss });
       if (t === 2) {
         const declared = s.descent.gradientScale;
         expect([name, declared === undefined]).toEqual([name, NOT_AFFINE.includes(name)]);
