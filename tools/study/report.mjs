@@ -103,7 +103,8 @@ export const renderReport = ({ records, groups, plan, plotsRel, smoke, reading =
   out.push('(since 5523dac: objective `val` with the step-length-neutral tangent, Adam on log ρ with lr 0.15');
   out.push('cosine-decayed over the first 30 % of the ρ updates and then held, ρ updated every 5 steps, `fd`');
   out.push('estimator, stall guard on with retry; docs/lets.md; the reading below says which rows are older).');
-  out.push('Test accuracy is mean ± sample std over seeds; gap is the final validation − training loss; wall');
+  out.push('Test accuracy is mean ± sample std over seeds; gap is the final test − training loss (both');
+  out.push('on clean labels; the training loss on a fixed subset of the training split in eval mode); wall');
   out.push('time is one run on a 2-core machine that ran two runs at a time beside other work (load average');
   out.push('4–23), so compare wall times within a table only.');
   out.push('');
@@ -212,14 +213,25 @@ export const renderReport = ({ records, groups, plan, plotsRel, smoke, reading =
     }
     const fixed = cells.filter((c) => (c.method === 'sam' || c.method === 'asam') && c.runs.length > 0);
     if (fixed.length) {
-      const final = (c, f) => mean(c.runs.map(f));
+      // A cell's mean only where every run has the value (NaN, so no point, otherwise).
+      const final = (c, f) => {
+        const xs = c.runs.map(f);
+        return xs.every((x) => typeof x === 'number' && Number.isFinite(x)) ? mean(xs) : NaN;
+      };
+      // The validation loss on the labels LETS's validation passes see (noisy under label noise
+      // since the summaries say `valLabels`), and on the clean labels. A record from before
+      // `valLabels` measured its validation split on the clean labels.
+      const noisyVal = (r) => (r.summary.valLabels === 'noisy' ? r.summary.valLoss : undefined);
+      const cleanVal = (r) => (r.summary.valLabels === 'noisy' ? r.summary.valCleanLoss : r.summary.valLoss);
+      const anyNoisy = recs.some((r) => r.summary?.valLabels === 'noisy');
       plots[`${slug}-gap.svg`] = plot({
         title: 'final gap and validation loss against fixed ρ', xLabel: 'ρ (log scale)', yLabel: 'loss', logX: true,
         series: ['sam', 'asam'].flatMap((m) => {
           const cs = fixed.filter((c) => c.method === m);
           return cs.length ? [
-            { label: `${m}: val − train loss`, points: cs.map((c) => [c.rho, final(c, (r) => r.summary.gap)]) },
-            { label: `${m}: validation loss`, points: cs.map((c) => [c.rho, final(c, (r) => r.summary.valLoss)]) },
+            { label: `${m}: test − train loss`, points: cs.map((c) => [c.rho, final(c, (r) => r.summary.gap)]) },
+            ...(anyNoisy ? [{ label: `${m}: validation loss, noisy labels`, points: cs.map((c) => [c.rho, final(c, noisyVal)]) }] : []),
+            { label: `${m}: validation loss${anyNoisy ? ', clean labels' : ''}`, points: cs.map((c) => [c.rho, final(c, cleanVal)]) },
           ] : [];
         }),
       });

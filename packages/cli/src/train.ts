@@ -48,8 +48,15 @@ export interface TrainSummary {
   readonly steps: number;
   readonly testAccuracy: number;
   readonly testLoss: number;
+  /** On the run's validation labels: noisy under label noise with `--val-labels noisy` (the default), as `valLabels` says. */
   readonly valAccuracy: number;
   readonly valLoss: number;
+  /** Which labels `valAccuracy`, `valLoss` and the best checkpoint were measured on. */
+  readonly valLabels: 'noisy' | 'clean';
+  /** With noisy validation labels: the same split against its clean labels (an oracle a user's own noisy data does not have). */
+  readonly valCleanAccuracy?: number;
+  readonly valCleanLoss?: number;
+  /** On a fixed subset of the training split, against its clean labels. */
   readonly trainAccuracy: number;
   readonly trainLoss: number;
   /** Generalization gap: test loss − train loss (train loss measured on a fixed train subset in eval mode). */
@@ -100,24 +107,37 @@ interface Evaluation {
   readonly accuracy: number;
 }
 
-/** Batches (thunks) of the examples `ex` in order, against the clean labels, 500 at a time. */
-function evalSource(ds: Dataset, ex: Examples): BatchSource {
+/**
+ * Batches (thunks) of the examples `ex` in order, 500 at a time, against their clean labels
+ * (`'clean'`: the test split, the training probe, and the oracle `valClean` of a run with label
+ * noise) or the labels as the run has them (`'given'`: the validation split, whose labels are as
+ * noisy as the training labels under `--val-labels noisy`, the default).
+ */
+function evalSource(ds: Dataset, ex: Examples, labels: 'clean' | 'given' = 'clean'): BatchSource {
   return function* () {
     for (let s = 0; s < ex.count; s += 500) {
       const idx = Int32Array.from({ length: Math.min(500, ex.count - s) }, (_, i) => s + i);
       yield (): TrainBatch => {
         const host = data.hostBatch(ds, ex, idx);
-        return data.toBatch({ ...host, y: host.cleanY }, ds.numClasses);
+        return data.toBatch(labels === 'clean' ? { ...host, y: host.cleanY } : host, ds.numClasses);
       };
     }
   };
 }
 
-/** Mean loss and accuracy of the model on examples (eval mode, clean labels; @lets/train's `evaluate`). */
-export async function evaluateExamples(model: Model, params: Params, state: Tree, ds: Dataset, ex: Examples): Promise<Evaluation> {
+/**
+ * Whether the run's validation labels differ from the clean ones: label noise applied before the
+ * validation split (`--val-labels noisy`, the default). Then the validation metrics, the best
+ * checkpoint and LETS's validation passes use the noisy labels, as a user's own noisy data allows,
+ * and the clean-label figures are reported beside them as `valClean…` (an oracle the study has).
+ */
+const noisyValidation = (o: TrainOptions): boolean => o.labelNoise > 0 && o.valLabels === 'noisy';
+
+/** Mean loss and accuracy of the model on examples (eval mode, clean labels unless `labels` is 'given'; @lets/train's `evaluate`). */
+export async function evaluateExamples(model: Model, params: Params, state: Tree, ds: Dataset, ex: Examples, labels: 'clean' | 'given' = 'clean'): Promise<Evaluation> {
   if (ex.count === 0) return { loss: 0, accuracy: 0 };
   const batches = function* (): Generator<TrainBatch> {
-    for (const item of evalSource(ds, ex)(0) as Iterable<() => TrainBatch>) yield item();
+    for (const item of evalSource(ds, ex, labels)(0) as Iterable<() => TrainBatch>) yield item();
   };
   const r = await evaluateBatches(model, params, state, batches());
   return { loss: r.loss, accuracy: r.accuracy };
@@ -443,7 +463,8 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
     return failed;
   };
 
-  let last: { trainLoss: number; trainAccuracy: number; val: Evaluation; test: Evaluation; probe: Evaluation } | undefined;
+  let last: { trainLoss: number; trainAccuracy: number; val: Evaluation; valClean?: Evaluation; test: Evaluation; probe: Evaluation } | undefined;
+  const noisyVal = noisyValidation(o);
   let tStep = nowMs();
   let final: TrainState<unknown>;
   try {
@@ -455,7 +476,12 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
       epochs: o.epochs,
       train: trainSource(ctx),
       validation: validationSource(ctx),
-      evaluations: { val: evalSource(ds, validation), test: evalSource(ds, ds.test), probe: evalSource(ds, probe) },
+      evaluations: {
+        val: evalSource(ds, validation, 'given'),
+        ...(noisyVal ? { valClean: evalSource(ds, validation, 'clean') } : {}),
+        test: evalSource(ds, ds.test),
+        probe: evalSource(ds, probe),
+      },
       best: (m) => (m.evaluations?.['val']?.accuracy as number),
       resume: start,
       callbacks: {
@@ -498,10 +524,10 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
           if (haltIn !== undefined && --haltIn <= 0) throw new Halted(`halted after ${flags.haltAfter} steps`);
         },
         onEpoch: async (m, st) => {
-          const ev = m.evaluations as Readonly<Record<'val' | 'test' | 'probe', Evaluation>>;
-          const { val, test, probe: pr } = ev;
+          const ev = m.evaluations as unknown as Readonly<Record<'val' | 'test' | 'probe', Evaluation> & { valClean?: Evaluation }>;
+          const { val, valClean, test, probe: pr } = ev;
           cur = st;
-          last = { trainLoss: run.lossSum / Math.max(1, run.seen), trainAccuracy: run.correct / Math.max(1, run.seen), val, test, probe: pr };
+          last = { trainLoss: run.lossSum / Math.max(1, run.seen), trainAccuracy: run.correct / Math.max(1, run.seen), val, ...(valClean !== undefined ? { valClean } : {}), test, probe: pr };
           metrics.write({
             type: 'epoch',
             step: st.step,
@@ -512,10 +538,12 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
             runningTrainAccuracy: last.trainAccuracy,
             valLoss: val.loss,
             valAccuracy: val.accuracy,
+            ...(valClean !== undefined ? { valCleanLoss: valClean.loss, valCleanAccuracy: valClean.accuracy } : {}),
             testLoss: test.loss,
             testAccuracy: test.accuracy,
             gap: test.loss - pr.loss,
-            valGap: val.loss - pr.loss,
+            // Validation − train on the same (clean) labels as the probe's.
+            valGap: (valClean ?? val).loss - pr.loss,
             rho: rhoNow,
             wallSeconds: wallBefore + (nowMs() - started) / 1000,
           });
@@ -538,10 +566,11 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
   const { params, modelState: mstate } = final;
   if (last === undefined) {
     // Resumed from a checkpoint taken at the very end: evaluate what is there.
-    const val = await evaluateExamples(model, params, mstate, ds, validation);
+    const val = await evaluateExamples(model, params, mstate, ds, validation, 'given');
+    const valClean = noisyVal ? await evaluateExamples(model, params, mstate, ds, validation, 'clean') : undefined;
     const test = await evaluateExamples(model, params, mstate, ds, ds.test);
     const pr = await evaluateExamples(model, params, mstate, ds, probe);
-    last = { trainLoss: pr.loss, trainAccuracy: pr.accuracy, val, test, probe: pr };
+    last = { trainLoss: pr.loss, trainAccuracy: pr.accuracy, val, ...(valClean !== undefined ? { valClean } : {}), test, probe: pr };
   }
   const wallSeconds = wallBefore + (nowMs() - started) / 1000;
   const summary: TrainSummary = {
@@ -559,6 +588,8 @@ export async function train(ctx: RunContext, dir: string, flags: RunFlags, io: T
     testLoss: last.test.loss,
     valAccuracy: last.val.accuracy,
     valLoss: last.val.loss,
+    valLabels: noisyVal ? 'noisy' : 'clean',
+    ...(last.valClean !== undefined ? { valCleanAccuracy: last.valClean.accuracy, valCleanLoss: last.valClean.loss } : {}),
     trainAccuracy: last.probe.accuracy,
     trainLoss: last.probe.loss,
     gap: last.test.loss - last.probe.loss,

@@ -84,12 +84,17 @@ async function runReport(dir: string): Promise<string> {
   const summary = existsSync(join(dir, 'summary.json')) ? (orThrow(readJson(join(dir, 'summary.json'))) as Row) : undefined;
   const steps = metrics.filter((r) => r['type'] === 'step');
   const epochs = metrics.filter((r) => r['type'] === 'epoch');
+  // Under label noise with noisy validation labels (the default) the validation figures are on
+  // those labels; the clean-label ones (an oracle) are shown beside them.
+  const noisyVal = summary?.['valLabels'] === 'noisy' || epochs.some((e) => e['valCleanAccuracy'] !== undefined);
+  const valHead = noisyVal ? ['val acc (noisy labels)', 'val acc (clean labels)'] : ['val acc'];
+  const valCells = (r: Row): string[] => (noisyVal ? [pct(r['valAccuracy']), pct(r['valCleanAccuracy'])] : [pct(r['valAccuracy'])]);
   const body = [
     '<h2>Summary</h2>',
     summary
       ? table(
-          ['method', 'test acc', 'val acc', 'train acc', 'test − train loss', 'ρ₀', 'final ρ', 'epochs', 'wall s', 'backend'],
-          [[String(summary['method']), pct(summary['testAccuracy']), pct(summary['valAccuracy']), pct(summary['trainAccuracy']), fix(summary['gap']), sig(summary['rho0']), sig(summary['finalRho']), String(summary['epochs']), fix(summary['wallSeconds'], 1), String(summary['backend'])]],
+          ['method', 'test acc', ...valHead, 'train acc', 'test − train loss', 'ρ₀', 'final ρ', 'epochs', 'wall s', 'backend'],
+          [[String(summary['method']), pct(summary['testAccuracy']), ...valCells(summary), pct(summary['trainAccuracy']), fix(summary['gap']), sig(summary['rho0']), sig(summary['finalRho']), String(summary['epochs']), fix(summary['wallSeconds'], 1), String(summary['backend'])]],
         )
       : '<p>The run has not finished (no summary.json); plots show what is logged so far.</p>',
     '<h2>Plots</h2>',
@@ -102,8 +107,8 @@ async function runReport(dir: string): Promise<string> {
     ...(await runSharpnessSection(dir)),
     '<h2>Epochs</h2>',
     table(
-      ['epoch', 'step', 'train loss', 'train acc', 'val loss', 'val acc', 'test loss', 'test acc', 'gap', 'ρ', 'wall s'],
-      epochs.map((e) => [String(e['epoch']), String(e['step']), fix(e['trainLoss']), pct(e['trainAccuracy']), fix(e['valLoss']), pct(e['valAccuracy']), fix(e['testLoss']), pct(e['testAccuracy']), fix(e['gap']), sig(e['rho']), fix(e['wallSeconds'], 1)]),
+      ['epoch', 'step', 'train loss', 'train acc', noisyVal ? 'val loss (noisy labels)' : 'val loss', ...valHead, 'test loss', 'test acc', 'gap', 'ρ', 'wall s'],
+      epochs.map((e) => [String(e['epoch']), String(e['step']), fix(e['trainLoss']), pct(e['trainAccuracy']), fix(e['valLoss']), ...valCells(e), fix(e['testLoss']), pct(e['testAccuracy']), fix(e['gap']), sig(e['rho']), fix(e['wallSeconds'], 1)]),
     ),
     '<h2>Configuration</h2>',
     `<pre>${esc(JSON.stringify(config, null, 2))}</pre>`,

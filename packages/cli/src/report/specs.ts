@@ -16,9 +16,12 @@ const num = (x: unknown): number | undefined => (typeof x === 'number' && Number
 function epochRows(epochs: readonly Row[], metric: 'Loss' | 'Accuracy'): Row[] {
   const out: Row[] = [];
   for (const e of epochs) {
-    for (const split of ['train', 'val', 'test'] as const) {
+    // With noisy validation labels the epoch line also has valClean…: both are drawn, named.
+    const noisy = num(e[`valClean${metric}`]) !== undefined;
+    for (const split of ['train', 'val', 'valClean', 'test'] as const) {
       const v = num(e[`${split}${metric}`]);
-      if (v !== undefined) out.push({ epoch: e['epoch'], split: split === 'val' ? 'validation' : split, value: v });
+      const name = split === 'val' ? (noisy ? 'validation (noisy labels)' : 'validation') : split === 'valClean' ? 'validation (clean labels)' : split;
+      if (v !== undefined) out.push({ epoch: e['epoch'], split: name, value: v });
     }
   }
   return out;
@@ -33,7 +36,10 @@ const splitColor = {
   field: 'split',
   type: 'nominal',
   title: 'split',
-  scale: { domain: ['train (steps)', 'train', 'validation', 'test'], range: ['#c7c7c7', '#1f77b4', '#ff7f0e', '#2ca02c'] },
+  scale: {
+    domain: ['train (steps)', 'train', 'validation', 'validation (noisy labels)', 'validation (clean labels)', 'test'],
+    range: ['#c7c7c7', '#1f77b4', '#ff7f0e', '#ff7f0e', '#d62728', '#2ca02c'],
+  },
 };
 
 /** Loss or accuracy against epochs: train/validation/test at epoch ends, training steps faint. */
