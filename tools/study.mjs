@@ -187,6 +187,10 @@ const writeAtomic = (path, text) => {
 
 const recordPath = (r) => join(recordsDir, r.group, `${r.id}.json`);
 
+/** The summary keys a record keeps. */
+const KEEP = ['method', 'dataset', 'model', 'backend', 'seed', 'rho0', 'finalRho', 'epochs', 'steps', 'testAccuracy', 'testLoss',
+  'valAccuracy', 'valLoss', 'valLabels', 'valCleanAccuracy', 'valCleanLoss', 'trainAccuracy', 'trainLoss', 'gap', 'bestValAccuracy', 'wallSeconds'];
+
 /** The compact record of a finished run: summary plus traces sampled to ≤ 200 points. */
 const recordOf = (r, dir, wall, startCommit) => {
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
@@ -202,15 +206,15 @@ const recordOf = (r, dir, wall, startCommit) => {
   }));
   const updates = steps.filter((l) => typeof l.gap === 'number');
   const epochs = lines.filter((l) => l.type === 'epoch').map((l) => ({
-    epoch: l.epoch, rho: l.rho, trainLoss: l.trainLoss, valLoss: l.valLoss, testAccuracy: l.testAccuracy, gap: l.gap,
+    epoch: l.epoch, rho: l.rho, trainLoss: l.trainLoss, valLoss: l.valLoss,
+    ...(typeof l.valCleanLoss === 'number' ? { valCleanLoss: l.valCleanLoss } : {}),
+    testAccuracy: l.testAccuracy, gap: l.gap,
   }));
-  const keep = ['method', 'dataset', 'model', 'backend', 'seed', 'rho0', 'finalRho', 'epochs', 'steps', 'testAccuracy', 'testLoss',
-    'valAccuracy', 'valLoss', 'trainAccuracy', 'trainLoss', 'gap', 'bestValAccuracy', 'wallSeconds'];
   return {
     id: r.id, group: r.group, variant: r.variant, method: r.method, rho: r.rho, seed: r.seed,
     command: `lets train ${r.args.join(' ')}`,
     commit: startCommit, machine: machine(), finished: new Date().toISOString(), processSeconds: wall,
-    summary: Object.fromEntries(keep.filter((k) => k in summary).map((k) => [k, summary[k]])),
+    summary: Object.fromEntries(KEEP.filter((k) => k in summary).map((k) => [k, summary[k]])),
     updates: updates.length,
     trace, epochs,
   };
@@ -272,6 +276,24 @@ const runOne = (r) =>
       done();
     });
   });
+
+// A record written before a summary key was kept (KEEP) gains it from its run directory, when
+// that directory is the recorded run (same test accuracy, test loss and final ρ) and its summary
+// has the key; nothing else of the record changes.
+for (const r of plan) {
+  if (!existsSync(recordPath(r))) continue;
+  const sumPath = join(runsDir, r.group, r.id, 'summary.json');
+  if (!existsSync(sumPath)) continue;
+  const rec = JSON.parse(readFileSync(recordPath(r), 'utf8'));
+  const sum = JSON.parse(readFileSync(sumPath, 'utf8'));
+  if (rec.failed || rec.summary === undefined) continue;
+  if (sum.testAccuracy !== rec.summary.testAccuracy || sum.testLoss !== rec.summary.testLoss || sum.finalRho !== rec.summary.finalRho) continue;
+  const missing = KEEP.filter((k) => k in sum && !(k in rec.summary));
+  if (missing.length === 0) continue;
+  rec.summary = Object.fromEntries(KEEP.filter((k) => k in rec.summary || missing.includes(k)).map((k) => [k, k in rec.summary ? rec.summary[k] : sum[k]]));
+  writeAtomic(recordPath(r), `${JSON.stringify(rec, null, 1)}\n`);
+  console.log(`study: ${r.group}/${r.id}: record gained ${missing.join(', ')} from its run directory`);
+}
 
 const todo = plan.filter((r) => !existsSync(recordPath(r)));
 console.log(`study: ${plan.length} runs planned, ${plan.length - todo.length} recorded, ${todo.length} to run (${jobs} at a time) — ${machine()}`);

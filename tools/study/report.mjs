@@ -150,6 +150,26 @@ export const renderReport = ({ records, groups, plan, plotsRel, smoke, reading =
       out.push('λ_max: the top Hessian eigenvalue of the training loss at the final model (Lanczos on exact HVPs, 1,000 training examples); m-sharpness: max over ‖ε‖ ≤ 0.05 of L(w+ε) − L(w) by SAM\'s ascent, per 128-example batch (`lets sharpness RUN_DIR --checkpoint last --what eig,msharp`, docs/sharpness.md).');
     }
     out.push('');
+    // What the validation data says about ρ: under label noise with noisy validation labels (the
+    // records say `valLabels`), the validation figures of every cell on the labels LETS sees and
+    // on the clean ones (an oracle), beside the test accuracy.
+    const noisyRecs = recs.filter((r) => !r.failed && r.summary?.valLabels === 'noisy');
+    if (noisyRecs.length) {
+      const m = (c, f) => {
+        const xs = c.runs.map(f);
+        return xs.every((x) => typeof x === 'number' && Number.isFinite(x)) ? mean(xs) : NaN;
+      };
+      const f4 = (x) => (Number.isFinite(x) ? x.toFixed(4) : '–');
+      const f2 = (x) => (Number.isFinite(x) ? pct(x) : '–');
+      out.push('What the validation split says (means over the seeds; `valLabels: noisy`: the validation labels are as noisy as the training labels, and LETS\'s objective is the loss on them; the clean-label figures are an oracle a user does not have):');
+      out.push('');
+      out.push('| method | ρ / ρ₀ | test acc % | val loss, noisy labels | val acc % (noisy labels) | val loss, clean labels | val acc % (clean labels) |');
+      out.push('|---|---|---|---|---|---|---|');
+      for (const c of cells.filter((c) => c.runs.length && c.runs.every((r) => r.summary.valLabels === 'noisy'))) {
+        out.push(`| ${c.method} | ${fmtRho(c.rho)} | ${f2(m(c, (r) => r.summary.testAccuracy))} | ${f4(m(c, (r) => r.summary.valLoss))} | ${f2(m(c, (r) => r.summary.valAccuracy))} | ${f4(m(c, (r) => r.summary.valCleanLoss))} | ${f2(m(c, (r) => r.summary.valCleanAccuracy))} |`);
+      }
+      out.push('');
+    }
     // The done-when reading: each LETS ρ₀ against the best fixed ρ of its variant.
     for (const [fixed, learned] of [['sam', 'lets-sam'], ['asam', 'lets-asam']]) {
       const grid = cells.filter((c) => c.method === fixed && c.runs.length > 0).map((c) => ({ c, s: stats(c) }));

@@ -40,6 +40,23 @@ it('runs the smoke study, writes the records and the page, and resumes without r
     expect(again.status).toBe(0);
     expect(again.stdout).toMatch(/4 runs planned, 4 recorded, 0 to run/);
     expect(fs.readFileSync(path.join(out, 'runs', 'smoke', 'lets-sam-rho0.05-s0.json'), 'utf8')).toBe(JSON.stringify(rec, null, 1) + '\n');
+    // A record written before a summary key was kept gains it from its run directory, and
+    // nothing else changes; a record whose run directory is another run's does not.
+    expect(rec.summary.valLabels).toBe('clean'); // no label noise in the smoke group
+    const recPath = path.join(out, 'runs', 'smoke', 'lets-sam-rho0.05-s0.json');
+    const { valLabels: _dropped, ...older } = rec.summary;
+    fs.writeFileSync(recPath, JSON.stringify({ ...rec, summary: older }, null, 1) + '\n');
+    const samPath = path.join(out, 'runs', 'smoke', 'sam-rho0.05-s0.json');
+    const samRec = JSON.parse(fs.readFileSync(samPath, 'utf8'));
+    const { valLabels: _d2, ...samOlder } = samRec.summary;
+    const samOlderText = JSON.stringify({ ...samRec, summary: { ...samOlder, testAccuracy: 0.123 } }, null, 1) + '\n';
+    fs.writeFileSync(samPath, samOlderText);
+    const refreshed = study(out, '--report-only');
+    expect(refreshed.status).toBe(0);
+    expect(refreshed.stdout).toContain('smoke/lets-sam-rho0.05-s0: record gained valLabels from its run directory');
+    expect(fs.readFileSync(recPath, 'utf8')).toBe(JSON.stringify(rec, null, 1) + '\n');
+    expect(fs.readFileSync(samPath, 'utf8')).toBe(samOlderText);
+    fs.writeFileSync(samPath, JSON.stringify(samRec, null, 1) + '\n');
     // --sharpness measures the final model of each recorded run, and refuses a run directory
     // that is not the recorded run (here: one whose summary was rewritten by another run).
     const other = path.join(out, 'work', 'smoke', 'sam-rho0.5-s0', 'summary.json');
