@@ -187,6 +187,10 @@ const writeAtomic = (path, text) => {
 
 const recordPath = (r) => join(recordsDir, r.group, `${r.id}.json`);
 
+/** Whether a run directory's summary is the run a record describes (same test accuracy, test loss and final ρ). */
+const isRecordedRun = (sum, recSummary) =>
+  sum !== undefined && recSummary !== undefined && sum.testAccuracy === recSummary.testAccuracy && sum.testLoss === recSummary.testLoss && sum.finalRho === recSummary.finalRho;
+
 /** The summary keys a record keeps. */
 const KEEP = ['method', 'dataset', 'model', 'backend', 'seed', 'rho0', 'finalRho', 'epochs', 'steps', 'testAccuracy', 'testLoss',
   'valAccuracy', 'valLoss', 'valLabels', 'valCleanAccuracy', 'valCleanLoss', 'trainAccuracy', 'trainLoss', 'gap', 'bestValAccuracy', 'wallSeconds'];
@@ -286,8 +290,7 @@ for (const r of plan) {
   if (!existsSync(sumPath)) continue;
   const rec = JSON.parse(readFileSync(recordPath(r), 'utf8'));
   const sum = JSON.parse(readFileSync(sumPath, 'utf8'));
-  if (rec.failed || rec.summary === undefined) continue;
-  if (sum.testAccuracy !== rec.summary.testAccuracy || sum.testLoss !== rec.summary.testLoss || sum.finalRho !== rec.summary.finalRho) continue;
+  if (rec.failed || !isRecordedRun(sum, rec.summary)) continue;
   const missing = KEEP.filter((k) => k in sum && !(k in rec.summary));
   if (missing.length === 0) continue;
   rec.summary = Object.fromEntries(KEEP.filter((k) => k in rec.summary || missing.includes(k)).map((k) => [k, k in rec.summary ? rec.summary[k] : sum[k]]));
@@ -329,7 +332,7 @@ const sharpnessOf = (r) =>
     // an older one, would attach another model's sharpness to this record).
     const summaryPath = join(dir, 'summary.json');
     const sum = existsSync(summaryPath) ? JSON.parse(readFileSync(summaryPath, 'utf8')) : undefined;
-    if (sum === undefined || sum.testAccuracy !== rec.summary?.testAccuracy || sum.finalRho !== rec.summary?.finalRho) {
+    if (!isRecordedRun(sum, rec.summary)) {
       console.log(`study: ${r.group}/${r.id}: sharpness skipped: ${dir} is not the recorded run (its summary ${sum === undefined ? 'is missing' : `says test ${sum.testAccuracy}, ρ ${sum.finalRho}; the record ${rec.summary?.testAccuracy}, ρ ${rec.summary?.finalRho}`})`);
       return done();
     }

@@ -18,6 +18,12 @@ const cellsOf = (records) => {
   return [...cells.values()].sort((a, b) => order(a.method) - order(b.method) || a.rho - b.rho);
 };
 
+/** The mean of f over a cell's runs where every run has a finite value; NaN (no point, '–') otherwise. */
+const meanIfAll = (cell, f) => {
+  const xs = cell.runs.map(f);
+  return xs.length > 0 && xs.every((x) => typeof x === 'number' && Number.isFinite(x)) ? mean(xs) : NaN;
+};
+
 const stats = (cell) => {
   const acc = cell.runs.map((r) => r.summary.testAccuracy);
   const gap = cell.runs.map((r) => r.summary.gap);
@@ -155,10 +161,6 @@ export const renderReport = ({ records, groups, plan, plotsRel, smoke, reading =
     // on the clean ones (an oracle), beside the test accuracy.
     const noisyRecs = recs.filter((r) => !r.failed && r.summary?.valLabels === 'noisy');
     if (noisyRecs.length) {
-      const m = (c, f) => {
-        const xs = c.runs.map(f);
-        return xs.every((x) => typeof x === 'number' && Number.isFinite(x)) ? mean(xs) : NaN;
-      };
       const f4 = (x) => (Number.isFinite(x) ? x.toFixed(4) : '–');
       const f2 = (x) => (Number.isFinite(x) ? pct(x) : '–');
       out.push('What the validation split says (means over the seeds; `valLabels: noisy`: the validation labels are as noisy as the training labels, and LETS\'s objective is the loss on them; the clean-label figures are an oracle a user does not have):');
@@ -166,7 +168,7 @@ export const renderReport = ({ records, groups, plan, plotsRel, smoke, reading =
       out.push('| method | ρ / ρ₀ | test acc % | val loss, noisy labels | val acc % (noisy labels) | val loss, clean labels | val acc % (clean labels) |');
       out.push('|---|---|---|---|---|---|---|');
       for (const c of cells.filter((c) => c.runs.length && c.runs.every((r) => r.summary.valLabels === 'noisy'))) {
-        out.push(`| ${c.method} | ${fmtRho(c.rho)} | ${f2(m(c, (r) => r.summary.testAccuracy))} | ${f4(m(c, (r) => r.summary.valLoss))} | ${f2(m(c, (r) => r.summary.valAccuracy))} | ${f4(m(c, (r) => r.summary.valCleanLoss))} | ${f2(m(c, (r) => r.summary.valCleanAccuracy))} |`);
+        out.push(`| ${c.method} | ${fmtRho(c.rho)} | ${f2(meanIfAll(c, (r) => r.summary.testAccuracy))} | ${f4(meanIfAll(c, (r) => r.summary.valLoss))} | ${f2(meanIfAll(c, (r) => r.summary.valAccuracy))} | ${f4(meanIfAll(c, (r) => r.summary.valCleanLoss))} | ${f2(meanIfAll(c, (r) => r.summary.valCleanAccuracy))} |`);
       }
       out.push('');
     }
@@ -233,11 +235,6 @@ export const renderReport = ({ records, groups, plan, plotsRel, smoke, reading =
     }
     const fixed = cells.filter((c) => (c.method === 'sam' || c.method === 'asam') && c.runs.length > 0);
     if (fixed.length) {
-      // A cell's mean only where every run has the value (NaN, so no point, otherwise).
-      const final = (c, f) => {
-        const xs = c.runs.map(f);
-        return xs.every((x) => typeof x === 'number' && Number.isFinite(x)) ? mean(xs) : NaN;
-      };
       // The validation loss on the labels LETS's validation passes see (noisy under label noise
       // since the summaries say `valLabels`), and on the clean labels. A record from before
       // `valLabels` measured its validation split on the clean labels.
@@ -249,9 +246,9 @@ export const renderReport = ({ records, groups, plan, plotsRel, smoke, reading =
         series: ['sam', 'asam'].flatMap((m) => {
           const cs = fixed.filter((c) => c.method === m);
           return cs.length ? [
-            { label: `${m}: test − train loss`, points: cs.map((c) => [c.rho, final(c, (r) => r.summary.gap)]) },
-            ...(anyNoisy ? [{ label: `${m}: validation loss, noisy labels`, points: cs.map((c) => [c.rho, final(c, noisyVal)]) }] : []),
-            { label: `${m}: validation loss${anyNoisy ? ', clean labels' : ''}`, points: cs.map((c) => [c.rho, final(c, cleanVal)]) },
+            { label: `${m}: test − train loss`, points: cs.map((c) => [c.rho, meanIfAll(c, (r) => r.summary.gap)]) },
+            ...(anyNoisy ? [{ label: `${m}: validation loss, noisy labels`, points: cs.map((c) => [c.rho, meanIfAll(c, noisyVal)]) }] : []),
+            { label: `${m}: validation loss${anyNoisy ? ', clean labels' : ''}`, points: cs.map((c) => [c.rho, meanIfAll(c, cleanVal)]) },
           ] : [];
         }),
       });

@@ -110,3 +110,27 @@ it("the results page counts SGD as ρ = 0 in the 0.5-point region of the fixed-�
   expect(r.stdout).toMatch(/Best fixed-ρ SAM: ρ = 0\.01, 94\.6\d ± 0\.0\d \(2 seeds\); fixed ρ within 0\.5 points of it: 0 \(SGD\), 0\.01\./);
   expect(r.stdout).toMatch(/\| 0\.05 \| 94\.5\d ± 0\.0\d \| -0\.05 \| no \| 0\.002 \| yes \(0–0\.01\) \|/);
 });
+
+it('the results page tables what the validation split says under noisy validation labels, and names the gap plot\'s series', () => {
+  // Synthetic records of a noisy group: SGD and SAM 0.1, 2 seeds each, with their validation figures on both label sets.
+  const rec = (method: string, rho: number, seed: number, acc: number, valLoss: number, valCleanLoss: number) => ({
+    id: `${method}-${rho}-s${seed}`, group: 'g', variant: '', method, rho, seed, command: `lets train --method ${method} --seed ${seed}`, commit: 'abc1234', machine: 'm',
+    summary: { testAccuracy: acc, gap: 0.02 + seed * 0.01, wallSeconds: 1, valLabels: 'noisy', valLoss, valAccuracy: 0.59 + seed * 0.01, valCleanLoss, valCleanAccuracy: 0.96 + seed * 0.01 },
+    trace: [], epochs: [],
+  });
+  const records = [0, 1].flatMap((s) => [rec('sgd', 0, s, 0.965 + s * 0.001, 1.64 + s * 0.02, 0.64 + s * 0.02), rec('sam', 0.1, s, 0.966 + s * 0.001, 1.62 + s * 0.02, 0.67 + s * 0.02)]);
+  // A record from before valLabels (its validation figures on clean labels) in a cell of its own.
+  records.push({ ...rec('sam', 0.5, 0, 0.1, 2.3, 2.3), summary: { testAccuracy: 0.1, gap: 0, wallSeconds: 1, valLoss: 2.3, valAccuracy: 0.1 } } as never);
+  const script = `import { renderReport } from ${JSON.stringify(path.join(root, 'tools', 'study', 'report.mjs'))};
+    const { markdown, plots } = renderReport({ records: ${JSON.stringify(records)}, groups: { g: { title: 'G' } }, plan: [], plotsRel: 'p', smoke: true });
+    process.stdout.write(JSON.stringify({ markdown, gap: plots['g-gap.svg'] }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const { markdown, gap } = JSON.parse(r.stdout) as { markdown: string; gap: string };
+  // Means over the two seeds: test (96.55, 96.65), noisy val loss (1.6500, 1.6300), noisy val acc 59.50, clean val loss (0.6500, 0.6800), clean val acc 96.50.
+  expect(markdown).toContain('| sgd | – | 96.55 | 1.6500 | 59.50 | 0.6500 | 96.50 |');
+  expect(markdown).toContain('| sam | 0.1 | 96.65 | 1.6300 | 59.50 | 0.6800 | 96.50 |');
+  expect(markdown).not.toMatch(/\| sam \| 0\.5 \| 10\.00 \| 2\.3000/); // not every run of that cell says valLabels
+  for (const label of ['sam: test − train loss', 'sam: validation loss, noisy labels', 'sam: validation loss, clean labels']) expect(gap).toContain(label);
+  expect(gap).not.toContain('val − train');
+});

@@ -38,8 +38,7 @@ describe('lets train: validation metrics on the run\'s validation labels', () =>
     if (E.isLeft(ck)) throw ck.left;
     const val = ds.right.validation!;
     const host = data.hostBatch(ds.right, val, Int32Array.from({ length: val.count }, (_, i) => i));
-    const x = tf.tensor(host.x, host.shape as number[]);
-    const logits = model.right.apply(ck.right.params, ck.right.modelState ?? {}, x, { training: false }).logits;
+    const logits = tf.tidy(() => model.right.apply(ck.right.params, ck.right.modelState ?? {}, tf.tensor(host.x, host.shape as number[]), { training: false }).logits);
     const [n, k] = logits.shape as [number, number];
     const z = logits.dataSync();
     const pred = Array.from({ length: n }, (_, i) => {
@@ -47,7 +46,6 @@ describe('lets train: validation metrics on the run\'s validation labels', () =>
       for (let c = 1; c < k; c++) if (z[i * k + c]! > z[i * k + best]!) best = c;
       return best;
     });
-    x.dispose();
     logits.dispose();
     disposeState(ck.right);
     const acc = (labels: Int32Array) => pred.filter((p, i) => p === labels[i]).length / pred.length;

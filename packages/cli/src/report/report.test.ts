@@ -43,7 +43,34 @@ function fakeCompare(dir: string): void {
   );
 }
 
+/** fakeRun's directory as a run with noisy validation labels: epoch lines and summary carry valClean…. */
+function noisyValRun(dir: string): void {
+  fakeRun(dir, 'lets-sam', 0.05, 0, 0.98);
+  const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const noisy = lines.map((l) => (l['type'] === 'epoch' ? { ...l, valAccuracy: 0.5871, valCleanLoss: 0.123, valCleanAccuracy: 0.9634 } : l));
+  writeFileSync(join(dir, 'metrics.jsonl'), `${noisy.map((l) => JSON.stringify(l)).join('\n')}\n`);
+  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(dir, 'summary.json'), JSON.stringify({ ...summary, valAccuracy: 0.5871, valLabels: 'noisy', valCleanAccuracy: 0.9634, valCleanLoss: 0.123 }));
+}
+
 describe('report.html', () => {
+  it('of a run with noisy validation labels: names both validation accuracies and shows each', async () => {
+    const dir = join(tempDir(), 'run');
+    noisyValRun(dir);
+    const html = readFileSync(await buildReport(dir), 'utf8');
+    expect(html).toContain('val acc (noisy labels)');
+    expect(html).toContain('val acc (clean labels)');
+    expect(html).toContain('val loss (noisy labels)');
+    expect(html).toContain('58.71%');
+    expect(html).toContain('96.34%');
+    // A run without label noise keeps the one column.
+    const plain = join(tempDir(), 'plain');
+    fakeRun(plain, 'lets-sam', 0.05, 0, 0.98);
+    const html2 = readFileSync(await buildReport(plain), 'utf8');
+    expect(html2).not.toContain('noisy labels');
+    expect(html2).toContain('<th>val acc</th>');
+  });
+
   it('of a run: self-contained, with the four plots as SVG and no script or external resource', async () => {
     const dir = join(tempDir(), 'run');
     fakeRun(dir, 'lets-sam', 0.05, 0, 0.98);

@@ -32,19 +32,29 @@ function stepRows(steps: readonly Row[], key: 'loss' | 'accuracy'): Row[] {
   return steps.filter((s) => num(s[key]) !== undefined).map((s) => ({ epoch: s['epoch'], split: 'train (steps)', value: s[key] }));
 }
 
-const splitColor = {
-  field: 'split',
-  type: 'nominal',
-  title: 'split',
-  scale: {
-    domain: ['train (steps)', 'train', 'validation', 'validation (noisy labels)', 'validation (clean labels)', 'test'],
-    range: ['#c7c7c7', '#1f77b4', '#ff7f0e', '#ff7f0e', '#d62728', '#2ca02c'],
-  },
+const SPLITS: readonly (readonly [string, string])[] = [
+  ['train (steps)', '#c7c7c7'],
+  ['train', '#1f77b4'],
+  ['validation', '#ff7f0e'],
+  ['validation (noisy labels)', '#ff7f0e'],
+  ['validation (clean labels)', '#d62728'],
+  ['test', '#2ca02c'],
+];
+
+/** The colour of each split, for the splits the plot has (a legend lists its whole domain). */
+const splitColor = (rows: readonly Row[]) => {
+  const present = new Set(rows.map((r) => r['split']));
+  const used = SPLITS.filter(([name]) => present.has(name));
+  return { field: 'split', type: 'nominal', title: 'split', scale: { domain: used.map(([n]) => n), range: used.map(([, c]) => c) } };
 };
 
 /** Loss or accuracy against epochs: train/validation/test at epoch ends, training steps faint. */
 export function curveSpec(title: string, metric: 'Loss' | 'Accuracy', steps: readonly Row[], epochs: readonly Row[]): VlSpec {
   const yTitle = metric === 'Loss' ? 'cross-entropy loss' : 'accuracy';
+  const stepValues = stepRows(steps, metric === 'Loss' ? 'loss' : 'accuracy');
+  const epochValues = epochRows(epochs, metric);
+  // One colour scale for both layers (Vega-Lite unions them), over the splits the plot has.
+  const color = splitColor([...stepValues, ...epochValues]);
   return {
     $schema: SCHEMA,
     title,
@@ -52,21 +62,21 @@ export function curveSpec(title: string, metric: 'Loss' | 'Accuracy', steps: rea
     height: H,
     layer: [
       {
-        data: { values: stepRows(steps, metric === 'Loss' ? 'loss' : 'accuracy') },
+        data: { values: stepValues },
         mark: { type: 'line', strokeWidth: 1, opacity: 0.7 },
         encoding: {
           x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
           y: { field: 'value', type: 'quantitative', title: yTitle, scale: { zero: false } },
-          color: splitColor,
+          color,
         },
       },
       {
-        data: { values: epochRows(epochs, metric) },
+        data: { values: epochValues },
         mark: { type: 'line', point: true, strokeWidth: 2 },
         encoding: {
           x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
           y: { field: 'value', type: 'quantitative', title: yTitle, scale: { zero: false } },
-          color: splitColor,
+          color,
         },
       },
     ],
