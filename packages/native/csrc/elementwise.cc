@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "sum.h"
 
 namespace lets {
 
@@ -152,10 +153,9 @@ void bias_relu_grad(const float* dy, const float* y, float* dx, float* db, int64
 void sum_trailing(const float* x, float* out, int64_t R, int64_t C) {
 #pragma omp parallel for schedule(static) if (R * C >= kParallelMin)
   for (int64_t r = 0; r < R; r++) {
-    const float* p = x + r * C;
-    double s = 0.0;
-    for (int64_t c = 0; c < C; c++) s += p[c];
-    out[r] = float(s);
+    // The row's values in order in double, rounded once (tfjs's Sum), by sum.h's lanes where they
+    // decide it.
+    out[r] = chain_sum(x + r * C, C);
   }
 }
 

@@ -4,7 +4,7 @@
 //   dot(a, b)       Σ a·b, one float32 scalar      (tf.sum(tf.mul(a, b)))
 //   div_axpy(g, w, d, s, n, p)  n = g / d, p = w + s·n   (tf.div(g, d), then axpy(w, n, s))
 //   sub_scale(a, b, s)  out = (a − b)·s           (tf.mul(tf.sub(a, b), s))
-//   dots([a0, b0, a1, b1, …])  each pair's dot as dot() gives it, several chains at once
+//   dots([a0, b0, a1, b1, …])  each pair's dot as dot() gives it, several pairs over the threads
 // Each gives bit for bit what the two kernels it replaces give on the 'native' backend (and on
 // 'cpu'): s·y is rounded to float32 before the add, and the dot accumulates the float32-rounded
 // products in order in double and rounds once, as the native (and cpu) Sum over all axes does.
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "napi_util.h"
+#include "sum.h"
 
 namespace lets {
 
@@ -55,12 +56,13 @@ void div_axpy(const float* g, const float* w, float d, float s, float* n, float*
   }
 }
 
-// One sequential chain: a different order (threads, several accumulators, SIMD lanes) would give
-// other bits than the Sum kernel, which the composed ops run. The products of a block are taken
-// first (vectorised, each rounded to float32 as tf.mul's output), then added in order: the add
-// chain is then the same 4-instruction loop as Sum's (measured: 0.28-0.38 ms for 200K elements
-// with the products inside the chain's loop, against 0.19 ms for Sum alone).
-__attribute__((noinline)) float dot(const float* __restrict a, const float* __restrict b, int64_t n) {
+// Σ a·b exactly as Sum gives it over the products: each product rounded to float32 (tf.mul's
+// output), the products added in order in double, rounded once. The products of a block are
+// taken first (vectorised); sum.h's lanes add them, and decide the chain's float32 in all but
+// rare cases (a sum next to a float32 rounding boundary, inf, NaN), where the chain itself runs
+// (the sequential loop below, the one this kernel always ran before). Sum's chain is one add every
+// 3-4 cycles; the lanes run at load speed.
+__attribute__((noinline)) float sequential_dot(const float* __restrict a, const float* __restrict b, int64_t n) {
   constexpr int64_t kBlock = 512;
   float p[kBlock];
   double s = 0.0;
@@ -73,6 +75,21 @@ __attribute__((noinline)) float dot(const float* __restrict a, const float* __re
   return float(s);
 }
 
+__attribute__((noinline)) float dot(const float* __restrict a, const float* __restrict b, int64_t n) {
+  if (n < 64) return sequential_dot(a, b, n);
+  constexpr int64_t kBlock = LaneSum::kBlock;
+  float p[kBlock];
+  LaneSum acc;
+  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+    const int64_t m = std::min(kBlock, n - i0);
+#pragma omp simd
+    for (int64_t i = 0; i < m; i++) p[i] = a[i0 + i] * b[i0 + i];
+    acc.add(p, m);
+  }
+  float out;
+  return acc.decided(&out) ? out : sequential_dot(a, b, n);
+}
+
 // (a − b)·s for one leaf: the difference rounded to float32 (tf.sub's output), then the product
 // rounded to float32 (tf.mul's): the same two rounded operations as Sub then Multiply.
 void sub_scale(const float* a, const float* b, float s, float* out, int64_t n) {
@@ -83,59 +100,20 @@ void sub_scale(const float* a, const float* b, float s, float* out, int64_t n) {
   }
 }
 
-// Two dots of one length in one pass: each chain exactly dot()'s (its products rounded to
-// float32, added in order in double), interleaved so that the two chains' adds overlap (the
-// chain is latency-bound: one add every 4 cycles, and the core has the ports for more).
-__attribute__((noinline)) void dot2(const float* __restrict a0, const float* __restrict b0, const float* __restrict a1,
-                                    const float* __restrict b1, int64_t n, float* r0, float* r1) {
-  constexpr int64_t kBlock = 512;
-  float p[kBlock], q[kBlock];
-  double s = 0.0, t = 0.0;
-  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
-    const int64_t m = std::min(kBlock, n - i0);
-#pragma omp simd
-    for (int64_t i = 0; i < m; i++) p[i] = a0[i0 + i] * b0[i0 + i];
-#pragma omp simd
-    for (int64_t i = 0; i < m; i++) q[i] = a1[i0 + i] * b1[i0 + i];
-    for (int64_t i = 0; i < m; i++) {
-      s += double(p[i]);
-      t += double(q[i]);
-    }
-  }
-  *r0 = float(s);
-  *r1 = float(t);
-}
-
-// Every pair's dot, out[j] = dot(a_j, b_j) bit for bit: pairs of equal length go two at a time
-// through dot2, and the groups (largest first) are spread over the threads, one group per thread
-// at a time; no chain is split, so no sum changes order.
+// Every pair's dot, out[j] = dot(a_j, b_j) bit for bit, the pairs (largest first) spread over
+// the threads, one pair per thread at a time; no chain is split, so no sum changes order.
 void dots(const std::vector<const float*>& a, const std::vector<const float*>& b, const std::vector<int64_t>& len,
           float* out) {
   const int64_t k = int64_t(len.size());
   std::vector<int64_t> order(k);
   for (int64_t j = 0; j < k; j++) order[j] = j;
   std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return len[x] > len[y]; });
-  std::vector<std::pair<int64_t, int64_t>> groups;  // (first, second or -1)
   int64_t total = 0;
+  for (int64_t j = 0; j < k; j++) total += len[j];
+#pragma omp parallel for schedule(dynamic, 1) if (total >= kParallelMin && k > 1)
   for (int64_t i = 0; i < k; i++) {
-    total += len[order[i]];
-    if (i + 1 < k && len[order[i + 1]] == len[order[i]]) {
-      groups.emplace_back(order[i], order[i + 1]);
-      total += len[order[i + 1]];
-      i++;
-    } else {
-      groups.emplace_back(order[i], -1);
-    }
-  }
-  const int64_t ng = int64_t(groups.size());
-#pragma omp parallel for schedule(dynamic, 1) if (total >= kParallelMin && ng > 1)
-  for (int64_t g = 0; g < ng; g++) {
-    const int64_t x = groups[g].first, y = groups[g].second;
-    if (y < 0) {
-      out[x] = dot(a[x], b[x], len[x]);
-    } else {
-      dot2(a[x], b[x], a[y], b[y], len[x], &out[x], &out[y]);
-    }
+    const int64_t x = order[i];
+    out[x] = dot(a[x], b[x], len[x]);
   }
 }
 
