@@ -43,7 +43,7 @@ def cnn_forward(p, x):
     return a.reshape(a.shape[0], -1) @ p[4] + p[5]
 
 
-def bench(kind, iters, g):
+def bench(kind, iters, g, warmup=1):
     B = 128
     params = mlp_params(g) if kind == 'mlp' else cnn_params(g)
     for t in params:
@@ -62,6 +62,8 @@ def bench(kind, iters, g):
         return loss.item()
 
     losses = [step()]
+    for _ in range(warmup - 1):
+        step()
     times = []
     c0 = time.process_time()
     for _ in range(iters):
@@ -89,13 +91,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--iters', type=int, default=20)
+    ap.add_argument('--warmup', type=int, default=1)
     ap.add_argument('--models', default='mlp,cnn')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)
     out = {'version': torch.__version__, 'threads': torch.get_num_threads()}
     for kind in args.models.split(','):
-        out[kind] = bench(kind, args.iters, g)
+        out[kind] = bench(kind, args.iters, g, max(1, args.warmup))
     out['blas'] = blas_name()
     print(json.dumps(out))
 

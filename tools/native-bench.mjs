@@ -3,14 +3,15 @@
 // step in PyTorch (tools/native-bench-torch.py, run with /usr/bin/python3) with the same thread
 // count, in one run on this machine; prints a table and the native/PyTorch ratios.
 //
-//   node tools/native-bench.mjs [--iters 10] [--threads N] [--backends native,wasm,cpu]
+//   node tools/native-bench.mjs [--iters 20] [--warmup 5] [--threads N] [--backends native,wasm,cpu]
 //                               [--models mlp,cnn] [--rounds 3] [--cpu-cnn] [--no-torch] [--torch-default-omp]
 //                               [--torch-coretypes default,Haswell,SkylakeX] [--unfused] [--json out.json]
 // LETS_NATIVE_BLAS=builtin|openblas|auto chooses native's GEMM (see docs/native.md).
 //
 // Models: tools/lib/native-models.mjs (MLP 784-256-256-10 and a two-conv CNN, batch 128, softmax
 // cross-entropy; dense layers and loss fused unless --unfused). A step = tf.variableGrads + SGD assign of every variable,
-// synchronised by reading the loss. Median of --iters timed steps after one warm-up step.
+// synchronised by reading the loss. Median of --iters timed steps after --warmup untimed ones, the same
+// counts on both sides (before 2026-12-03: native 10 steps after 1, PyTorch 20 after 1).
 // Every backend starts from the same parameters and data, so the losses must agree (printed).
 // The stock cpu CNN step takes minutes (its Conv2DBackpropFilter), so it runs only with --cpu-cnn.
 import { spawnSync } from 'node:child_process';
@@ -29,7 +30,10 @@ const opt = (name, dflt) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : dflt;
 };
-const iters = Number(opt('iters', '10'));
+const iters = Number(opt('iters', '20'));
+// Untimed steps before the timed ones, on both sides (V8 compiles the step's JavaScript over its
+// first steps, and the buffer pool fills; PyTorch allocates its caches).
+const warmup = Math.max(1, Number(opt('warmup', '5')));
 const threads = Number(opt('threads', process.env.LETS_NATIVE_THREADS ?? String(availableParallelism())));
 const backends = opt('backends', 'native,wasm,cpu').split(',');
 const models = opt('models', 'mlp,cnn').split(',');
@@ -97,6 +101,7 @@ async function benchStep(backend, kind) {
     return l;
   };
   const losses = [await step()];
+  for (let i = 1; i < warmup; i++) await step();
   const times = [];
   const c0 = process.cpuUsage();
   for (let i = 0; i < iters; i++) {
@@ -112,28 +117,35 @@ async function benchStep(backend, kind) {
 }
 
 if (process.env.OMP_WAIT_POLICY !== undefined) process.env.LETS_BENCH_OMP_WAIT_POLICY_SET = '1';
+if (process.env.GOMP_SPINCOUNT !== undefined) process.env.LETS_BENCH_GOMP_SPINCOUNT_SET = '1';
 const load0 = (await import('node:os')).loadavg()[0];
 const results = { machine: { threads, node: process.version, cores: availableParallelism(), loadavg1: load0 }, tfjs: {}, torch: null };
 if (load0 > availableParallelism()) console.log(`warning: load average ${load0.toFixed(1)} on ${availableParallelism()} cores; wall times are inflated, compare ratios and min times`);
 const info = native.registerNativeBackend({ threads }) ? native.nativeInfo() : native.nativeInfo();
-console.log(`native: ${info.available ? `${native.describeNative()}; OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'default'}; ${fused ? 'fused' : 'unfused'} dense layers and loss` : `unavailable (${info.reason})`}`);
+console.log(`native: ${info.available ? `${native.describeNative()}; ${fused ? 'fused' : 'unfused'} dense layers and loss` : `unavailable (${info.reason})`}`);
 console.log(`load average ${load0.toFixed(2)} on ${availableParallelism()} cores`);
 results.machine.native = info.available ? { cpu: info.cpu, isa: info.isa, gemm: info.gemm, blas: info.blas, openblasCore: info.openblasCore ?? null, note: info.note ?? null } : null;
 results.machine.fused = fused;
 // PyTorch runs with the same OpenMP settings (it inherits this environment).
 results.machine.ompWaitPolicy = process.env.OMP_WAIT_POLICY ?? null;
+results.machine.gompSpinCount = process.env.GOMP_SPINCOUNT ?? null;
+results.machine.waitPolicy = info.waitPolicy ?? null;
 // Rounds: each round runs PyTorch, then native (and, in the first round, every other backend).
 // On a shared machine the load changes within a minute, so native and PyTorch each keep their
 // fastest round (lowest median), the same rule for both.
 function runTorch(core) {
   const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  // By default PyTorch inherits the OpenMP settings native runs with (OMP_WAIT_POLICY=PASSIVE
-  // unless set); --torch-default-omp runs it with OpenMP's own default (spinning) instead.
+  // By default PyTorch inherits the OpenMP settings native runs with (the addon's GOMP_SPINCOUNT,
+  // or OMP_WAIT_POLICY=PASSIVE without its spin probe, unless the user set either);
+  // --torch-default-omp runs it with OpenMP's own default (300,000 spins) instead.
   const env = { ...process.env };
-  if (argv.includes('--torch-default-omp') && process.env.LETS_BENCH_OMP_WAIT_POLICY_SET !== '1') delete env.OMP_WAIT_POLICY;
+  if (argv.includes('--torch-default-omp')) {
+    if (process.env.LETS_BENCH_OMP_WAIT_POLICY_SET !== '1') delete env.OMP_WAIT_POLICY;
+    if (process.env.LETS_BENCH_GOMP_SPINCOUNT_SET !== '1') delete env.GOMP_SPINCOUNT;
+  }
   if (core === 'default') delete env.OPENBLAS_CORETYPE;
   else env.OPENBLAS_CORETYPE = core;
-  const r = spawnSync(py, [join(root, 'tools/native-bench-torch.py'), '--threads', String(threads), '--iters', String(Math.max(iters, 20)), '--models', models.join(',')], { encoding: 'utf8', env });
+  const r = spawnSync(py, [join(root, 'tools/native-bench-torch.py'), '--threads', String(threads), '--iters', String(iters), '--warmup', String(warmup), '--models', models.join(',')], { encoding: 'utf8', env });
   const line = (r.stdout || '').trim().split('\n').pop() || '';
   try {
     return JSON.parse(line);

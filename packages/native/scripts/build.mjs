@@ -15,6 +15,9 @@ import { fileURLToPath } from 'node:url';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(pkg, 'build', 'Release', 'lets_native.node');
+// The spin probe (csrc/spin_probe.cc): a second, tiny module without OpenMP, loaded before the
+// addon to time one iteration of libgomp's spin-wait (src/addon.ts says why).
+const probeOut = join(pkg, 'build', 'Release', 'lets_spin.node');
 const sources = ['addon.cc', 'kernels.cc', 'elementwise.cc', 'fused.cc', 'softmax.cc', 'transpose.cc', 'gemm.cc', 'blas.cc', 'cpu.cc', 'tree_ops.cc'].map((f) => join(pkg, 'csrc', f));
 const strict = process.env.LETS_NATIVE_STRICT === '1';
 
@@ -83,6 +86,19 @@ const check = spawnSync(process.execPath, ['-e', `const a=require(${JSON.stringi
 if (check.status !== 0) {
   rmSync(out, { force: true });
   notice(`built addon does not load: ${(check.stderr || '').split('\n').find((l) => l.trim()) || 'unknown error'}`);
+}
+
+// The spin probe. Without it the addon still loads (its threads then sleep as soon as they wait,
+// OMP_WAIT_POLICY=PASSIVE), so a failure here is a line, not a failed build.
+const probeTmp = `${probeOut}.${process.pid}.tmp`;
+const probeArgs = ['-O2', '-std=c++17', '-shared', '-fPIC', '-fvisibility=hidden', '-DNODE_GYP_MODULE_NAME=lets_spin', '-DNAPI_VERSION=8',
+  `-I${nodeInclude}`, ...extra, join(pkg, 'csrc', 'spin_probe.cc'), '-o', probeTmp];
+const probeRes = spawnSync(cxx, probeArgs, { encoding: 'utf8' });
+if (probeRes.status === 0) renameSync(probeTmp, probeOut);
+else {
+  rmSync(probeTmp, { force: true });
+  rmSync(probeOut, { force: true });
+  console.log(`@lets/native: spin probe not built (${(probeRes.stderr || String(probeRes.error)).split('\n').find((l) => /error/.test(l)) ?? 'compile failed'}); OpenMP threads will sleep when they wait`);
 }
 writeFileSync(stamp, flags);
 console.log(`@lets/native: built ${out.slice(pkg.length + 1)} (${check.stdout.trim()})`);

@@ -120,10 +120,64 @@ export function addonPath(): string {
 }
 
 export type AddonLoad =
-  | { readonly ok: true; readonly addon: NativeAddon; readonly path: string }
+  | { readonly ok: true; readonly addon: NativeAddon; readonly path: string; readonly waitPolicy: string }
   | { readonly ok: false; readonly reason: string };
 
 let cached: AddonLoad | undefined;
+
+/** How long waiting OpenMP threads spin before they sleep, when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set. */
+export const SPIN_TARGET_US = 100;
+
+/**
+ * libgomp's GOMP_SPINCOUNT for a spin of `targetUs` microseconds, given the nanoseconds of one
+ * iteration of its spin loop (the probe's `spinNs()`); clamped to [1000, 100000] iterations
+ * (a probe that misreads the clock stays between a few µs and a few ms). Undefined for a reading
+ * that is not a positive finite number.
+ */
+export function spinCountFor(spinNs: number, targetUs: number = SPIN_TARGET_US): number | undefined {
+  if (!Number.isFinite(spinNs) || spinNs <= 0) return undefined;
+  return Math.min(100000, Math.max(1000, Math.round((targetUs * 1000) / spinNs)));
+}
+
+/** Nanoseconds per iteration of the spin-wait loop, from lets_spin.node beside the addon; undefined when it is absent or fails. */
+function probeSpinNs(addonFile: string): number | undefined {
+  const probe = path.join(path.dirname(addonFile), 'lets_spin.node');
+  if (!fs.existsSync(probe)) return undefined;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ns = (require(probe) as { spinNs(): number }).spinNs();
+    return Number.isFinite(ns) && ns > 0 ? ns : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sets libgomp's waiting policy before libgomp loads (it reads the environment once, when the
+ * addon brings it in), unless the user chose one; returns it in words for `nativeInfo()`.
+ *
+ * OpenMP threads that spin while waiting for work take the cores from the thread that has work
+ * whenever the machine is shared (more runnable threads than cores): with libgomp's default spin
+ * (300,000 iterations, about 3 ms on a CPU whose `pause` takes 10 ns) a training step became 10x
+ * slower in our measurements. Threads that sleep at once (PASSIVE) pay a futex wake at every
+ * parallel region instead: a fifth of a small MLP step on an idle 2-core guest. So they spin for
+ * about SPIN_TARGET_US (100 µs, the gap between one kernel's region and the next), timed by the
+ * probe, then sleep; without the probe, PASSIVE (docs/native.md has the figures).
+ */
+function chooseWaitPolicy(addonFile: string): string {
+  const policy = process.env.OMP_WAIT_POLICY, count = process.env.GOMP_SPINCOUNT;
+  if (policy !== undefined || count !== undefined) {
+    return `as set: ${[policy !== undefined ? `OMP_WAIT_POLICY=${policy}` : '', count !== undefined ? `GOMP_SPINCOUNT=${count}` : ''].filter(Boolean).join(', ')}`;
+  }
+  const ns = probeSpinNs(addonFile);
+  const n = ns === undefined ? undefined : spinCountFor(ns);
+  if (ns === undefined || n === undefined) {
+    process.env.OMP_WAIT_POLICY = 'PASSIVE';
+    return 'sleep at once (OMP_WAIT_POLICY=PASSIVE; no spin probe)';
+  }
+  process.env.GOMP_SPINCOUNT = String(n);
+  return `spin ${((n * ns) / 1000).toFixed(0)} µs then sleep (GOMP_SPINCOUNT=${n}, ${ns.toFixed(1)} ns a spin)`;
+}
 
 /**
  * Loads the addon once. Never throws: a missing or unloadable addon gives `{ok: false, reason}`
@@ -140,16 +194,10 @@ export function loadAddon(): AddonLoad {
     return cached;
   }
   try {
-    // OpenMP threads that spin while waiting for work take the cores from the thread that has
-    // work whenever the machine is shared (more runnable threads than cores): a training step
-    // became 10x slower in our measurements. Waiting threads sleep instead unless the user chose
-    // a policy. libgomp reads this when the addon loads it, so it is set before loading.
-    if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
-      process.env.OMP_WAIT_POLICY = 'PASSIVE';
-    }
+    const waitPolicy = chooseWaitPolicy(file);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as NativeAddon;
-    cached = { ok: true, addon, path: file };
+    cached = { ok: true, addon, path: file, waitPolicy };
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
     cached = { ok: false, reason: `addon at ${file} does not load: ${msg}` };

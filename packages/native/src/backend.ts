@@ -151,6 +151,11 @@ export interface NativeInfo {
   readonly openblasCoreDetected?: string;
   /** What was done about OpenBLAS, or why it is not used. */
   readonly note?: string;
+  /**
+   * How waiting OpenMP threads wait, e.g. "spin 100 µs then sleep (GOMP_SPINCOUNT=9524, 10.5 ns
+   * a spin)", "sleep at once (OMP_WAIT_POLICY=PASSIVE; no spin probe)" or "as set: …" (the user's).
+   */
+  readonly waitPolicy?: string;
   /** The kernels that run natively; every other kernel is the cpu backend's. */
   readonly nativeKernels: readonly string[];
 }
@@ -179,6 +184,7 @@ export function nativeInfo(): NativeInfo {
     available: true, threads: i.threads, blas: i.blas, cpu: i.cpu, isa: i.isa, kernelIsa: i.kernelIsa, gemm: i.gemm,
     ...(i.openblas ? { openblasCore: i.openblasCore, openblasCoreDetected: i.openblasCoreDetected } : {}),
     ...(optional(i.note) !== undefined ? { note: i.note } : {}),
+    waitPolicy: load.waitPolicy,
     nativeKernels,
   };
 }
@@ -186,13 +192,15 @@ export function nativeInfo(): NativeInfo {
 /**
  * One line for logs and benchmarks: CPU, ISA, GEMM path, threads, e.g. "Intel(R) Xeon(R)
  * Processor (GenuineIntel family 6 model 207), ISA avx512, GEMM builtin avx512 (12x32
- * micro-kernel), 2 threads", or why the backend is unavailable.
+ * micro-kernel), 2 threads; waiting threads spin 100 µs then sleep (GOMP_SPINCOUNT=9524, 10.5 ns
+ * a spin)", or why the backend is unavailable.
  */
 export function describeNative(): string {
   const i = nativeInfo();
   if (!i.available) return `native unavailable (${i.reason ?? 'unknown'})`;
   const isa = i.kernelIsa !== i.isa ? `ISA ${i.isa} (kernels at ${i.kernelIsa})` : `ISA ${i.isa}`;
-  return `${i.cpu}, ${isa}, GEMM ${i.gemm}, ${i.threads} threads${i.note !== undefined ? ` (${i.note})` : ''}`;
+  const wait = i.waitPolicy !== undefined ? `; waiting threads ${i.waitPolicy}` : '';
+  return `${i.cpu}, ${isa}, GEMM ${i.gemm}, ${i.threads} threads${i.note !== undefined ? ` (${i.note})` : ''}${wait}`;
 }
 
 /** Sets the thread count of the GEMM (and OpenBLAS) and the addon's loops (1..1024). */

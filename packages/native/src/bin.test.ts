@@ -76,6 +76,8 @@ const gpp = spawnSync('g++', ['--version']).status === 0;
   const r = run('bin/lets-native.js', ['build']);
   expect(r.status).toBe(0);
   expect(r.stdout).toMatch(/^@lets\/native: built build\/Release\/lets_native\.node \(/);
+  // the spin probe beside it (src/addon.ts loads it first)
+  expect(existsSync(join(dir, 'build', 'Release', 'lets_spin.node'))).toBe(true);
   const info = run('bin/lets-native.js', ['info']);
   expect(info.status).toBe(0);
   expect(info.stdout).toMatch(/^threads: \d+\n/m);

@@ -29,7 +29,10 @@ function chain(p: ArrayLike<number>): number {
 function lanes(p: ArrayLike<number>): number {
   const s = new Array<number>(LANES).fill(0);
   const whole = p.length - (p.length % LANES);
-  for (let i = 0; i < p.length; i++) s[i < whole ? i % LANES : 0] += p[i]!;
+  for (let i = 0; i < p.length; i++) {
+    const k = i < whole ? i % LANES : 0;
+    s[k] = s[k]! + p[i]!;
+  }
   return Math.fround(((s[0]! + s[1]!) + (s[2]! + s[3]!)) + ((s[4]! + s[5]!) + (s[6]! + s[7]!)));
 }
 
