@@ -49,6 +49,8 @@ const methods = [
   { name: 'SGD', make: () => outer() },
   { name: 'SAM', make: () => b.sam.sam(outer(), { rho: 0.05 }) },
   { name: 'LETS-SAM (defaults)', make: () => b.lets.lets(b.sam.sam(outer(), { rho: 0.05 })) },
+  // ρ held from its first update on (lets-bench's 'held' row): what a step costs once ρ is held.
+  { name: 'LETS-SAM (held)', make: () => b.lets.lets(b.sam.sam(outer(), { rho: 0.05 }), { totalSteps: 1 }) },
 ];
 const n = Math.ceil(steps / 5) * 5;
 const results = methods.map(() => []);
@@ -84,7 +86,7 @@ methods.forEach((m, i) => {
   console.log('|---|---|---|');
   for (const [name, v] of rows) console.log(`| ${name} | ${v.calls.toFixed(1)} | ${v.ms.toFixed(3)} |`);
 });
-const [sgd, sam, letsSam] = summary;
+const [sgd, sam, letsSam, held] = summary;
 console.log(`\nSAM / SGD = ${(sam.wall / sgd.wall).toFixed(2)}, LETS-SAM / SAM = ${(letsSam.wall / sam.wall).toFixed(2)} (medians over rounds)`);
 console.log(`SAM − 2·SGD: ${(sam.wall - 2 * sgd.wall).toFixed(2)} ms, ${(sam.calls - 2 * sgd.calls).toFixed(1)} kernel calls (${(sam.kernelMs - 2 * sgd.kernelMs).toFixed(2)} ms in kernels)`);
 const names = new Set([...sam.stats.keys(), ...sgd.stats.keys()]);
@@ -106,3 +108,13 @@ const extra2 = [...names2].map((k) => {
 console.log('| kernel | LETS-SAM − SAM calls/step | ms/step |');
 console.log('|---|---|---|');
 for (const [k, calls, ms] of extra2) console.log(`| ${k} | ${calls.toFixed(1)} | ${ms.toFixed(3)} |`);
+console.log(`\nLETS-SAM (held) − SAM: ${(held.wall - sam.wall).toFixed(2)} ms, ${(held.calls - sam.calls).toFixed(1)} kernel calls (${(held.kernelMs - sam.kernelMs).toFixed(2)} ms in kernels)`);
+const names3 = new Set([...held.stats.keys(), ...sam.stats.keys()]);
+const extra3 = [...names3].map((k) => {
+  const a = held.stats.get(k) ?? { calls: 0, ms: 0 };
+  const c = sam.stats.get(k) ?? { calls: 0, ms: 0 };
+  return [k, a.calls - c.calls, a.ms - c.ms];
+}).filter(([, calls]) => Math.abs(calls) > 1e-9).sort((x, y) => y[1] - x[1]);
+console.log('| kernel | held − SAM calls/step | ms/step |');
+console.log('|---|---|---|');
+for (const [k, calls, ms] of extra3) console.log(`| ${k} | ${calls.toFixed(1)} | ${ms.toFixed(3)} |`);
