@@ -183,6 +183,11 @@ for (let round = 1; round <= rounds; round++) {
     if (backend === 'wasm' && !wasmLoaded) { console.log('wasm: @tensorflow/tfjs-backend-wasm not installed'); continue; }
     for (const kind of models) {
       const key = `${backend}/${kind}`;
+      if (backend === 'wasm' && kind === 'cnn' && tf.getKernel('Conv2DBackpropFilter', 'wasm') === undefined) {
+        results.tfjs[key] = { skipped: "tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter kernel" };
+        console.log(`${key}: skipped (tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter kernel)`);
+        continue;
+      }
       if (backend === 'cpu' && kind === 'cnn' && !cpuCnn) {
         results.tfjs[key] = { skipped: 'stock cpu Conv2DBackpropFilter takes minutes; --cpu-cnn to run' };
         console.log(`${key}: skipped (stock cpu Conv2DBackpropFilter takes minutes; --cpu-cnn to run)`);
