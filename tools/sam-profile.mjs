@@ -98,23 +98,17 @@ const extra = [...names].map((k) => {
 console.log('| kernel | SAM − 2·SGD calls/step |');
 console.log('|---|---|');
 for (const [k, calls] of extra) console.log(`| ${k} | ${calls.toFixed(1)} |`);
-console.log(`\nLETS-SAM − SAM: ${(letsSam.wall - sam.wall).toFixed(2)} ms, ${(letsSam.calls - sam.calls).toFixed(1)} kernel calls (${(letsSam.kernelMs - sam.kernelMs).toFixed(2)} ms in kernels)`);
-const names2 = new Set([...letsSam.stats.keys(), ...sam.stats.keys()]);
-const extra2 = [...names2].map((k) => {
-  const a = letsSam.stats.get(k) ?? { calls: 0, ms: 0 };
-  const c = sam.stats.get(k) ?? { calls: 0, ms: 0 };
-  return [k, a.calls - c.calls, a.ms - c.ms];
-}).filter(([, calls]) => Math.abs(calls) > 1e-9).sort((x, y) => y[1] - x[1]);
-console.log('| kernel | LETS-SAM − SAM calls/step | ms/step |');
-console.log('|---|---|---|');
-for (const [k, calls, ms] of extra2) console.log(`| ${k} | ${calls.toFixed(1)} | ${ms.toFixed(3)} |`);
-console.log(`\nLETS-SAM (held) − SAM: ${(held.wall - sam.wall).toFixed(2)} ms, ${(held.calls - sam.calls).toFixed(1)} kernel calls (${(held.kernelMs - sam.kernelMs).toFixed(2)} ms in kernels)`);
-const names3 = new Set([...held.stats.keys(), ...sam.stats.keys()]);
-const extra3 = [...names3].map((k) => {
-  const a = held.stats.get(k) ?? { calls: 0, ms: 0 };
-  const c = sam.stats.get(k) ?? { calls: 0, ms: 0 };
-  return [k, a.calls - c.calls, a.ms - c.ms];
-}).filter(([, calls]) => Math.abs(calls) > 1e-9).sort((x, y) => y[1] - x[1]);
-console.log('| kernel | held − SAM calls/step | ms/step |');
-console.log('|---|---|---|');
-for (const [k, calls, ms] of extra3) console.log(`| ${k} | ${calls.toFixed(1)} | ${ms.toFixed(3)} |`);
+// What one method's step adds to another's, kernel by kernel.
+function difference(label, short, a, c) {
+  console.log(`\n${label}: ${(a.wall - c.wall).toFixed(2)} ms, ${(a.calls - c.calls).toFixed(1)} kernel calls (${(a.kernelMs - c.kernelMs).toFixed(2)} ms in kernels)`);
+  const rows = [...new Set([...a.stats.keys(), ...c.stats.keys()])].map((k) => {
+    const x = a.stats.get(k) ?? { calls: 0, ms: 0 };
+    const y = c.stats.get(k) ?? { calls: 0, ms: 0 };
+    return [k, x.calls - y.calls, x.ms - y.ms];
+  }).filter(([, calls]) => Math.abs(calls) > 1e-9).sort((x, y) => y[1] - x[1]);
+  console.log(`| kernel | ${short} calls/step | ms/step |`);
+  console.log('|---|---|---|');
+  for (const [k, calls, ms] of rows) console.log(`| ${k} | ${calls.toFixed(1)} | ${ms.toFixed(3)} |`);
+}
+difference('LETS-SAM − SAM', 'LETS-SAM − SAM', letsSam, sam);
+difference('LETS-SAM (held) − SAM', 'held − SAM', held, sam);

@@ -21,6 +21,15 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A folder holding a copy of the addon and, when given, `probe` as its lets_spin.node; returns the addon's path. */
+function addonCopy(name: string, probe?: string): string {
+  const d = join(dir, name);
+  mkdirSync(d);
+  copyFileSync(join(release, 'lets_native.node'), join(d, 'lets_native.node'));
+  if (probe !== undefined) writeFileSync(join(d, 'lets_spin.node'), probe);
+  return join(d, 'lets_native.node');
+}
+
 /** Loads the addon in a fresh process with `env` (undefined deletes) and returns what it saw. */
 function child(env: Record<string, string | undefined>): { ok: boolean; waitPolicy?: string; policy?: string; count?: string; reason?: string } {
   const script = `const a = require(${JSON.stringify(bundle)}); const l = a.loadAddon();
@@ -86,20 +95,13 @@ describe('spinCountFor', () => {
   });
 
   test('without the probe beside the addon: PASSIVE, as before the probe', () => {
-    const alone = join(dir, 'alone');
-    mkdirSync(alone);
-    copyFileSync(join(release, 'lets_native.node'), join(alone, 'lets_native.node'));
-    const r = child({ LETS_NATIVE_ADDON: join(alone, 'lets_native.node') });
+    const r = child({ LETS_NATIVE_ADDON: addonCopy('alone') });
     expect(r).toMatchObject({ ok: true, policy: 'PASSIVE', waitPolicy: 'sleep at once (OMP_WAIT_POLICY=PASSIVE; no spin probe)' });
     expect(r.count).toBeUndefined();
   });
 
   test('a probe that does not load is no probe', () => {
-    const broken = join(dir, 'broken');
-    mkdirSync(broken);
-    copyFileSync(join(release, 'lets_native.node'), join(broken, 'lets_native.node'));
-    writeFileSync(join(broken, 'lets_spin.node'), 'not an ELF file');
-    const r = child({ LETS_NATIVE_ADDON: join(broken, 'lets_native.node') });
+    const r = child({ LETS_NATIVE_ADDON: addonCopy('broken', 'not an ELF file') });
     expect(r).toMatchObject({ ok: true, policy: 'PASSIVE' });
   });
 });
