@@ -49,8 +49,19 @@ function info() {
     return 1;
   }
   try {
+    // The spin probe first, as the runtime loads it (src/addon.ts): how long libgomp's spin takes.
+    const probe = path.join(path.dirname(addon), 'lets_spin.node');
+    let spin = 'absent (waiting threads sleep at once, OMP_WAIT_POLICY=PASSIVE)';
+    if (fs.existsSync(probe)) {
+      try {
+        spin = `${require(probe).spinNs().toFixed(1)} ns a spin (the runtime spins about 100 µs before sleeping)`;
+      } catch (e) {
+        spin = `does not load (${String(e && e.message).split('\n')[0]})`;
+      }
+    }
     const i = require(addon).info();
     for (const [k, v] of Object.entries(i)) process.stdout.write(`${k}: ${v}\n`);
+    process.stdout.write(`spinProbe: ${spin}\n`);
     return 0;
   } catch (e) {
     process.stderr.write(`lets-native: the addon at ${addon} does not load (${String(e && e.message).split('\n')[0]}); run \`npx lets-native build --rebuild\`\n`);

@@ -82,6 +82,7 @@ const gpp = spawnSync('g++', ['--version']).status === 0;
   expect(info.status).toBe(0);
   expect(info.stdout).toMatch(/^threads: \d+\n/m);
   expect(info.stdout).toMatch(/^gemm: /m);
+  expect(info.stdout).toMatch(/^spinProbe: \d+\.\d ns a spin \(the runtime spins about 100 µs before sleeping\)$/m);
   // up to date now: a second build does not compile again
   expect(run('bin/lets-native.js', ['build']).stdout).toBe('@lets/native: addon up to date\n');
 }, 120000);
