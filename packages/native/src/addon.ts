@@ -125,6 +125,9 @@ export type AddonLoad =
 
 let cached: AddonLoad | undefined;
 
+/** Where the choice below is kept for child processes: `${OMP_WAIT_POLICY}|${GOMP_SPINCOUNT}|${description}`. */
+const WAIT_POLICY_ENV = 'LETS_NATIVE_WAIT_POLICY';
+
 /** How long waiting OpenMP threads spin before they sleep, when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set. */
 export const SPIN_TARGET_US = 100;
 
@@ -166,17 +169,25 @@ function probeSpinNs(addonFile: string): number | undefined {
  */
 function chooseWaitPolicy(addonFile: string): string {
   const policy = process.env.OMP_WAIT_POLICY, count = process.env.GOMP_SPINCOUNT;
+  // What this function set is in the environment of every process started after it (the CLI's
+  // workers, a benchmark's PyTorch): a child says it came from the parent, not from the user.
+  const mine = process.env[WAIT_POLICY_ENV];
+  if (mine !== undefined && mine.startsWith(`${policy ?? ''}|${count ?? ''}|`)) return `${mine.split('|').slice(2).join('|')}, as the parent process chose`;
   if (policy !== undefined || count !== undefined) {
     return `as set: ${[policy !== undefined ? `OMP_WAIT_POLICY=${policy}` : '', count !== undefined ? `GOMP_SPINCOUNT=${count}` : ''].filter(Boolean).join(', ')}`;
   }
   const ns = probeSpinNs(addonFile);
   const n = ns === undefined ? undefined : spinCountFor(ns);
+  let said: string;
   if (ns === undefined || n === undefined) {
     process.env.OMP_WAIT_POLICY = 'PASSIVE';
-    return 'sleep at once (OMP_WAIT_POLICY=PASSIVE; no spin probe)';
+    said = 'sleep at once (OMP_WAIT_POLICY=PASSIVE; no spin probe)';
+  } else {
+    process.env.GOMP_SPINCOUNT = String(n);
+    said = `spin ${((n * ns) / 1000).toFixed(0)} µs then sleep (GOMP_SPINCOUNT=${n}, ${ns.toFixed(1)} ns a spin)`;
   }
-  process.env.GOMP_SPINCOUNT = String(n);
-  return `spin ${((n * ns) / 1000).toFixed(0)} µs then sleep (GOMP_SPINCOUNT=${n}, ${ns.toFixed(1)} ns a spin)`;
+  process.env[WAIT_POLICY_ENV] = `${process.env.OMP_WAIT_POLICY ?? ''}|${process.env.GOMP_SPINCOUNT ?? ''}|${said}`;
+  return said;
 }
 
 /**

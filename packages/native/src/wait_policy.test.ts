@@ -31,11 +31,11 @@ function addonCopy(name: string, probe?: string): string {
 }
 
 /** Loads the addon in a fresh process with `env` (undefined deletes) and returns what it saw. */
-function child(env: Record<string, string | undefined>): { ok: boolean; waitPolicy?: string; policy?: string; count?: string; reason?: string } {
+function child(env: Record<string, string | undefined>): { ok: boolean; waitPolicy?: string; policy?: string; count?: string; reason?: string; mine?: string } {
   const script = `const a = require(${JSON.stringify(bundle)}); const l = a.loadAddon();
-process.stdout.write(JSON.stringify({ ok: l.ok, waitPolicy: l.waitPolicy, reason: l.reason, policy: process.env.OMP_WAIT_POLICY, count: process.env.GOMP_SPINCOUNT }));`;
+process.stdout.write(JSON.stringify({ ok: l.ok, waitPolicy: l.waitPolicy, reason: l.reason, policy: process.env.OMP_WAIT_POLICY, count: process.env.GOMP_SPINCOUNT, mine: process.env.LETS_NATIVE_WAIT_POLICY }));`;
   const e: Record<string, string> = { LETS_NATIVE_ADDON: join(release, 'lets_native.node') };
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'OMP_WAIT_POLICY' && k !== 'GOMP_SPINCOUNT' && k !== 'LETS_NATIVE_ADDON') e[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'OMP_WAIT_POLICY' && k !== 'GOMP_SPINCOUNT' && k !== 'LETS_NATIVE_ADDON' && k !== 'LETS_NATIVE_WAIT_POLICY') e[k] = v;
   for (const [k, v] of Object.entries(env)) if (v !== undefined) e[k] = v;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: e });
   if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
@@ -83,6 +83,18 @@ describe('spinCountFor', () => {
       expect(Number(m![1])).toBeGreaterThanOrEqual(99);
       expect(Number(m![1])).toBeLessThanOrEqual(101);
     }
+  });
+
+  test('a child process started with the parent\'s choice says it is the parent\'s, not the user\'s', () => {
+    const parent = child({});
+    expect(parent.mine).toBe(`|${parent.count}|${parent.waitPolicy}`);
+    const kid = child({ GOMP_SPINCOUNT: parent.count, LETS_NATIVE_WAIT_POLICY: parent.mine });
+    expect(kid).toMatchObject({ ok: true, count: parent.count, waitPolicy: `${parent.waitPolicy}, as the parent process chose` });
+    // the user changed the setting after the parent chose: it is the user's
+    const changed = child({ GOMP_SPINCOUNT: '0', LETS_NATIVE_WAIT_POLICY: parent.mine });
+    expect(changed.waitPolicy).toBe('as set: GOMP_SPINCOUNT=0');
+    const passive = child({ LETS_NATIVE_ADDON: addonCopy('alone-parent') });
+    expect(passive.mine).toBe('PASSIVE||sleep at once (OMP_WAIT_POLICY=PASSIVE; no spin probe)');
   });
 
   test("the user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is left as it is", () => {
