@@ -56,12 +56,9 @@ void div_axpy(const float* g, const float* w, float d, float s, float* n, float*
   }
 }
 
-// Σ a·b exactly as Sum gives it over the products: each product rounded to float32 (tf.mul's
-// output), the products added in order in double, rounded once. The products of a block are
-// taken first (vectorised); sum.h's lanes add them, and decide the chain's float32 in all but
-// rare cases (a sum next to a float32 rounding boundary, inf, NaN), where the chain itself runs
-// (the sequential loop below, the one this kernel always ran before). Sum's chain is one add every
-// 3-4 cycles; the lanes run at load speed.
+// The chain: each product rounded to float32 (tf.mul's output), the products of a block taken
+// first (vectorised), then added in order in double and rounded once, as Sum adds them. The loop
+// this kernel always ran before the lanes below.
 __attribute__((noinline)) float sequential_dot(const float* __restrict a, const float* __restrict b, int64_t n) {
   constexpr int64_t kBlock = 512;
   float p[kBlock];
@@ -75,6 +72,10 @@ __attribute__((noinline)) float sequential_dot(const float* __restrict a, const 
   return float(s);
 }
 
+// Σ a·b exactly as Sum gives it over the products (sequential_dot's bits). sum.h's lanes add the
+// same float32 products and decide the chain's float32 in all but rare cases (a sum next to a
+// float32 rounding boundary, inf, NaN), where sequential_dot runs. The chain is one add every 3-4
+// cycles; the lanes run at load speed.
 __attribute__((noinline)) float dot(const float* __restrict a, const float* __restrict b, int64_t n) {
   if (n < 64) return sequential_dot(a, b, n);
   constexpr int64_t kBlock = LaneSum::kBlock;
